@@ -1,0 +1,92 @@
+//! Command-line interface: subcommands and their flags (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// churnflow: nightly churn prediction from transaction exports to a ranked at-risk key-account list.
+#[derive(Debug, Parser)]
+#[command(name = "churnflow", version, about, long_about = None)]
+pub struct Cli {
+    /// Print only errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The stages, each reading and writing files only.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a seeded synthetic export (transactions.csv) and its ground truth (truth.csv).
+    Generate(GenerateArgs),
+    /// Validate the pipeline's export and add it to the Parquet warehouse.
+    Ingest(PipelineArgs),
+    /// Compute features as of a date (or print the SQL with --explain).
+    Features(FeaturesArgs),
+    /// Train a model with out-of-time validation and apply the promotion gate.
+    Train(PipelineArgs),
+    /// Score customers with the current model and write the at-risk list.
+    Score(AsOfArgs),
+    /// The nightly job: ingest, train when no model exists, score, summarise.
+    Run(AsOfArgs),
+}
+
+/// A pipeline file.
+#[derive(Debug, clap::Args)]
+pub struct PipelineArgs {
+    /// The pipeline file (TOML).
+    pub pipeline: PathBuf,
+}
+
+/// A pipeline file and an optional as-of date.
+#[derive(Debug, clap::Args)]
+pub struct AsOfArgs {
+    /// The pipeline file (TOML).
+    pub pipeline: PathBuf,
+    /// Score as of the end of this day (YYYY-MM-DD); default: the last day with data.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<i32>,
+}
+
+/// Arguments of `features`.
+#[derive(Debug, clap::Args)]
+pub struct FeaturesArgs {
+    /// The pipeline file (TOML).
+    pub pipeline: PathBuf,
+    /// Features as of the end of this day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: i32,
+    /// Print the SQL instead of running it.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// Arguments of `generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of accounts.
+    #[arg(long, default_value_t = 2500)]
+    pub customers: usize,
+    /// First day of the export (YYYY-MM-DD).
+    #[arg(long, default_value = "2023-01-01", value_parser = parse_date)]
+    pub start: i32,
+    /// Number of days covered.
+    #[arg(long, default_value_t = 730)]
+    pub days: i32,
+    /// Random seed: the same seed gives the same files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Malformed rows to mix in (they exercise validation and quarantine).
+    #[arg(long, default_value_t = 0)]
+    pub bad_rows: usize,
+}
+
+fn parse_date(text: &str) -> Result<i32, String> {
+    crate::dates::parse_day(text)
+        .ok_or_else(|| format!("expected a date as YYYY-MM-DD, found {text:?}"))
+}

@@ -1,0 +1,31 @@
+//! `churnflow features`: features as of a date, or the SQL behind them.
+
+use crate::cli::FeaturesArgs;
+use crate::cmd::{Out, engine, load};
+use crate::dates::format_day;
+use crate::error::Result;
+use crate::features::{self, spec};
+use crate::ingest::lock::WorkdirLock;
+
+/// Runs `features`.
+pub fn run(args: &FeaturesArgs, out: Out) -> Result<()> {
+    let p = load(&args.pipeline)?;
+    let specs = spec::with_required(&p.features);
+    if args.explain {
+        println!("{}", features::sql::render(&specs, args.as_of));
+        return Ok(());
+    }
+    let _lock = WorkdirLock::acquire(&p.workdir)?;
+    let mut engine = engine(&p)?;
+    let table = features::compute(&mut engine, &specs, args.as_of)?;
+    let path = p.features_file(&format_day(args.as_of));
+    features::write(&table, &path)?;
+    out.line(format!(
+        "features: {} customers x {} features as of {} -> {}",
+        table.len(),
+        table.names.len(),
+        format_day(args.as_of),
+        path.display()
+    ));
+    Ok(())
+}

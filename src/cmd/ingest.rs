@@ -1,0 +1,40 @@
+//! `churnflow ingest`: export -> warehouse.
+
+use crate::cli::PipelineArgs;
+use crate::cmd::{Out, load};
+use crate::error::Result;
+use crate::ingest::{self, IngestReport, lock::WorkdirLock};
+
+/// Runs `ingest`.
+pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
+    let p = load(&args.pipeline)?;
+    let _lock = WorkdirLock::acquire(&p.workdir)?;
+    let report = ingest::ingest(&p)?;
+    print_report(&report, &p.warehouse_dir(), out);
+    Ok(())
+}
+
+/// Prints what an ingest did, warnings on stderr.
+pub fn print_report(r: &IngestReport, warehouse: &std::path::Path, out: Out) {
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
+    if r.already_ingested {
+        out.line(format!(
+            "ingest: {} already ingested as batch {} (same SHA-256); nothing to do",
+            r.source, r.batch_id
+        ));
+        return;
+    }
+    out.line(format!(
+        "ingest: {} rows read from {}: {} accepted, {} rejected, {} duplicates dropped (batch {})",
+        r.rows_read, r.source, r.rows_accepted, r.rows_rejected, r.rows_duplicate, r.batch_id
+    ));
+    if let Some(q) = &r.quarantine {
+        eprintln!(
+            "warning: {} rejected rows written with their reasons to {}",
+            r.rows_rejected,
+            warehouse.join(q).display()
+        );
+    }
+}

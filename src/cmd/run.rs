@@ -1,0 +1,104 @@
+//! `churnflow run`: the nightly job. Ingest, train when no model exists, score, summarise, and
+//! record what ran in `runs/<run_id>.json`.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::atomic_file;
+use crate::cli::AsOfArgs;
+use crate::cmd::{Out, engine, ingest as ingest_cmd, load, train as train_cmd};
+use crate::error::Result;
+use crate::ingest::{self, IngestReport, lock::WorkdirLock};
+use crate::model::registry::Registry;
+use crate::report::summary;
+use crate::score;
+
+#[derive(Serialize)]
+struct Stage {
+    name: &'static str,
+    seconds: f64,
+}
+
+#[derive(Serialize)]
+struct RunManifest {
+    run_id: String,
+    pipeline: String,
+    pipeline_sha256: String,
+    churnflow_version: &'static str,
+    started_at: String,
+    as_of: String,
+    ingest: IngestReport,
+    trained_model: Option<String>,
+    model_id: String,
+    scored_accounts: usize,
+    listed_accounts: usize,
+    outputs: Vec<String>,
+    stages: Vec<Stage>,
+}
+
+/// Runs the whole job.
+pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
+    let started_at = chrono::Utc::now();
+    let p = load(&args.pipeline)?;
+    let _lock = WorkdirLock::acquire(&p.workdir)?;
+    let mut stages = Vec::new();
+    let mut timed = |name: &'static str, t: Instant| {
+        stages.push(Stage {
+            name,
+            seconds: t.elapsed().as_secs_f64(),
+        })
+    };
+
+    let t = Instant::now();
+    let ingest_report = ingest::ingest(&p)?;
+    ingest_cmd::print_report(&ingest_report, &p.warehouse_dir(), out);
+    timed("ingest", t);
+
+    let mut trained_model = None;
+    if Registry::load(&p.models_dir)?.current.is_none() {
+        let t = Instant::now();
+        out.line("no current model: training one");
+        let r = train_cmd::train_and_report(&p, out)?;
+        trained_model = Some(r.artifact.model_id);
+        timed("train", t);
+    }
+
+    let t = Instant::now();
+    let mut engine = engine(&p)?;
+    let outcome = score::score(&p, &mut engine, args.as_of)?;
+    timed("score", t);
+    out.line(summary::top_accounts(&outcome, p.summary_rows).trim_end());
+    for path in &outcome.outputs {
+        out.line(format!("wrote {}", path.display()));
+    }
+
+    let run_id = format!(
+        "{}-{}",
+        started_at.format("%Y%m%dT%H%M%SZ"),
+        std::process::id()
+    );
+    let manifest = RunManifest {
+        run_id: run_id.clone(),
+        pipeline: p.file.display().to_string(),
+        pipeline_sha256: p.file_hash.clone(),
+        churnflow_version: env!("CARGO_PKG_VERSION"),
+        started_at: started_at.to_rfc3339(),
+        as_of: outcome.as_of.clone(),
+        ingest: ingest_report,
+        trained_model,
+        model_id: outcome.model_id.clone(),
+        scored_accounts: outcome.scored.len(),
+        listed_accounts: outcome.listed.len(),
+        outputs: outcome
+            .outputs
+            .iter()
+            .map(|o| o.display().to_string())
+            .collect(),
+        stages,
+    };
+    let path = p.runs_dir().join(format!("{run_id}.json"));
+    atomic_file::write_json(&path, &manifest)?;
+    out.line(format!("run manifest: {}", path.display()));
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! `churnflow score`: scores and the at-risk list for one as-of day.
+
+use crate::cli::AsOfArgs;
+use crate::cmd::{Out, engine, load};
+use crate::error::Result;
+use crate::ingest::lock::WorkdirLock;
+use crate::report::summary;
+use crate::score;
+
+/// Runs `score`.
+pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
+    let p = load(&args.pipeline)?;
+    let _lock = WorkdirLock::acquire(&p.workdir)?;
+    let mut engine = engine(&p)?;
+    let outcome = score::score(&p, &mut engine, args.as_of)?;
+    out.line(summary::top_accounts(&outcome, p.summary_rows).trim_end());
+    for path in &outcome.outputs {
+        out.line(format!("wrote {}", path.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! The pipeline file: one TOML file describes one nightly job. [`Pipeline::load`] parses it
+//! (unknown keys are an error), then checks every value and reports all problems at once.
+
+pub mod raw;
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::features::spec::{self, FeatureSpec};
+use raw::RawPipeline;
+
+/// Supported export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Csv,
+}
+
+/// Canonical field -> export column name.
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    pub customer_id: String,
+    pub timestamp: String,
+    pub amount: String,
+    pub order_id: Option<String>,
+    pub quantity: Option<String>,
+    pub product_id: Option<String>,
+}
+
+/// The export to ingest.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub format: SourceFormat,
+    pub delimiter: u8,
+    pub timestamp_format: Option<String>,
+    pub columns: ColumnMap,
+}
+
+/// Quadrants a listed account can fall in.
+pub const QUADRANTS: [&str; 4] = ["act_now", "monitor", "low_cost_retention", "no_action"];
+
+/// A checked pipeline: every path resolved relative to the pipeline file.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Where the pipeline file is.
+    pub file: PathBuf,
+    /// SHA-256 of the pipeline file's bytes.
+    pub file_hash: String,
+    pub name: String,
+    pub workdir: PathBuf,
+    pub models_dir: PathBuf,
+    pub source: Source,
+    /// Features the model uses, in order.
+    pub features: Vec<FeatureSpec>,
+    pub horizon_days: i32,
+    pub active_within_days: i32,
+    pub train_cutoffs: usize,
+    pub alpha: f64,
+    pub max_iterations: u64,
+    pub promotion_tolerance: f64,
+    pub risk_threshold: f64,
+    pub key_value_share: f64,
+    pub list_quadrants: Vec<String>,
+    pub summary_rows: usize,
+}
+
+impl Pipeline {
+    /// Reads, parses and validates a pipeline file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("reading pipeline file", path, e))?;
+        let text = String::from_utf8(bytes.clone()).map_err(|_| Error::Config {
+            path: path.to_path_buf(),
+            problems: "  - the file is not valid UTF-8".into(),
+        })?;
+        let raw: RawPipeline = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            problems: indent(&e.to_string()),
+        })?;
+        let hash = hex(&Sha256::digest(&bytes));
+        Self::from_raw(raw, path, hash)
+    }
+
+    /// Validates a parsed pipeline; `file` anchors relative paths.
+    pub fn from_raw(raw: RawPipeline, file: &Path, file_hash: String) -> Result<Self> {
+        let mut problems = Vec::new();
+        let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let resolve = |p: &str| -> PathBuf {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+
+        if raw.name.trim().is_empty() {
+            problems.push("name: must not be empty".to_string());
+        }
+        if raw.workdir.trim().is_empty() {
+            problems.push("workdir: must not be empty".to_string());
+        }
+        let format = match raw.source.format.as_str() {
+            "csv" => SourceFormat::Csv,
+            other => {
+                problems.push(format!("source.format: expected \"csv\", found {other:?}"));
+                SourceFormat::Csv
+            }
+        };
+        let delimiter = match raw.source.delimiter.as_deref() {
+            None => b',',
+            Some("\\t") | Some("\t") => b'\t',
+            Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+            Some(d) => {
+                problems.push(format!(
+                    "source.delimiter: expected one ASCII character (or \"\\t\"), found {d:?}"
+                ));
+                b','
+            }
+        };
+        let c = &raw.source.columns;
+        for (key, value) in [
+            ("customer_id", Some(&c.customer_id)),
+            ("timestamp", Some(&c.timestamp)),
+            ("amount", Some(&c.amount)),
+            ("order_id", c.order_id.as_ref()),
+            ("quantity", c.quantity.as_ref()),
+            ("product_id", c.product_id.as_ref()),
+        ] {
+            if value.is_some_and(|v| v.trim().is_empty()) {
+                problems.push(format!(
+                    "source.columns.{key}: must name a column, found \"\""
+                ));
+            }
+        }
+
+        let mut features = Vec::new();
+        for (i, f) in raw.features.iter().enumerate() {
+            match FeatureSpec::from_raw(f) {
+                Ok(s) if features.contains(&s) => {
+                    problems.push(format!("features[{i}]: {} is listed twice", s.name()))
+                }
+                Ok(s) => features.push(s),
+                Err(e) => problems.push(format!("features[{i}]: {e}")),
+            }
+        }
+        if raw.features.is_empty() {
+            features = spec::default_specs();
+        }
+
+        let label = &raw.label;
+        if !(1..=1095).contains(&label.horizon_days) {
+            problems.push(format!(
+                "label.horizon_days: expected 1..=1095, found {}",
+                label.horizon_days
+            ));
+        }
+        if !(1..=3660).contains(&raw.population.active_within_days) {
+            problems.push(format!(
+                "population.active_within_days: expected 1..=3660, found {}",
+                raw.population.active_within_days
+            ));
+        }
+        let t = &raw.train;
+        if !(1..=120).contains(&t.cutoffs) {
+            problems.push(format!(
+                "train.cutoffs: expected 1..=120, found {}",
+                t.cutoffs
+            ));
+        }
+        if !(t.alpha.is_finite() && t.alpha > 0.0) {
+            problems.push(format!(
+                "train.alpha: expected a positive number, found {}",
+                t.alpha
+            ));
+        }
+        if !(1..=100_000).contains(&t.max_iterations) {
+            problems.push(format!(
+                "train.max_iterations: expected 1..=100000, found {}",
+                t.max_iterations
+            ));
+        }
+        if !(0.0..=1.0).contains(&t.promotion_tolerance) {
+            problems.push(format!(
+                "train.promotion_tolerance: expected 0..=1 (ROC AUC points), found {}",
+                t.promotion_tolerance
+            ));
+        }
+        let s = &raw.scoring;
+        if !(s.risk_threshold > 0.0 && s.risk_threshold < 1.0) {
+            problems.push(format!(
+                "scoring.risk_threshold: expected a probability strictly between 0 and 1, found {}",
+                s.risk_threshold
+            ));
+        }
+        if !(s.key_value_share > 0.0 && s.key_value_share <= 1.0) {
+            problems.push(format!(
+                "scoring.key_value_share: expected a share in (0, 1], found {}",
+                s.key_value_share
+            ));
+        }
+        for q in &s.list_quadrants {
+            if !QUADRANTS.contains(&q.as_str()) {
+                problems.push(format!(
+                    "scoring.list_quadrants: unknown quadrant {q:?}; expected one of {}",
+                    QUADRANTS.join(", ")
+                ));
+            }
+        }
+        if s.list_quadrants.is_empty() {
+            problems.push("scoring.list_quadrants: must name at least one quadrant".into());
+        }
+        if !(0..=10_000).contains(&s.summary_rows) {
+            problems.push(format!(
+                "scoring.summary_rows: expected 0..=10000, found {}",
+                s.summary_rows
+            ));
+        }
+
+        if !problems.is_empty() {
+            return Err(Error::Config {
+                path: file.to_path_buf(),
+                problems: problems
+                    .iter()
+                    .map(|p| format!("  - {p}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            });
+        }
+
+        let workdir = resolve(&raw.workdir);
+        let models_dir = raw
+            .models_dir
+            .as_deref()
+            .map(resolve)
+            .unwrap_or_else(|| workdir.join("models"));
+        Ok(Pipeline {
+            file: file.to_path_buf(),
+            file_hash,
+            name: raw.name,
+            source: Source {
+                path: resolve(&raw.source.path),
+                format,
+                delimiter,
+                timestamp_format: raw.source.timestamp_format,
+                columns: ColumnMap {
+                    customer_id: c.customer_id.clone(),
+                    timestamp: c.timestamp.clone(),
+                    amount: c.amount.clone(),
+                    order_id: c.order_id.clone(),
+                    quantity: c.quantity.clone(),
+                    product_id: c.product_id.clone(),
+                },
+            },
+            workdir,
+            models_dir,
+            features,
+            horizon_days: label.horizon_days as i32,
+            active_within_days: raw.population.active_within_days as i32,
+            train_cutoffs: t.cutoffs as usize,
+            alpha: t.alpha,
+            max_iterations: t.max_iterations as u64,
+            promotion_tolerance: t.promotion_tolerance,
+            risk_threshold: s.risk_threshold,
+            key_value_share: s.key_value_share,
+            list_quadrants: s.list_quadrants.clone(),
+            summary_rows: s.summary_rows as usize,
+        })
+    }
+
+    /// The Parquet warehouse root.
+    pub fn warehouse_dir(&self) -> PathBuf {
+        self.workdir.join("warehouse")
+    }
+
+    /// Where features as of `as_of` (YYYY-MM-DD) are written.
+    pub fn features_file(&self, as_of: &str) -> PathBuf {
+        self.workdir
+            .join("features")
+            .join(format!("as_of={as_of}"))
+            .join("features.parquet")
+    }
+
+    /// Where lists as of `as_of` (YYYY-MM-DD) are written.
+    pub fn outputs_dir(&self, as_of: &str) -> PathBuf {
+        self.workdir.join("outputs").join(format!("as_of={as_of}"))
+    }
+
+    /// Where run manifests are written.
+    pub fn runs_dir(&self) -> PathBuf {
+        self.workdir.join("runs")
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "t"
+workdir = "out"
+[source]
+path = "tx.csv"
+[source.columns]
+customer_id = "cid"
+timestamp = "date"
+amount = "amt"
+"#;
+
+    fn parse(text: &str) -> Result<Pipeline> {
+        let raw: RawPipeline = toml::from_str(text).map_err(|e| Error::Config {
+            path: "p.toml".into(),
+            problems: e.to_string(),
+        })?;
+        Pipeline::from_raw(raw, Path::new("/x/pipelines/p.toml"), String::new())
+    }
+
+    #[test]
+    fn minimal_file_gets_documented_defaults_and_resolved_paths() {
+        let p = parse(MINIMAL).unwrap();
+        assert_eq!(p.source.path, Path::new("/x/pipelines/tx.csv"));
+        assert_eq!(p.models_dir, Path::new("/x/pipelines/out/models"));
+        assert_eq!(p.horizon_days, 90);
+        assert_eq!(p.features, spec::default_specs());
+        assert_eq!(p.list_quadrants, ["act_now"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = parse(&MINIMAL.replace("name = \"t\"", "name = \"t\"\nhorizon = 3")).unwrap_err();
+        assert!(err.to_string().contains("unknown field `horizon`"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = format!(
+            "{MINIMAL}\n[label]\nhorizon_days = 0\n[train]\nalpha = -1.0\n[scoring]\nrisk_threshold = 1.5\nlist_quadrants = [\"panic\"]\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        for needle in [
+            "label.horizon_days: expected 1..=1095, found 0",
+            "train.alpha: expected a positive number, found -1",
+            "scoring.risk_threshold",
+            "unknown quadrant \"panic\"",
+        ] {
+            assert!(err.contains(needle), "missing {needle:?} in\n{err}");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Features as of a date: specs -> one SQL text -> engine -> one row per customer, using only
+//! rows on or before the as-of day.
+
+pub mod spec;
+pub mod sql;
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::engine::Engine;
+use crate::error::{EngineContext, Error, Result};
+use crate::frame;
+use crate::ingest::warehouse::write_parquet_file;
+use spec::FeatureSpec;
+
+/// Feature values for one as-of day, column by column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureTable {
+    /// The as-of day (days since 1970-01-01).
+    pub as_of: i32,
+    pub customer_ids: Vec<String>,
+    pub names: Vec<String>,
+    /// `values[j][i]`: feature `names[j]` of customer `customer_ids[i]`.
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+impl FeatureTable {
+    /// The values of one feature, if computed.
+    pub fn column(&self, name: &str) -> Option<&[Option<f64>]> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|j| self.values[j].as_slice())
+    }
+
+    /// Like [`Self::column`], but an error naming what is missing.
+    pub fn require(&self, name: &str) -> Result<&[Option<f64>]> {
+        self.column(name).ok_or_else(|| {
+            Error::Data(format!(
+                "feature {name} was not computed; computed features are {:?}",
+                self.names
+            ))
+        })
+    }
+
+    /// Rows of customers with a purchase within `active_within_days` of the as-of day.
+    pub fn active_rows(&self, active_within_days: i32) -> Result<Vec<usize>> {
+        let recency = self.require("recency_days")?;
+        Ok(recency
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_some_and(|r| r <= active_within_days as f64))
+            .map(|(i, _)| i)
+            .collect())
+    }
+
+    /// Number of customers.
+    pub fn len(&self) -> usize {
+        self.customer_ids.len()
+    }
+
+    /// True when no customer has history.
+    pub fn is_empty(&self) -> bool {
+        self.customer_ids.is_empty()
+    }
+}
+
+/// Computes `specs` as of `as_of` with `engine`.
+pub fn compute(engine: &mut dyn Engine, specs: &[FeatureSpec], as_of: i32) -> Result<FeatureTable> {
+    let df = engine.query(&sql::render(specs, as_of))?;
+    let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
+    let values = names
+        .iter()
+        .map(|n| frame::f64_values(&df, n))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(FeatureTable {
+        as_of,
+        customer_ids: frame::str_values(&df, "customer_id")?,
+        names,
+        values,
+    })
+}
+
+/// Writes a feature table to Parquet (one row per customer, plus the `as_of` date) atomically.
+pub fn write(table: &FeatureTable, path: &Path) -> Result<()> {
+    let mut columns = vec![Column::new("customer_id".into(), &table.customer_ids)];
+    for (name, values) in table.names.iter().zip(&table.values) {
+        columns.push(Column::new(name.as_str().into(), values));
+    }
+    columns.push(
+        Column::new("as_of".into(), vec![table.as_of; table.len()])
+            .cast(&DataType::Date)
+            .engine(|| "building the as_of column".into())?,
+    );
+    let mut df =
+        DataFrame::new_infer_height(columns).engine(|| "building the feature frame".into())?;
+    write_parquet_file(path, &mut df)
+}

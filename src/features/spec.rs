@@ -1,0 +1,296 @@
+//! Feature specs: what a pipeline file can ask for, their canonical column names, and how the
+//! model transforms each before standardising.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::raw::RawFeature;
+
+/// What is measured over a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Purchases (rows with a positive amount).
+    Orders,
+    /// Net amount (refunds subtract).
+    Amount,
+    /// Quantity on purchases.
+    Quantity,
+}
+
+/// How a measure is aggregated over its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Agg {
+    Count,
+    Sum,
+    /// Mean per purchase.
+    Mean,
+    /// Largest single purchase.
+    Max,
+    /// (this window + 1) / (the window before it + 1).
+    Trend,
+}
+
+/// One feature column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeatureSpec {
+    /// Days since the last purchase.
+    RecencyDays,
+    /// Days since the first transaction.
+    TenureDays,
+    /// Mean days between distinct purchase days (null with fewer than two).
+    PurchaseCycleDays,
+    /// recency_days / purchase_cycle_days: how overdue the next order is.
+    OverdueRatio,
+    /// An aggregate over the last `window_days` days.
+    Window {
+        measure: Measure,
+        agg: Agg,
+        window_days: i32,
+    },
+}
+
+/// How a feature is transformed before standardisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// log(1 + max(x, 0)): money and counts are heavy-tailed.
+    Log1p,
+    /// log(max(x, 1e-6)): ratios centred on 1.
+    Ln,
+}
+
+impl Transform {
+    /// Applies the transform to one raw value.
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            Transform::Log1p => x.max(0.0).ln_1p(),
+            Transform::Ln => x.max(1e-6).ln(),
+        }
+    }
+}
+
+impl FeatureSpec {
+    /// The column name: `<measure>_<agg>_<window>d` or the built-in's name.
+    pub fn name(&self) -> String {
+        match self {
+            FeatureSpec::RecencyDays => "recency_days".into(),
+            FeatureSpec::TenureDays => "tenure_days".into(),
+            FeatureSpec::PurchaseCycleDays => "purchase_cycle_days".into(),
+            FeatureSpec::OverdueRatio => "overdue_ratio".into(),
+            FeatureSpec::Window {
+                measure,
+                agg,
+                window_days,
+            } => format!("{}_{}_{}d", measure.word(), agg.word(), window_days),
+        }
+    }
+
+    /// The model-side transform for this feature.
+    pub fn transform(&self) -> Transform {
+        match self {
+            FeatureSpec::Window {
+                agg: Agg::Trend, ..
+            } => Transform::Ln,
+            _ => Transform::Log1p,
+        }
+    }
+
+    /// How many days of history before the cutoff this feature reads (None = all history).
+    pub fn lookback_days(&self) -> Option<i32> {
+        match self {
+            FeatureSpec::Window {
+                agg: Agg::Trend,
+                window_days,
+                ..
+            } => Some(2 * window_days),
+            FeatureSpec::Window { window_days, .. } => Some(*window_days),
+            _ => None,
+        }
+    }
+
+    /// Parses one `[[features]]` entry; the error says what was expected.
+    pub fn from_raw(raw: &RawFeature) -> Result<Self, String> {
+        match (&raw.name, &raw.measure, &raw.agg, raw.window_days) {
+            (Some(name), None, None, None) => match name.as_str() {
+                "recency_days" => Ok(FeatureSpec::RecencyDays),
+                "tenure_days" => Ok(FeatureSpec::TenureDays),
+                "purchase_cycle_days" => Ok(FeatureSpec::PurchaseCycleDays),
+                "overdue_ratio" => Ok(FeatureSpec::OverdueRatio),
+                other => Err(format!(
+                    "unknown built-in feature {other:?}; expected one of recency_days, \
+                     tenure_days, purchase_cycle_days, overdue_ratio"
+                )),
+            },
+            (None, Some(measure), Some(agg), Some(window)) => {
+                let measure = Measure::parse(measure)?;
+                let agg = Agg::parse(agg)?;
+                if !(1..=3660).contains(&window) {
+                    return Err(format!(
+                        "window_days must be between 1 and 3660, found {window}"
+                    ));
+                }
+                let allowed = match measure {
+                    Measure::Orders => &[Agg::Count, Agg::Trend][..],
+                    Measure::Amount => &[Agg::Sum, Agg::Mean, Agg::Max, Agg::Trend][..],
+                    Measure::Quantity => &[Agg::Sum, Agg::Trend][..],
+                };
+                if !allowed.contains(&agg) {
+                    let names: Vec<&str> = allowed.iter().map(|a| a.word()).collect();
+                    return Err(format!(
+                        "agg {:?} does not apply to measure {:?}; expected one of {}",
+                        agg.word(),
+                        measure.word(),
+                        names.join(", ")
+                    ));
+                }
+                Ok(FeatureSpec::Window {
+                    measure,
+                    agg,
+                    window_days: window as i32,
+                })
+            }
+            _ => Err(
+                "expected either `name` (a built-in) or all of `measure`, `agg` and \
+                      `window_days`"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl Measure {
+    fn word(self) -> &'static str {
+        match self {
+            Measure::Orders => "orders",
+            Measure::Amount => "amount",
+            Measure::Quantity => "quantity",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "orders" => Ok(Measure::Orders),
+            "amount" => Ok(Measure::Amount),
+            "quantity" => Ok(Measure::Quantity),
+            other => Err(format!(
+                "unknown measure {other:?}; expected orders, amount or quantity"
+            )),
+        }
+    }
+}
+
+impl Agg {
+    fn word(self) -> &'static str {
+        match self {
+            Agg::Count => "count",
+            Agg::Sum => "sum",
+            Agg::Mean => "mean",
+            Agg::Max => "max",
+            Agg::Trend => "trend",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "count" => Ok(Agg::Count),
+            "sum" => Ok(Agg::Sum),
+            "mean" => Ok(Agg::Mean),
+            "max" => Ok(Agg::Max),
+            "trend" => Ok(Agg::Trend),
+            other => Err(format!(
+                "unknown agg {other:?}; expected count, sum, mean, max or trend"
+            )),
+        }
+    }
+}
+
+/// Shorthand for a window spec.
+pub const fn window(measure: Measure, agg: Agg, window_days: i32) -> FeatureSpec {
+    FeatureSpec::Window {
+        measure,
+        agg,
+        window_days,
+    }
+}
+
+/// The feature set used when the pipeline file lists none.
+pub fn default_specs() -> Vec<FeatureSpec> {
+    use Agg::*;
+    use Measure::*;
+    vec![
+        FeatureSpec::RecencyDays,
+        FeatureSpec::TenureDays,
+        window(Orders, Count, 30),
+        window(Orders, Count, 90),
+        window(Orders, Count, 365),
+        window(Amount, Sum, 30),
+        window(Amount, Sum, 90),
+        window(Amount, Sum, 365),
+        window(Amount, Mean, 365),
+        window(Orders, Trend, 90),
+        window(Amount, Trend, 90),
+        FeatureSpec::PurchaseCycleDays,
+        FeatureSpec::OverdueRatio,
+    ]
+}
+
+/// Columns that scoring and the lists need whether or not the model uses them.
+pub const VALUE_12M: FeatureSpec = window(Measure::Amount, Agg::Sum, 365);
+
+/// Specs the lists always need: recency, tenure, cycle and trailing 12-month value.
+pub fn required_specs() -> Vec<FeatureSpec> {
+    vec![
+        FeatureSpec::RecencyDays,
+        FeatureSpec::TenureDays,
+        FeatureSpec::PurchaseCycleDays,
+        VALUE_12M,
+    ]
+}
+
+/// `model_specs` followed by any required spec they lack, without duplicates.
+pub fn with_required(model_specs: &[FeatureSpec]) -> Vec<FeatureSpec> {
+    let mut all = model_specs.to_vec();
+    for spec in required_specs() {
+        if !all.contains(&spec) {
+            all.push(spec);
+        }
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(name: Option<&str>, m: Option<&str>, a: Option<&str>, w: Option<i64>) -> RawFeature {
+        RawFeature {
+            name: name.map(Into::into),
+            measure: m.map(Into::into),
+            agg: a.map(Into::into),
+            window_days: w,
+        }
+    }
+
+    #[test]
+    fn names_follow_the_contract() {
+        let s = FeatureSpec::from_raw(&raw(None, Some("amount"), Some("sum"), Some(90))).unwrap();
+        assert_eq!(s.name(), "amount_sum_90d");
+        assert_eq!(s.transform(), Transform::Log1p);
+        let t = FeatureSpec::from_raw(&raw(None, Some("orders"), Some("trend"), Some(90))).unwrap();
+        assert_eq!(t.name(), "orders_trend_90d");
+        assert_eq!(t.transform(), Transform::Ln);
+        assert_eq!(t.lookback_days(), Some(180));
+    }
+
+    #[test]
+    fn bad_specs_say_what_was_expected() {
+        let e =
+            FeatureSpec::from_raw(&raw(None, Some("orders"), Some("sum"), Some(30))).unwrap_err();
+        assert!(e.contains("expected one of count, trend"), "{e}");
+        let e = FeatureSpec::from_raw(&raw(Some("recency"), None, None, None)).unwrap_err();
+        assert!(e.contains("unknown built-in feature \"recency\""), "{e}");
+        let e = FeatureSpec::from_raw(&raw(Some("recency_days"), None, None, Some(3))).unwrap_err();
+        assert!(e.contains("expected either"), "{e}");
+    }
+}

@@ -1,0 +1,31 @@
+//! Small, typed accessors for polars frames, so the rest of the crate reads plain vectors and
+//! polars' changing API stays in few places.
+
+use polars::prelude::*;
+
+use crate::error::{EngineContext, Result};
+
+/// A column as `f64` values (nulls kept).
+pub fn f64_values(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    let c = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::Float64))
+        .engine(|| format!("reading column {name} as numbers"))?;
+    Ok(c.f64()
+        .engine(|| format!("reading column {name}"))?
+        .iter()
+        .collect())
+}
+
+/// A column as strings (nulls become empty strings).
+pub fn str_values(df: &DataFrame, name: &str) -> Result<Vec<String>> {
+    let c = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::String))
+        .engine(|| format!("reading column {name} as text"))?;
+    Ok(c.str()
+        .engine(|| format!("reading column {name}"))?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}

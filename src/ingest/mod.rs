@@ -1,0 +1,191 @@
+//! Ingest: export file -> validated, de-duplicated rows -> monthly Parquet parts, a quarantine
+//! file for rejected rows, and a new manifest. Re-ingesting a file with the same content is a
+//! no-op; a failure at any point leaves the previous warehouse as it was.
+
+pub mod lock;
+pub mod manifest;
+pub mod reader;
+pub mod validate;
+pub mod warehouse;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Pipeline, hex};
+use crate::error::{EngineContext, Error, Result};
+use manifest::{Batch, Manifest};
+
+/// What one ingest did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IngestReport {
+    pub source: String,
+    pub source_sha256: String,
+    pub batch_id: String,
+    /// True when this content had been ingested before and nothing was done.
+    pub already_ingested: bool,
+    pub rows_read: u64,
+    pub rows_accepted: u64,
+    pub rows_rejected: u64,
+    pub rows_duplicate: u64,
+    pub quarantine: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// SHA-256 and size of a file.
+pub fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("reading", path, e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((hex(&hasher.finalize()), total))
+}
+
+/// Ingests the pipeline's source into its warehouse. The caller holds the workdir lock.
+pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
+    let wh = p.warehouse_dir();
+    let src = &p.source;
+    let source_name = src.path.display().to_string();
+    let mut manifest = Manifest::load(&wh)?;
+    warehouse::remove_uncommitted(&wh, &manifest)?;
+
+    let (sha, bytes) = hash_file(&src.path)?;
+    if let Some(b) = manifest.find_by_hash(&sha) {
+        return Ok(IngestReport {
+            source: source_name,
+            source_sha256: sha,
+            batch_id: b.batch_id.clone(),
+            already_ingested: true,
+            rows_read: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            rows_duplicate: 0,
+            quarantine: None,
+            warnings: vec![],
+        });
+    }
+    let mut warnings = Vec::new();
+    if let Some(prev) = manifest
+        .batches
+        .iter()
+        .rev()
+        .find(|b| b.source_path == source_name)
+    {
+        warnings.push(format!(
+            "{source_name} was ingested before as batch {} with different content; only rows \
+             not already in the warehouse are added",
+            prev.batch_id
+        ));
+    }
+    let batch_id = format!("b{}", &sha[..16]);
+
+    let raw = reader::read_raw(src)?;
+    let rows_read = raw.height() as u64;
+    let v = validate::validate(
+        raw,
+        &src.columns,
+        src.timestamp_format.as_deref(),
+        &source_name,
+    )?;
+    let rows_rejected = v.rejected.height() as u64;
+
+    let fresh = dedupe_against(&wh, &manifest, v.accepted, &batch_id)?;
+    let rows_duplicate = rows_read - rows_rejected - fresh.height() as u64;
+
+    let quarantine = if rows_rejected > 0 {
+        let rel = format!("quarantine/{batch_id}.csv");
+        let mut rejected = v.rejected;
+        crate::report::csv::write_frame(&wh.join(&rel), &mut rejected, false)?;
+        Some(rel)
+    } else {
+        None
+    };
+    let parts = warehouse::write_parts(&wh, &batch_id, &fresh)?;
+    manifest.batches.push(Batch {
+        batch_id: batch_id.clone(),
+        source_path: source_name.clone(),
+        source_sha256: sha.clone(),
+        source_bytes: bytes,
+        ingested_at: chrono::Utc::now().to_rfc3339(),
+        rows_read,
+        rows_accepted: rows_read - rows_rejected,
+        rows_rejected,
+        rows_duplicate,
+        quarantine: quarantine.clone(),
+        parts,
+    });
+    manifest.save(&wh)?;
+    Ok(IngestReport {
+        source: source_name,
+        source_sha256: sha,
+        batch_id,
+        already_ingested: false,
+        rows_read,
+        rows_accepted: rows_read - rows_rejected,
+        rows_rejected,
+        rows_duplicate,
+        quarantine,
+        warnings,
+    })
+}
+
+/// Drops rows identical to an earlier row of the same file or to a row already in the warehouse
+/// (same month), and stamps the batch id on what remains.
+fn dedupe_against(
+    wh: &Path,
+    manifest: &Manifest,
+    rows: DataFrame,
+    batch_id: &str,
+) -> Result<DataFrame> {
+    let identity: Vec<Expr> = warehouse::IDENTITY.iter().map(|c| col(*c)).collect();
+    let new = rows
+        .lazy()
+        .with_column(lit(batch_id).alias("source_batch"))
+        .select(
+            warehouse::CANONICAL
+                .iter()
+                .map(|c| col(*c))
+                .collect::<Vec<_>>(),
+        );
+    let months: Vec<String> = new
+        .clone()
+        .select([col("ts").dt().strftime("%Y-%m").unique().alias("m")])
+        .collect()
+        .engine(|| "listing months of new rows".into())?
+        .column("m")
+        .engine(|| "listing months".into())?
+        .str()
+        .engine(|| "listing months".into())?
+        .iter()
+        .flatten()
+        .map(String::from)
+        .collect();
+    let new = new.with_column(lit(1i32).alias("__new"));
+    let combined = match warehouse::scan_months(wh, manifest, &months)? {
+        Some(old) => concat(
+            [old.with_column(lit(0i32).alias("__new")), new],
+            UnionArgs::default(),
+        )
+        .engine(|| "combining new rows with the warehouse".into())?,
+        None => new,
+    };
+    combined
+        .unique_stable_generic(Some(identity), UniqueKeepStrategy::First)
+        .filter(col("__new").eq(lit(1i32)))
+        .drop(cols(["__new"]))
+        .collect()
+        .engine(|| "removing duplicate rows".into())
+}

@@ -1,0 +1,179 @@
+//! The Parquet warehouse: `transactions/month=YYYY-MM/part-<batch>.parquet` files (zstd), each
+//! written under a temporary name, checked by reading its footer back, then renamed into place.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::atomic_file;
+use crate::error::{EngineContext, Error, Result};
+use crate::ingest::manifest::{Manifest, Part};
+
+/// Canonical column order of warehouse files.
+pub const CANONICAL: [&str; 7] = [
+    "customer_id",
+    "ts",
+    "amount",
+    "quantity",
+    "order_id",
+    "product_id",
+    "source_batch",
+];
+
+/// Columns that identify a transaction for de-duplication (everything but the batch).
+pub const IDENTITY: [&str; 6] = [
+    "customer_id",
+    "ts",
+    "amount",
+    "quantity",
+    "order_id",
+    "product_id",
+];
+
+/// Lazily scans the committed parts listed in `manifest`.
+pub fn scan(warehouse: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> {
+    let paths = manifest.part_paths(warehouse);
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let refs: Vec<PlRefPath> = paths
+        .iter()
+        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+        .collect();
+    LazyFrame::scan_parquet_files(refs.into_iter().collect(), ScanArgsParquet::default())
+        .engine(|| format!("scanning the warehouse {}", warehouse.display()))
+        .map(Some)
+}
+
+/// Lazily scans the committed parts of the given months only.
+pub fn scan_months(
+    warehouse: &Path,
+    manifest: &Manifest,
+    months: &[String],
+) -> Result<Option<LazyFrame>> {
+    let paths: Vec<PlRefPath> = manifest
+        .batches
+        .iter()
+        .flat_map(|b| &b.parts)
+        .filter(|p| months.contains(&p.month))
+        .map(|p| PlRefPath::new(warehouse.join(&p.path).to_string_lossy().as_ref()))
+        .collect();
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    LazyFrame::scan_parquet_files(paths.into_iter().collect(), ScanArgsParquet::default())
+        .engine(|| format!("scanning months {months:?} of {}", warehouse.display()))
+        .map(Some)
+}
+
+/// Writes `rows` (canonical schema) split by month as parts of `batch_id`; returns the parts.
+pub fn write_parts(warehouse: &Path, batch_id: &str, rows: &DataFrame) -> Result<Vec<Part>> {
+    let with_month = rows
+        .clone()
+        .lazy()
+        .sort(
+            ["ts", "customer_id"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .with_column(col("ts").dt().strftime("%Y-%m").alias("__month"))
+        .collect()
+        .engine(|| "assigning rows to months".into())?;
+    let months = with_month
+        .column("__month")
+        .and_then(|c| c.unique_stable())
+        .engine(|| "listing months".into())?;
+    let mut parts = Vec::new();
+    for month in months
+        .str()
+        .engine(|| "reading months".into())?
+        .iter()
+        .flatten()
+    {
+        let mask = with_month
+            .column("__month")
+            .and_then(|c| c.str().map(|s| s.equal(month)))
+            .engine(|| "selecting a month".into())?;
+        let mut part = with_month
+            .filter(&mask)
+            .and_then(|df| df.select(CANONICAL))
+            .engine(|| format!("selecting month {month}"))?;
+        let rel = format!("transactions/month={month}/part-{batch_id}.parquet");
+        let path = warehouse.join(&rel);
+        write_parquet_file(&path, &mut part)?;
+        parts.push(Part {
+            path: rel,
+            month: month.to_string(),
+            rows: part.height() as u64,
+        });
+    }
+    Ok(parts)
+}
+
+/// Writes one Parquet file atomically, verifying the footer's row count before renaming.
+pub fn write_parquet_file(path: &Path, df: &mut DataFrame) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+    let tmp = atomic_file::temp_path(path);
+    let result = (|| {
+        let file = File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
+        ParquetWriter::new(&file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(StatisticsOptions::full())
+            .finish(df)
+            .engine(|| format!("writing {}", path.display()))?;
+        file.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
+        let rows = parquet_row_count(&tmp)?;
+        if rows != df.height() as u64 {
+            return Err(Error::Artifact(format!(
+                "{} holds {rows} rows after writing, expected {}",
+                tmp.display(),
+                df.height()
+            )));
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    atomic_file::commit(&tmp, path)
+}
+
+/// Row count from a Parquet footer (arrow-rs, independent of the writer).
+pub fn parquet_row_count(path: &Path) -> Result<u64> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let reader = SerializedFileReader::new(file).map_err(|e| {
+        Error::Artifact(format!(
+            "{} is not a readable Parquet file: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(reader.metadata().file_metadata().num_rows() as u64)
+}
+
+/// Removes parts and temporary files that no committed manifest names (left by a crashed run).
+pub fn remove_uncommitted(warehouse: &Path, manifest: &Manifest) -> Result<Vec<PathBuf>> {
+    let committed: std::collections::HashSet<PathBuf> =
+        manifest.part_paths(warehouse).into_iter().collect();
+    let mut removed = Vec::new();
+    let root = warehouse.join("transactions");
+    if !root.exists() {
+        return Ok(removed);
+    }
+    for month in fs::read_dir(&root).map_err(|e| Error::io("listing", &root, e))? {
+        let month = month.map_err(|e| Error::io("listing", &root, e))?.path();
+        if !month.is_dir() {
+            continue;
+        }
+        for file in fs::read_dir(&month).map_err(|e| Error::io("listing", &month, e))? {
+            let file = file.map_err(|e| Error::io("listing", &month, e))?.path();
+            if !committed.contains(&file) {
+                fs::remove_file(&file).map_err(|e| Error::io("removing", &file, e))?;
+                removed.push(file);
+            }
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,38 @@
+//! The `churnflow` binary: parse arguments, call the library, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use churnflow::cli::{Cli, Command};
+use churnflow::cmd::{self, Out};
+use churnflow::error::{EXIT_OK, Result};
+
+fn dispatch(cli: &Cli) -> Result<()> {
+    let out = Out { quiet: cli.quiet };
+    match &cli.command {
+        Command::Generate(a) => cmd::generate::run(a, out),
+        Command::Ingest(a) => cmd::ingest::run(a, out),
+        Command::Features(a) => cmd::features::run(a, out),
+        Command::Train(a) => cmd::train::run(a, out),
+        Command::Score(a) => cmd::score::run(a, out),
+        Command::Run(a) => cmd::run::run(a, out),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(&cli) {
+        Ok(()) => ExitCode::from(EXIT_OK as u8),
+        Err(e) => {
+            let mut message = format!("error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                message.push_str(&format!("\n  caused by: {s}"));
+                source = s.source();
+            }
+            eprintln!("{message}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

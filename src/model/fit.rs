@@ -1,0 +1,146 @@
+//! The logistic fit (linfa-logistic, L2) and the linear model churnflow stores and scores with.
+//!
+//! linfa minimises `sum of log-losses + alpha/2 * |w|^2` (intercept not penalised), so alpha plays
+//! the role of 1/C in scikit-learn. Its "positive" class is the more frequent label, not `true`;
+//! [`fit`] always returns coefficients oriented so that the output is P(churn).
+
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2, ArrayView1};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Intercept and coefficients on standardised features; output = P(churn).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LinearModel {
+    pub intercept: f64,
+    pub coefficients: Vec<f64>,
+}
+
+/// Fit settings.
+#[derive(Debug, Clone, Copy)]
+pub struct FitParams {
+    pub alpha: f64,
+    pub max_iterations: u64,
+    /// Absolute tolerance on the gradient of the mean loss.
+    pub gradient_tolerance: f64,
+}
+
+impl LinearModel {
+    /// Log-odds of churn for one standardised row.
+    pub fn log_odds(&self, z: ArrayView1<f64>) -> f64 {
+        self.intercept
+            + z.iter()
+                .zip(&self.coefficients)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+    }
+
+    /// P(churn) for every row of `x`.
+    pub fn predict(&self, x: &Array2<f64>) -> Vec<f64> {
+        x.rows()
+            .into_iter()
+            .map(|r| sigmoid(self.log_odds(r)))
+            .collect()
+    }
+}
+
+/// The logistic function, stable for large |t|.
+pub fn sigmoid(t: f64) -> f64 {
+    if t >= 0.0 {
+        1.0 / (1.0 + (-t).exp())
+    } else {
+        let e = t.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Fits an L2 logistic regression of `y` (true = churned) on `x`.
+pub fn fit(x: &Array2<f64>, y: &[bool], params: FitParams) -> Result<LinearModel> {
+    let churners = y.iter().filter(|v| **v).count();
+    if churners == 0 || churners == y.len() {
+        return Err(Error::Data(format!(
+            "cannot fit a churn model: all {} training rows have the same label ({}); widen the \
+             training window (train.cutoffs) or check the horizon",
+            y.len(),
+            if churners == 0 { "retained" } else { "churned" }
+        )));
+    }
+    let ds = Dataset::new(x.clone(), Array1::from_vec(y.to_vec()));
+    // linfa's loss is a sum over rows, so the gradient tolerance scales with the row count.
+    let fitted = LogisticRegression::default()
+        .alpha(params.alpha)
+        .max_iterations(params.max_iterations)
+        .gradient_tolerance(params.gradient_tolerance * y.len() as f64)
+        .with_intercept(true)
+        .fit(&ds)
+        .map_err(|e| Error::Data(format!("logistic regression failed: {e}")))?;
+    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+    Ok(LinearModel {
+        intercept: sign * fitted.intercept(),
+        coefficients: fitted.params().iter().map(|w| sign * w).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn output_is_churn_probability_whichever_class_is_more_frequent() {
+        // Churners are the minority here, so linfa treats `false` as its positive class.
+        let x = array![[-2.0], [-1.5], [-1.0], [-0.5], [0.0], [0.5], [1.0], [2.0]];
+        let y = [false, false, false, false, false, true, false, true];
+        let m = fit(
+            &x,
+            &y,
+            FitParams {
+                alpha: 0.1,
+                max_iterations: 200,
+                gradient_tolerance: 1e-8,
+            },
+        )
+        .unwrap();
+        assert!(m.coefficients[0] > 0.0, "higher x means churn here: {m:?}");
+        let p = m.predict(&x);
+        assert!(p[7] > p[0]);
+        // Same data with churners the majority: the orientation must not flip.
+        let y2: Vec<bool> = y.iter().map(|v| !v).collect();
+        let m2 = fit(
+            &x,
+            &y2,
+            FitParams {
+                alpha: 0.1,
+                max_iterations: 200,
+                gradient_tolerance: 1e-8,
+            },
+        )
+        .unwrap();
+        assert!(m2.coefficients[0] < 0.0);
+        assert!((m2.coefficients[0] + m.coefficients[0]).abs() < 1e-4);
+    }
+
+    #[test]
+    fn one_class_is_a_clear_error() {
+        let x = array![[1.0], [2.0]];
+        let err = fit(
+            &x,
+            &[true, true],
+            FitParams {
+                alpha: 1.0,
+                max_iterations: 10,
+                gradient_tolerance: 1e-4,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("same label (churned)"), "{err}");
+    }
+
+    #[test]
+    fn sigmoid_is_stable() {
+        assert_eq!(sigmoid(0.0), 0.5);
+        assert!(sigmoid(-800.0) >= 0.0 && sigmoid(800.0) <= 1.0);
+    }
+}

@@ -1,0 +1,231 @@
+//! Evaluation metrics with exact formulas: ROC AUC (Mann-Whitney, ties counted half), PR AUC as
+//! average precision (scikit-learn's definition), log loss, Brier score, reliability by decile.
+
+use serde::{Deserialize, Serialize};
+
+/// Headline metrics of one model on one labelled snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Metrics {
+    pub rows: usize,
+    pub churn_rate: f64,
+    /// NaN (stored as null) when the snapshot has one class only.
+    #[serde(with = "nan_as_null")]
+    pub roc_auc: f64,
+    #[serde(with = "nan_as_null")]
+    pub pr_auc: f64,
+    /// NaN (stored as null) for scores that are rankings, not probabilities.
+    #[serde(with = "nan_as_null")]
+    pub log_loss: f64,
+    #[serde(with = "nan_as_null")]
+    pub brier: f64,
+}
+
+/// JSON has no NaN: store it as null and read null back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+/// One bin of a reliability table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CalibrationBin {
+    pub bin: usize,
+    pub rows: usize,
+    pub mean_predicted: f64,
+    pub observed_rate: f64,
+}
+
+impl Metrics {
+    /// All headline metrics of probabilities `p` against labels `y` (true = churned).
+    pub fn compute(p: &[f64], y: &[bool]) -> Self {
+        let positives = y.iter().filter(|v| **v).count();
+        Metrics {
+            rows: y.len(),
+            churn_rate: positives as f64 / y.len().max(1) as f64,
+            roc_auc: roc_auc(p, y),
+            pr_auc: average_precision(p, y),
+            log_loss: log_loss(p, y),
+            brier: brier(p, y),
+        }
+    }
+
+    /// Ranking metrics of a score that is not a probability (log loss and Brier left NaN).
+    pub fn ranking_only(score: &[f64], y: &[bool]) -> Self {
+        Metrics {
+            log_loss: f64::NAN,
+            brier: f64::NAN,
+            ..Self::compute(&vec![0.5; score.len()], y)
+        }
+        .with_ranking(score, y)
+    }
+
+    fn with_ranking(mut self, score: &[f64], y: &[bool]) -> Self {
+        self.roc_auc = roc_auc(score, y);
+        self.pr_auc = average_precision(score, y);
+        self
+    }
+}
+
+/// Area under the ROC curve: P(score of a random churner > score of a random non-churner),
+/// ties counting one half. NaN when one class is absent.
+pub fn roc_auc(score: &[f64], y: &[bool]) -> f64 {
+    let mut idx: Vec<usize> = (0..score.len()).collect();
+    idx.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
+    // Average ranks over ties, then the Mann-Whitney U statistic.
+    let mut rank_sum_pos = 0.0;
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && score[idx[j + 1]] == score[idx[i]] {
+            j += 1;
+        }
+        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum_pos += idx[i..=j].iter().filter(|&&k| y[k]).count() as f64 * avg_rank;
+        i = j + 1;
+    }
+    let n_pos = y.iter().filter(|v| **v).count() as f64;
+    let n_neg = y.len() as f64 - n_pos;
+    if n_pos == 0.0 || n_neg == 0.0 {
+        return f64::NAN;
+    }
+    (rank_sum_pos - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
+}
+
+/// Average precision: sum over thresholds of (recall_k - recall_{k-1}) * precision_k, with tied
+/// scores forming one threshold (as scikit-learn's `average_precision_score`).
+pub fn average_precision(score: &[f64], y: &[bool]) -> f64 {
+    let n_pos = y.iter().filter(|v| **v).count() as f64;
+    if n_pos == 0.0 {
+        return f64::NAN;
+    }
+    let mut idx: Vec<usize> = (0..score.len()).collect();
+    idx.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
+    let (mut tp, mut fp, mut ap, mut prev_recall) = (0.0, 0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j < idx.len() && score[idx[j]] == score[idx[i]] {
+            if y[idx[j]] {
+                tp += 1.0
+            } else {
+                fp += 1.0
+            }
+            j += 1;
+        }
+        let recall = tp / n_pos;
+        ap += (recall - prev_recall) * tp / (tp + fp);
+        prev_recall = recall;
+        i = j;
+    }
+    ap
+}
+
+/// Mean negative log-likelihood, probabilities clipped to [1e-15, 1 - 1e-15].
+pub fn log_loss(p: &[f64], y: &[bool]) -> f64 {
+    let eps = 1e-15;
+    let total: f64 = p
+        .iter()
+        .zip(y)
+        .map(|(&p, &y)| {
+            let p = p.clamp(eps, 1.0 - eps);
+            if y { -p.ln() } else { -(1.0 - p).ln() }
+        })
+        .sum();
+    total / p.len().max(1) as f64
+}
+
+/// Mean squared difference between probability and outcome.
+pub fn brier(p: &[f64], y: &[bool]) -> f64 {
+    let total: f64 = p
+        .iter()
+        .zip(y)
+        .map(|(&p, &y)| (p - if y { 1.0 } else { 0.0 }).powi(2))
+        .sum();
+    total / p.len().max(1) as f64
+}
+
+/// Reliability table: rows sorted by predicted probability, cut into `bins` equal-count bins.
+pub fn calibration_table(p: &[f64], y: &[bool], bins: usize) -> Vec<CalibrationBin> {
+    let mut idx: Vec<usize> = (0..p.len()).collect();
+    idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let n = idx.len();
+    (0..bins)
+        .filter_map(|b| {
+            let (lo, hi) = (b * n / bins, (b + 1) * n / bins);
+            if lo == hi {
+                return None;
+            }
+            let slice = &idx[lo..hi];
+            let k = slice.len() as f64;
+            Some(CalibrationBin {
+                bin: b + 1,
+                rows: slice.len(),
+                mean_predicted: slice.iter().map(|&i| p[i]).sum::<f64>() / k,
+                observed_rate: slice.iter().filter(|&&i| y[i]).count() as f64 / k,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected values computed by hand (and identical to scikit-learn 1.9.1:
+    // roc_auc_score, average_precision_score, log_loss, brier_score_loss).
+    const P: [f64; 6] = [0.1, 0.4, 0.35, 0.8, 0.4, 0.9];
+    const Y: [bool; 6] = [false, false, true, true, true, false];
+
+    #[test]
+    fn roc_auc_counts_ties_as_half() {
+        // Positives 0.35, 0.8, 0.4 vs negatives 0.1, 0.4, 0.9:
+        // 0.35 beats 0.1 (1); 0.8 beats 0.1, 0.4 (2); 0.4 beats 0.1, ties 0.4 (1.5) -> 4.5 / 9.
+        assert!((roc_auc(&P, &Y) - 0.5).abs() < 1e-12);
+        assert!((roc_auc(&[0.1, 0.2, 0.3], &[false, true, true]) - 1.0).abs() < 1e-12);
+        assert!(roc_auc(&[0.1, 0.2], &[true, true]).is_nan());
+    }
+
+    #[test]
+    fn average_precision_matches_step_definition() {
+        // Ranked: 0.9 (n), 0.8 (p), {0.4 p, 0.4 n}, 0.35 (p), 0.1 (n)
+        // thresholds: after 0.9 -> R 0, after 0.8 -> R 1/3 P 1/2; after 0.4 -> R 2/3 P 2/4;
+        // after 0.35 -> R 1 P 3/5.  AP = 1/3*1/2 + 1/3*1/2 + 1/3*3/5 = 0.5333...
+        let expected = 1.0 / 6.0 + 1.0 / 6.0 + 0.2;
+        assert!((average_precision(&P, &Y) - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_loss_and_brier_follow_their_formulas() {
+        let ll = -((0.9f64).ln()
+            + (0.6f64).ln()
+            + (0.35f64).ln()
+            + (0.8f64).ln()
+            + (0.4f64).ln()
+            + (0.1f64).ln())
+            / 6.0;
+        assert!((log_loss(&P, &Y) - ll).abs() < 1e-12);
+        let b = (0.01 + 0.16 + 0.4225 + 0.04 + 0.36 + 0.81) / 6.0;
+        assert!((brier(&P, &Y) - b).abs() < 1e-12);
+        assert!(log_loss(&[1.0], &[false]).is_finite());
+    }
+
+    #[test]
+    fn calibration_bins_have_equal_counts() {
+        let t = calibration_table(&P, &Y, 3);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[0].rows, 2);
+        assert!((t[0].mean_predicted - 0.225).abs() < 1e-12); // 0.1, 0.35
+        assert!((t[0].observed_rate - 0.5).abs() < 1e-12);
+    }
+}

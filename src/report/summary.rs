@@ -1,0 +1,37 @@
+//! The short terminal summary a person sees after a run: counts and the top of the list.
+
+use crate::score::ScoreOutcome;
+use crate::segment::reasons::thousands;
+
+/// Renders the top `rows` listed accounts as a fixed-width table.
+pub fn top_accounts(outcome: &ScoreOutcome, rows: usize) -> String {
+    let key = outcome.scored.iter().filter(|a| a.key_account).count();
+    let mut out = format!(
+        "as of {}: {} active accounts scored with model {}; {} key accounts; {} on the at-risk list\n",
+        outcome.as_of,
+        outcome.scored.len(),
+        outcome.model_id,
+        key,
+        outcome.listed.len()
+    );
+    if outcome.listed.is_empty() || rows == 0 {
+        return out;
+    }
+    out.push_str(&format!(
+        "{:>4}  {:<12} {:>7} {:>12} {:>12}  {}\n",
+        "rank", "customer", "p(churn)", "value_12m", "value@risk", "why"
+    ));
+    for (rank, &i) in outcome.listed.iter().take(rows).enumerate() {
+        let a = &outcome.scored[i];
+        out.push_str(&format!(
+            "{:>4}  {:<12} {:>7.1}% {:>12} {:>12}  {}\n",
+            rank + 1,
+            a.customer_id,
+            a.churn_probability * 100.0,
+            thousands(a.value_12m),
+            thousands(a.expected_value_at_risk),
+            a.reasons.first().map(String::as_str).unwrap_or("")
+        ));
+    }
+    out
+}
