@@ -1,0 +1,226 @@
+//! The real binary on generated data in a temporary folder.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::util::{churnflow, read_csv, write_pipeline};
+
+fn generate(dir: &Path, customers: usize, bad_rows: usize) -> std::path::PathBuf {
+    churnflow()
+        .args([
+            "generate",
+            "--customers",
+            &customers.to_string(),
+            "--seed",
+            "7",
+        ])
+        .args(["--bad-rows", &bad_rows.to_string(), "--out"])
+        .arg(dir)
+        .assert()
+        .success();
+    dir.join("transactions.csv")
+}
+
+fn manifest_rows(work: &Path) -> u64 {
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(work.join("warehouse/_manifest.json")).unwrap(),
+    )
+    .unwrap();
+    m["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["parts"].as_array().unwrap().clone())
+        .map(|p| p["rows"].as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn run_writes_a_ranked_list_and_reingest_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 400, 3);
+    let pipeline = write_pipeline(
+        dir.path(),
+        &tx,
+        "[scoring]\nlist_quadrants = [\"act_now\", \"monitor\"]\n",
+    );
+
+    churnflow()
+        .arg("run")
+        .arg(&pipeline)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("validation ROC AUC"))
+        .stdout(predicate::str::contains("rank  customer"))
+        .stderr(predicate::str::contains("3 rejected rows written"));
+
+    let work = dir.path().join("work");
+    let rows = manifest_rows(&work);
+    let as_of_dir = std::fs::read_dir(work.join("outputs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let list = as_of_dir.join("at_risk_key_accounts.csv");
+    assert!(
+        std::fs::read(&list).unwrap().starts_with(b"\xEF\xBB\xBF"),
+        "list must start with a BOM"
+    );
+    let (header, records) = read_csv(&list);
+    assert_eq!(header, churnflow::score::LIST_COLUMNS);
+    assert!(!records.is_empty(), "the list is empty");
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mut previous_evar = f64::INFINITY;
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r[col("rank")], (i + 1).to_string());
+        let p: f64 = r[col("churn_probability")].parse().unwrap();
+        assert!((0.0..=1.0).contains(&p), "probability {p}");
+        let evar: f64 = r[col("expected_value_at_risk")].parse().unwrap();
+        assert!(
+            evar <= previous_evar + 1e-9,
+            "list not ranked by value at risk"
+        );
+        previous_evar = evar;
+        assert_eq!(r[col("key_account")], "true");
+        assert!(["act_now", "monitor"].contains(&r[col("quadrant")].as_str()));
+        if r[col("quadrant")] == "act_now" {
+            assert!(
+                !r[col("reason_1")].is_empty(),
+                "an at-risk account must say why"
+            );
+        }
+    }
+
+    // Re-ingesting the same file adds nothing.
+    churnflow()
+        .arg("ingest")
+        .arg(&pipeline)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already ingested"));
+    assert_eq!(manifest_rows(&work), rows);
+
+    // A second night with a model in place scores without retraining.
+    churnflow()
+        .arg("run")
+        .arg(&pipeline)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no current model").not());
+}
+
+#[test]
+fn bad_rows_are_quarantined_with_reasons_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 60, 6);
+    let pipeline = write_pipeline(dir.path(), &tx, "");
+    churnflow()
+        .arg("ingest")
+        .arg(&pipeline)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("6 rejected"));
+    let q = std::fs::read_dir(dir.path().join("work/warehouse/quarantine"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let (header, records) = read_csv(&q);
+    assert_eq!(&header[..4], ["source_file", "line", "column", "reason"]);
+    assert_eq!(records.len(), 6);
+    let reasons: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r[2].as_str(), r[3].as_str()))
+        .collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| *r == &("customer_id", "missing customer id"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.0 == "order_date" && r.1.starts_with("unparseable timestamp"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| *r == &("amount", "amount is not a number"))
+            .count(),
+        2
+    );
+    // The line number points at the bad record in the source file.
+    let source = std::fs::read_to_string(&tx).unwrap();
+    for r in &records {
+        let line: usize = r[1].parse().unwrap();
+        let text = source.lines().nth(line - 1).unwrap();
+        assert!(
+            text.starts_with(&r[4]),
+            "line {line} is {text:?}, expected order {}",
+            r[4]
+        );
+    }
+}
+
+#[test]
+fn invalid_pipeline_lists_every_problem_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = write_pipeline(
+        dir.path(),
+        Path::new("tx.csv"),
+        "[label]\nhorizon_days = -3\n[scoring]\nkey_value_share = 2.0\n",
+    );
+    churnflow()
+        .arg("train")
+        .arg(&pipeline)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "label.horizon_days: expected 1..=1095, found -3",
+        ))
+        .stderr(predicate::str::contains("scoring.key_value_share"));
+}
+
+#[test]
+fn missing_column_names_the_file_and_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = dir.path().join("tx.csv");
+    std::fs::write(
+        &tx,
+        "order_id;customer_id;order_date;amount;quantity\n1;A;2024-01-01;5;1\n",
+    )
+    .unwrap();
+    let pipeline = write_pipeline(dir.path(), &tx, "");
+    churnflow()
+        .arg("ingest")
+        .arg(&pipeline)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "tx.csv: missing column(s) \"customer_id\"",
+        ))
+        .stderr(predicate::str::contains("source.delimiter"));
+    assert!(!dir.path().join("work/warehouse/_manifest.json").exists());
+}
+
+#[test]
+fn score_without_a_model_says_to_train_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 30, 0);
+    let pipeline = write_pipeline(dir.path(), &tx, "");
+    churnflow().arg("ingest").arg(&pipeline).assert().success();
+    churnflow()
+        .arg("score")
+        .arg(&pipeline)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no current model"))
+        .stderr(predicate::str::contains("churnflow train"));
+}

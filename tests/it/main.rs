@@ -1,0 +1,7 @@
+//! Integration tests, compiled into one test binary. Each test works in its own temporary folder.
+
+mod end_to_end;
+mod features_fixture;
+mod model_reference;
+mod properties;
+mod util;

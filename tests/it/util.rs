@@ -1,0 +1,64 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The churnflow binary.
+pub fn churnflow() -> Command {
+    Command::cargo_bin("churnflow").expect("binary built")
+}
+
+/// Writes a pipeline file for `transactions` (columns as `churnflow generate` writes them) with
+/// everything else under `dir/work`; `extra` is appended verbatim.
+pub fn write_pipeline(dir: &Path, transactions: &Path, extra: &str) -> PathBuf {
+    let text = format!(
+        r#"name = "test"
+workdir = "work"
+
+[source]
+path = "{}"
+[source.columns]
+customer_id = "customer_id"
+timestamp = "order_date"
+amount = "amount"
+order_id = "order_id"
+quantity = "quantity"
+{extra}"#,
+        transactions.display()
+    );
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Parses a CSV file (optionally with BOM) into header and rows; fields may be quoted.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = text.trim_start_matches('\u{feff}');
+    let mut records = Vec::new();
+    let (mut field, mut record, mut quoted) = (String::new(), Vec::new(), false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => record.push(std::mem::take(&mut field)),
+            ('\n', false) => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            ('\r', false) => {}
+            (c, _) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    let header = records.remove(0);
+    (header, records)
+}
