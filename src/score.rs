@@ -115,11 +115,12 @@ pub fn score(p: &Pipeline, engine: &mut dyn Engine, as_of: Option<i32>) -> Resul
         .iter()
         .enumerate()
         .map(|(r, &i)| {
+            let z_row: Vec<f64> = z.row(r).to_vec();
             let contributions: Vec<f64> = model
                 .model
                 .coefficients
                 .iter()
-                .zip(z.row(r))
+                .zip(&z_row)
                 .map(|(w, z)| w * z)
                 .collect();
             let raw: Vec<Option<f64>> = model_raw.iter().map(|c| c[i]).collect();
@@ -136,7 +137,7 @@ pub fn score(p: &Pipeline, engine: &mut dyn Engine, as_of: Option<i32>) -> Resul
                 quadrant: Quadrant::of(key[r], prob[r], p.risk_threshold),
                 days_since_last_purchase: recency[i].unwrap_or(f64::NAN),
                 usual_cycle_days: cycle[i],
-                reasons: reasons::top_reasons(&model_specs, &contributions, &raw, facts, 3),
+                reasons: reasons::top_reasons(&model_specs, &z_row, &contributions, &raw, facts, 3),
             }
         })
         .collect();

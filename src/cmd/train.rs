@@ -25,8 +25,9 @@ pub fn train_and_report(p: &Pipeline, out: Out) -> Result<TrainReport> {
     let v = &a.metrics.validation;
     let b = &a.metrics.validation_recency_baseline;
     out.line(format!(
-        "train: model {} on cutoffs {} .. {} ({} rows); validated out of time on {} ({} rows, churn rate {:.1}%)",
+        "train: model {} fitted on {} monthly cutoffs {} .. {} ({} rows); validated out of time on {} ({} rows, churn rate {:.1}%)",
         a.model_id,
+        a.training_cutoffs.len(),
         a.training_cutoffs.first().map(String::as_str).unwrap_or(""),
         a.training_cutoffs.last().map(String::as_str).unwrap_or(""),
         a.metrics.train.rows,

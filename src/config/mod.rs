@@ -88,11 +88,11 @@ impl Pipeline {
         let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
         let resolve = |p: &str| -> PathBuf {
             let p = Path::new(p);
-            if p.is_absolute() {
+            normalize(&if p.is_absolute() {
                 p.to_path_buf()
             } else {
                 base.join(p)
-            }
+            })
         };
 
         if raw.name.trim().is_empty() {
@@ -298,6 +298,26 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Removes `.` and `name/..` lexically, so messages show `out/demo`, not `pipelines/../out/demo`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
 fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("  {l}"))
@@ -333,6 +353,11 @@ amount = "amt"
         let p = parse(MINIMAL).unwrap();
         assert_eq!(p.source.path, Path::new("/x/pipelines/tx.csv"));
         assert_eq!(p.models_dir, Path::new("/x/pipelines/out/models"));
+        assert_eq!(
+            normalize(Path::new("pipelines/../out/./demo")),
+            Path::new("out/demo")
+        );
+        assert_eq!(normalize(Path::new("../data")), Path::new("../data"));
         assert_eq!(p.horizon_days, 90);
         assert_eq!(p.features, spec::default_specs());
         assert_eq!(p.list_quadrants, ["act_now"]);

@@ -117,3 +117,24 @@ pub fn render_purchasers(cutoff: i32, horizon_days: i32) -> String {
         cutoff + horizon_days
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dates::parse_day;
+    use crate::features::spec::default_specs;
+
+    #[test]
+    fn default_feature_sql() {
+        let as_of = parse_day("2024-03-31").unwrap();
+        insta::assert_snapshot!(render(&default_specs(), as_of));
+    }
+
+    #[test]
+    fn sql_stays_inside_the_portable_subset() {
+        let text = render(&default_specs(), 19_000).to_uppercase();
+        for banned in ["DATEDIFF", "DATE_PART", "INTERVAL", "::DATE", "NULLIF", "STRFTIME"] {
+            assert!(!text.contains(banned), "{banned} is not portable");
+        }
+    }
+}

@@ -7,13 +7,13 @@ use polars::prelude::*;
 use crate::atomic_file;
 use crate::error::{EngineContext, Result};
 
+/// Floats are written in their shortest exact form, so round them first.
 /// Writes `df` as CSV to `path` atomically, with a BOM when `bom` is set.
 pub fn write_frame(path: &Path, df: &mut DataFrame, bom: bool) -> Result<()> {
     atomic_file::write_with(path, |out| {
         CsvWriter::new(out)
             .include_bom(bom)
             .include_header(true)
-            .with_float_precision(Some(4))
             .finish(df)
             .engine(|| format!("writing {}", path.display()))
     })

@@ -1,5 +1,6 @@
 //! Integration tests, compiled into one test binary. Each test works in its own temporary folder.
 
+mod cli_help;
 mod end_to_end;
 mod features_fixture;
 mod model_reference;
