@@ -133,7 +133,14 @@ mod tests {
     #[test]
     fn sql_stays_inside_the_portable_subset() {
         let text = render(&default_specs(), 19_000).to_uppercase();
-        for banned in ["DATEDIFF", "DATE_PART", "INTERVAL", "::DATE", "NULLIF", "STRFTIME"] {
+        for banned in [
+            "DATEDIFF",
+            "DATE_PART",
+            "INTERVAL",
+            "::DATE",
+            "NULLIF",
+            "STRFTIME",
+        ] {
             assert!(!text.contains(banned), "{banned} is not portable");
         }
     }
