@@ -25,13 +25,8 @@ fn main() -> ExitCode {
     match dispatch(&cli) {
         Ok(()) => ExitCode::from(EXIT_OK as u8),
         Err(e) => {
-            let mut message = format!("error: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                message.push_str(&format!("\n  caused by: {s}"));
-                source = s.source();
-            }
-            eprintln!("{message}");
+            // Every variant's message already includes its cause, so print it once.
+            eprintln!("error: {e}");
             ExitCode::from(e.exit_code() as u8)
         }
     }

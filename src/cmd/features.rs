@@ -1,7 +1,7 @@
 //! `churnflow features`: features as of a date, or the SQL behind them.
 
 use crate::cli::FeaturesArgs;
-use crate::cmd::{Out, engine, load};
+use crate::cmd::{Out, engine, load, print_line};
 use crate::dates::format_day;
 use crate::error::Result;
 use crate::features::{self, spec};
@@ -12,7 +12,7 @@ pub fn run(args: &FeaturesArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let specs = spec::with_required(&p.features);
     if args.explain {
-        println!("{}", features::sql::render(&specs, args.as_of));
+        print_line(&features::sql::render(&specs, args.as_of));
         return Ok(());
     }
     let _lock = WorkdirLock::acquire(&p.workdir)?;

@@ -20,11 +20,25 @@ pub struct Out {
 }
 
 impl Out {
-    /// Prints one line to stdout.
+    /// Prints one line to stdout unless `--quiet`.
     pub fn line(&self, text: impl AsRef<str>) {
         if !self.quiet {
-            println!("{}", text.as_ref());
+            print_line(text.as_ref());
         }
+    }
+}
+
+/// Prints one line to stdout. A closed pipe (`churnflow ... | head`) ends the process quietly
+/// with success: the reader has what it wanted.
+pub fn print_line(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{text}").and_then(|_| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(1);
     }
 }
 

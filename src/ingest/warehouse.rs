@@ -31,6 +31,15 @@ pub const IDENTITY: [&str; 6] = [
     "product_id",
 ];
 
+/// Scan options: the files are listed explicitly and carry every column, so the `month=`
+/// folder names must not be turned into an extra column.
+fn scan_args() -> ScanArgsParquet {
+    ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        ..ScanArgsParquet::default()
+    }
+}
+
 /// Lazily scans the committed parts listed in `manifest`.
 pub fn scan(warehouse: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> {
     let paths = manifest.part_paths(warehouse);
@@ -41,7 +50,7 @@ pub fn scan(warehouse: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> 
         .iter()
         .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
         .collect();
-    LazyFrame::scan_parquet_files(refs.into_iter().collect(), ScanArgsParquet::default())
+    LazyFrame::scan_parquet_files(refs.into_iter().collect(), scan_args())
         .engine(|| format!("scanning the warehouse {}", warehouse.display()))
         .map(Some)
 }
@@ -62,7 +71,7 @@ pub fn scan_months(
     if paths.is_empty() {
         return Ok(None);
     }
-    LazyFrame::scan_parquet_files(paths.into_iter().collect(), ScanArgsParquet::default())
+    LazyFrame::scan_parquet_files(paths.into_iter().collect(), scan_args())
         .engine(|| format!("scanning months {months:?} of {}", warehouse.display()))
         .map(Some)
 }
