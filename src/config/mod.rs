@@ -28,6 +28,23 @@ pub struct ColumnMap {
     pub product_id: Option<String>,
 }
 
+impl ColumnMap {
+    /// (canonical field, export column) for every mapped field, required ones first.
+    pub fn mapped(&self) -> Vec<(&'static str, &String)> {
+        [
+            ("customer_id", Some(&self.customer_id)),
+            ("timestamp", Some(&self.timestamp)),
+            ("amount", Some(&self.amount)),
+            ("order_id", self.order_id.as_ref()),
+            ("quantity", self.quantity.as_ref()),
+            ("product_id", self.product_id.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+}
+
 /// The export to ingest.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -120,15 +137,16 @@ impl Pipeline {
             }
         };
         let c = &raw.source.columns;
-        for (key, value) in [
-            ("customer_id", Some(&c.customer_id)),
-            ("timestamp", Some(&c.timestamp)),
-            ("amount", Some(&c.amount)),
-            ("order_id", c.order_id.as_ref()),
-            ("quantity", c.quantity.as_ref()),
-            ("product_id", c.product_id.as_ref()),
-        ] {
-            if value.is_some_and(|v| v.trim().is_empty()) {
+        let columns = ColumnMap {
+            customer_id: c.customer_id.clone(),
+            timestamp: c.timestamp.clone(),
+            amount: c.amount.clone(),
+            order_id: c.order_id.clone(),
+            quantity: c.quantity.clone(),
+            product_id: c.product_id.clone(),
+        };
+        for (key, value) in columns.mapped() {
+            if value.trim().is_empty() {
                 problems.push(format!(
                     "source.columns.{key}: must name a column, found \"\""
                 ));
@@ -244,14 +262,7 @@ impl Pipeline {
                 format,
                 delimiter,
                 timestamp_format: raw.source.timestamp_format,
-                columns: ColumnMap {
-                    customer_id: c.customer_id.clone(),
-                    timestamp: c.timestamp.clone(),
-                    amount: c.amount.clone(),
-                    order_id: c.order_id.clone(),
-                    quantity: c.quantity.clone(),
-                    product_id: c.product_id.clone(),
-                },
+                columns,
             },
             workdir,
             models_dir,

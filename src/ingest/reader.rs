@@ -40,18 +40,7 @@ pub fn read_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
 /// Fails with the missing column names when the header lacks a mapped column.
 pub fn read_raw(source: &Source) -> Result<DataFrame> {
     let header = read_header(&source.path, source.delimiter)?;
-    let c = &source.columns;
-    let wanted: Vec<(&str, &String)> = [
-        ("customer_id", Some(&c.customer_id)),
-        ("timestamp", Some(&c.timestamp)),
-        ("amount", Some(&c.amount)),
-        ("order_id", c.order_id.as_ref()),
-        ("quantity", c.quantity.as_ref()),
-        ("product_id", c.product_id.as_ref()),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.map(|v| (k, v)))
-    .collect();
+    let wanted = source.columns.mapped();
     let missing: Vec<String> = wanted
         .iter()
         .filter(|(_, name)| !header.contains(name))

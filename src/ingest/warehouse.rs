@@ -42,17 +42,7 @@ fn scan_args() -> ScanArgsParquet {
 
 /// Lazily scans the committed parts listed in `manifest`.
 pub fn scan(warehouse: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> {
-    let paths = manifest.part_paths(warehouse);
-    if paths.is_empty() {
-        return Ok(None);
-    }
-    let refs: Vec<PlRefPath> = paths
-        .iter()
-        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
-        .collect();
-    LazyFrame::scan_parquet_files(refs.into_iter().collect(), scan_args())
-        .engine(|| format!("scanning the warehouse {}", warehouse.display()))
-        .map(Some)
+    scan_parts(warehouse, manifest, |_| true)
 }
 
 /// Lazily scans the committed parts of the given months only.
@@ -61,18 +51,26 @@ pub fn scan_months(
     manifest: &Manifest,
     months: &[String],
 ) -> Result<Option<LazyFrame>> {
+    scan_parts(warehouse, manifest, |p| months.contains(&p.month))
+}
+
+fn scan_parts(
+    warehouse: &Path,
+    manifest: &Manifest,
+    keep: impl Fn(&Part) -> bool,
+) -> Result<Option<LazyFrame>> {
     let paths: Vec<PlRefPath> = manifest
         .batches
         .iter()
         .flat_map(|b| &b.parts)
-        .filter(|p| months.contains(&p.month))
+        .filter(|p| keep(p))
         .map(|p| PlRefPath::new(warehouse.join(&p.path).to_string_lossy().as_ref()))
         .collect();
     if paths.is_empty() {
         return Ok(None);
     }
     LazyFrame::scan_parquet_files(paths.into_iter().collect(), scan_args())
-        .engine(|| format!("scanning months {months:?} of {}", warehouse.display()))
+        .engine(|| format!("scanning the warehouse {}", warehouse.display()))
         .map(Some)
 }
 
