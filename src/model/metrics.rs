@@ -18,6 +18,19 @@ pub struct Metrics {
     pub log_loss: f64,
     #[serde(with = "nan_as_null")]
     pub brier: f64,
+    /// Expected calibration error over 10 equal-width probability bins.
+    #[serde(with = "nan_as_null")]
+    pub ece: f64,
+    /// Churn rate among the top 10% by score divided by the overall churn rate.
+    #[serde(with = "nan_as_null")]
+    pub lift_at_10: f64,
+    #[serde(with = "nan_as_null")]
+    pub lift_at_20: f64,
+    /// Share of all churners found in the top 10% by score.
+    #[serde(with = "nan_as_null")]
+    pub capture_at_10: f64,
+    #[serde(with = "nan_as_null")]
+    pub capture_at_20: f64,
 }
 
 /// JSON has no NaN: store it as null and read null back as NaN.
@@ -57,22 +70,36 @@ impl Metrics {
             pr_auc: average_precision(p, y),
             log_loss: log_loss(p, y),
             brier: brier(p, y),
+            ece: expected_calibration_error(p, y, 10),
+            lift_at_10: top_share(p, y, 0.1).1,
+            lift_at_20: top_share(p, y, 0.2).1,
+            capture_at_10: top_share(p, y, 0.1).0,
+            capture_at_20: top_share(p, y, 0.2).0,
         }
     }
 
     /// Ranking metrics of a score that is not a probability (log loss and Brier left NaN).
     pub fn ranking_only(score: &[f64], y: &[bool]) -> Self {
+        let (capture_at_10, lift_at_10) = top_share(score, y, 0.1);
+        let (capture_at_20, lift_at_20) = top_share(score, y, 0.2);
         Metrics {
             log_loss: f64::NAN,
             brier: f64::NAN,
-            ..Self::compute(&vec![0.5; score.len()], y)
+            ece: f64::NAN,
+            roc_auc: roc_auc(score, y),
+            pr_auc: average_precision(score, y),
+            lift_at_10,
+            lift_at_20,
+            capture_at_10,
+            capture_at_20,
+            ..Self::compute(&[], &[])
         }
-        .with_ranking(score, y)
+        .with_rows(y)
     }
 
-    fn with_ranking(mut self, score: &[f64], y: &[bool]) -> Self {
-        self.roc_auc = roc_auc(score, y);
-        self.pr_auc = average_precision(score, y);
+    fn with_rows(mut self, y: &[bool]) -> Self {
+        self.rows = y.len();
+        self.churn_rate = y.iter().filter(|v| **v).count() as f64 / y.len().max(1) as f64;
         self
     }
 }
@@ -155,6 +182,105 @@ pub fn brier(p: &[f64], y: &[bool]) -> f64 {
     total / p.len().max(1) as f64
 }
 
+/// Indices sorted by score, highest first; ties keep input order so results are reproducible.
+fn by_score_desc(score: &[f64]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..score.len()).collect();
+    idx.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
+    idx
+}
+
+/// (capture, lift) of the top `share` of rows by score: capture = churners in the top k / all
+/// churners, lift = churn rate in the top k / overall churn rate; k = ceil(share * n).
+pub fn top_share(score: &[f64], y: &[bool], share: f64) -> (f64, f64) {
+    let n = y.len();
+    let total = y.iter().filter(|v| **v).count() as f64;
+    if n == 0 || total == 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let k = ((share * n as f64).ceil() as usize).clamp(1, n);
+    let caught = by_score_desc(score)[..k].iter().filter(|&&i| y[i]).count() as f64;
+    (caught / total, (caught / k as f64) / (total / n as f64))
+}
+
+/// Expected calibration error: sum over equal-width bins of (rows in bin / n) * |mean predicted
+/// - observed rate|. A probability of exactly 1 falls in the last bin.
+pub fn expected_calibration_error(p: &[f64], y: &[bool], bins: usize) -> f64 {
+    if p.is_empty() {
+        return f64::NAN;
+    }
+    let mut sum_p = vec![0.0; bins];
+    let mut sum_y = vec![0.0; bins];
+    let mut count = vec![0usize; bins];
+    for (&p, &y) in p.iter().zip(y) {
+        let b = ((p * bins as f64) as usize).min(bins - 1);
+        sum_p[b] += p;
+        sum_y[b] += if y { 1.0 } else { 0.0 };
+        count[b] += 1;
+    }
+    (0..bins)
+        .filter(|&b| count[b] > 0)
+        .map(|b| (sum_p[b] - sum_y[b]).abs())
+        .sum::<f64>()
+        / p.len() as f64
+}
+
+/// One decile of a gains table (rows ranked by score, highest first).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GainsRow {
+    pub decile: usize,
+    pub rows: usize,
+    pub churners: usize,
+    pub churn_rate: f64,
+    /// Share of all churners found in this and the higher deciles.
+    pub cumulative_capture: f64,
+    /// Churn rate in this and the higher deciles over the overall churn rate.
+    pub cumulative_lift: f64,
+}
+
+/// Gains table by decile of score.
+pub fn gains_table(score: &[f64], y: &[bool]) -> Vec<GainsRow> {
+    let order = by_score_desc(score);
+    let n = order.len();
+    let total = y.iter().filter(|v| **v).count() as f64;
+    let base = total / n.max(1) as f64;
+    let mut cum_rows = 0;
+    let mut cum_churners = 0;
+    (0..10)
+        .filter_map(|d| {
+            let (lo, hi) = (d * n / 10, (d + 1) * n / 10);
+            if lo == hi {
+                return None;
+            }
+            let churners = order[lo..hi].iter().filter(|&&i| y[i]).count();
+            cum_rows += hi - lo;
+            cum_churners += churners;
+            Some(GainsRow {
+                decile: d + 1,
+                rows: hi - lo,
+                churners,
+                churn_rate: churners as f64 / (hi - lo) as f64,
+                cumulative_capture: cum_churners as f64 / total,
+                cumulative_lift: (cum_churners as f64 / cum_rows as f64) / base,
+            })
+        })
+        .collect()
+}
+
+/// Share of next-period lost value that falls in the top `share` of accounts ranked by
+/// `priority` (expected value at risk). `lost[i]` is the value account i did not bring.
+pub fn lost_value_caught(priority: &[f64], lost: &[f64], share: f64) -> f64 {
+    let total: f64 = lost.iter().map(|v| v.max(0.0)).sum();
+    if priority.is_empty() || total <= 0.0 {
+        return f64::NAN;
+    }
+    let k = ((share * priority.len() as f64).ceil() as usize).clamp(1, priority.len());
+    by_score_desc(priority)[..k]
+        .iter()
+        .map(|&i| lost[i].max(0.0))
+        .sum::<f64>()
+        / total
+}
+
 /// Reliability table: rows sorted by predicted probability, cut into `bins` equal-count bins.
 pub fn calibration_table(p: &[f64], y: &[bool], bins: usize) -> Vec<CalibrationBin> {
     let mut idx: Vec<usize> = (0..p.len()).collect();
@@ -218,6 +344,42 @@ mod tests {
         let b = (0.01 + 0.16 + 0.4225 + 0.04 + 0.36 + 0.81) / 6.0;
         assert!((brier(&P, &Y) - b).abs() < 1e-12);
         assert!(log_loss(&[1.0], &[false]).is_finite());
+    }
+
+    #[test]
+    fn lift_and_capture_at_the_top() {
+        // Top 20% of 10 rows = 2 rows: scores 0.9 (churner) and 0.8 (not): capture 1/4,
+        // churn rate 1/2 vs base 4/10 -> lift 1.25.
+        let s = [0.1, 0.9, 0.3, 0.8, 0.2, 0.7, 0.4, 0.6, 0.5, 0.05];
+        let y = [
+            true, true, false, false, false, true, false, true, false, false,
+        ];
+        let (capture, lift) = top_share(&s, &y, 0.2);
+        assert!((capture - 0.25).abs() < 1e-12 && (lift - 1.25).abs() < 1e-12);
+        // Top 10% = 1 row (ceil(1.0)): the 0.9 churner.
+        assert_eq!(top_share(&s, &y, 0.1), (0.25, 2.5));
+        let g = gains_table(&s, &y);
+        assert_eq!(g.len(), 10);
+        assert_eq!(g[1].cumulative_capture, 0.25);
+        assert_eq!(g[9].cumulative_capture, 1.0);
+        assert!((g[9].cumulative_lift - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn expected_calibration_error_by_equal_width_bins() {
+        // Bin [0.1,0.2): p 0.1, 0.15 -> mean 0.125, observed 0.5 -> |.| = 0.375, weight 2/4.
+        // Bin [0.9,1.0]: p 0.9, 1.0 -> mean 0.95, observed 1.0 -> 0.05, weight 2/4.
+        let ece =
+            expected_calibration_error(&[0.1, 0.15, 0.9, 1.0], &[true, false, true, true], 10);
+        assert!((ece - (0.5 * 0.375 + 0.5 * 0.05)).abs() < 1e-12, "{ece}");
+    }
+
+    #[test]
+    fn lost_value_caught_counts_the_top_share() {
+        let priority = [5.0, 1.0, 3.0, 4.0];
+        let lost = [10.0, 50.0, 0.0, 40.0];
+        // Top 50% = accounts 0 and 3: (10 + 40) / 100.
+        assert!((lost_value_caught(&priority, &lost, 0.5) - 0.5).abs() < 1e-12);
     }
 
     #[test]
