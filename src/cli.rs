@@ -31,6 +31,31 @@ pub enum Command {
     Score(AsOfArgs),
     /// The nightly job: ingest, train when no model exists, score, summarise.
     Run(AsOfArgs),
+    /// Rolling-origin evaluation: train on what was known before each cutoff, test on it.
+    Backtest(PipelineArgs),
+    /// List the registry's models or show one model's card.
+    Models(ModelsArgs),
+}
+
+/// Arguments of `models`.
+#[derive(Debug, clap::Args)]
+pub struct ModelsArgs {
+    /// The pipeline file (TOML).
+    pub pipeline: PathBuf,
+    #[command(subcommand)]
+    pub command: ModelsCommand,
+}
+
+/// `models` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Every trained model with its promotion decision; `*` marks the current one.
+    List,
+    /// A model's card (default: the current model).
+    Show {
+        /// Model id as listed by `models list`.
+        model_id: Option<String>,
+    },
 }
 
 /// A pipeline file.

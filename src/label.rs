@@ -1,33 +1,297 @@
-//! Churn labels: a customer in the population at cutoff c has churned when they make no purchase
-//! in (c, c + horizon]. Needs data up to c + horizon.
+//! Churn labels for customers at a cutoff c, under one of three definitions:
+//!
+//! * `fixed_horizon`: no purchase in (c, c + horizon_days].
+//! * `cycle_relative`: no purchase in (c, c + w], where w is `cycle_multiple` times the
+//!   customer's own usual days between orders, clamped to [`min_days`, `max_days`] (customers
+//!   with one purchase day so far get `max_days`).
+//! * `value_drop` (partial churn): net spend in (c, c + horizon_days] below `drop_fraction` of the
+//!   spend in (c - horizon_days, c]; a customer with nothing to drop from churns when they buy
+//!   nothing.
+//!
+//! A label needs data up to the end of its longest window; earlier cutoffs are refused.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
+use crate::dates::format_day;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::features::sql;
+use crate::features::FeatureTable;
 use crate::frame;
 
-/// True (churned) for each customer id in `customer_ids`.
-pub fn churn_labels(
+/// The churn definition.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LabelRule {
+    FixedHorizon {
+        horizon_days: i32,
+    },
+    CycleRelative {
+        cycle_multiple: f64,
+        min_days: i32,
+        max_days: i32,
+    },
+    ValueDrop {
+        horizon_days: i32,
+        drop_fraction: f64,
+    },
+}
+
+impl LabelRule {
+    /// Days after the cutoff the label may look at.
+    pub fn max_window(&self) -> i32 {
+        match *self {
+            LabelRule::FixedHorizon { horizon_days } => horizon_days,
+            LabelRule::CycleRelative { max_days, .. } => max_days,
+            LabelRule::ValueDrop { horizon_days, .. } => horizon_days,
+        }
+    }
+
+    /// The "next period" used to value what a churner takes away.
+    pub fn value_horizon(&self) -> i32 {
+        match *self {
+            LabelRule::CycleRelative { max_days, .. } => max_days,
+            other => other.max_window(),
+        }
+    }
+
+    /// A sentence for the model card.
+    pub fn describe(&self) -> String {
+        match *self {
+            LabelRule::FixedHorizon { horizon_days } => {
+                format!("no purchase in the {horizon_days} days after the cutoff")
+            }
+            LabelRule::CycleRelative {
+                cycle_multiple,
+                min_days,
+                max_days,
+            } => format!(
+                "no purchase within {cycle_multiple} times the customer's usual days between \
+                 orders after the cutoff (at least {min_days}, at most {max_days} days)"
+            ),
+            LabelRule::ValueDrop {
+                horizon_days,
+                drop_fraction,
+            } => format!(
+                "net spend in the {horizon_days} days after the cutoff below {:.0}% of the {horizon_days} \
+                 days before it",
+                drop_fraction * 100.0
+            ),
+        }
+    }
+}
+
+/// What happened to each customer after a cutoff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcomes {
+    /// The churn label.
+    pub churned: Vec<bool>,
+    /// Value not brought in the next period compared with the previous one (>= 0).
+    pub lost_value: Vec<f64>,
+}
+
+/// Per-customer facts after (and just before) a cutoff, in one portable query.
+pub fn render_outcomes(cutoff: i32, window: i32, value_horizon: i32) -> String {
+    format!(
+        "SELECT\n  customer_id,\n  MIN(CASE WHEN amount > 0 AND day > {c} THEN day END) AS next_purchase_day,\n  \
+         SUM(CASE WHEN day > {c} AND day <= {next_end} THEN amount ELSE 0.0 END) AS next_value,\n  \
+         SUM(CASE WHEN day > {prev_start} AND day <= {c} THEN amount ELSE 0.0 END) AS previous_value\n\
+         FROM transactions\nWHERE day > {prev_start} AND day <= {end}\nGROUP BY customer_id",
+        c = cutoff,
+        next_end = cutoff + value_horizon,
+        prev_start = cutoff - value_horizon,
+        end = cutoff + window.max(value_horizon),
+    )
+}
+
+/// Labels and lost value for the given rows of `table` (features as of `cutoff`).
+pub fn outcomes(
     engine: &mut dyn Engine,
-    customer_ids: &[String],
-    cutoff: i32,
-    horizon_days: i32,
+    rule: &LabelRule,
+    table: &FeatureTable,
+    rows: &[usize],
     last_day: i32,
-) -> Result<Vec<bool>> {
-    if cutoff + horizon_days > last_day {
+) -> Result<Outcomes> {
+    let cutoff = table.as_of;
+    let window = rule.max_window();
+    if cutoff + window > last_day {
         return Err(Error::Data(format!(
-            "cannot label cutoff {}: the horizon ends {} but data ends {}",
-            crate::dates::format_day(cutoff),
-            crate::dates::format_day(cutoff + horizon_days),
-            crate::dates::format_day(last_day)
+            "cannot label cutoff {}: the label window ends {} but data ends {}",
+            format_day(cutoff),
+            format_day(cutoff + window),
+            format_day(last_day)
         )));
     }
-    let df = engine.query(&sql::render_purchasers(cutoff, horizon_days))?;
-    let purchasers: HashSet<String> = frame::str_values(&df, "customer_id")?.into_iter().collect();
-    Ok(customer_ids
+    let h = rule.value_horizon();
+    let df = engine.query(&render_outcomes(cutoff, window, h))?;
+    let ids = frame::str_values(&df, "customer_id")?;
+    let next_day = frame::f64_values(&df, "next_purchase_day")?;
+    let next_value = frame::f64_values(&df, "next_value")?;
+    let prev_value = frame::f64_values(&df, "previous_value")?;
+    let by_id: HashMap<&str, usize> = ids
         .iter()
-        .map(|c| !purchasers.contains(c))
-        .collect())
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let cycle = table.column("purchase_cycle_days");
+
+    let mut churned = Vec::with_capacity(rows.len());
+    let mut lost_value = Vec::with_capacity(rows.len());
+    for &r in rows {
+        let k = by_id.get(table.customer_ids[r].as_str()).copied();
+        let next = k.and_then(|k| next_day[k]).map(|d| d as i32 - cutoff);
+        let next_v = k.and_then(|k| next_value[k]).unwrap_or(0.0);
+        let prev_v = k.and_then(|k| prev_value[k]).unwrap_or(0.0);
+        let bought_within = |days: i32| next.is_some_and(|d| d <= days);
+        churned.push(match *rule {
+            LabelRule::FixedHorizon { horizon_days } => !bought_within(horizon_days),
+            LabelRule::CycleRelative {
+                cycle_multiple,
+                min_days,
+                max_days,
+            } => {
+                let usual = cycle.and_then(|c| c[r]);
+                let w = usual
+                    .map(|c| ((c * cycle_multiple).round() as i32).clamp(min_days, max_days))
+                    .unwrap_or(max_days);
+                !bought_within(w)
+            }
+            LabelRule::ValueDrop {
+                horizon_days,
+                drop_fraction,
+            } => {
+                if prev_v > 0.0 {
+                    next_v < drop_fraction * prev_v
+                } else {
+                    !bought_within(horizon_days)
+                }
+            }
+        });
+        lost_value.push((prev_v - next_v).max(0.0));
+    }
+    Ok(Outcomes {
+        churned,
+        lost_value,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::PolarsEngine;
+    use crate::features::{self, spec};
+    use polars::prelude::*;
+
+    const C: i32 = 20_000;
+
+    /// (customer, day relative to the cutoff, amount)
+    fn engine(rows: &[(&str, i32, f64)]) -> PolarsEngine {
+        let df = df!(
+            "customer_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "ts" => rows.iter().map(|r| (C + r.1) as i64 * 86_400_000 + 3_600_000).collect::<Vec<_>>(),
+            "amount" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        PolarsEngine::from_transactions(
+            df.lazy()
+                .with_column(col("ts").cast(DataType::Datetime(TimeUnit::Milliseconds, None))),
+        )
+    }
+
+    fn labels(rows: &[(&str, i32, f64)], rule: LabelRule) -> (Vec<String>, Outcomes) {
+        let mut e = engine(rows);
+        let table = features::compute(&mut e, &spec::required_specs(), C).unwrap();
+        let all: Vec<usize> = (0..table.len()).collect();
+        let o = outcomes(&mut e, &rule, &table, &all, C + 400).unwrap();
+        (table.customer_ids.clone(), o)
+    }
+
+    const FIXTURE: [(&str, i32, f64); 10] = [
+        ("a_boundary", -10, 100.0),
+        ("a_boundary", 90, 50.0), // exactly on c + 90: retained
+        ("b_late", -5, 100.0),
+        ("b_late", 91, 50.0),     // one day too late: churned
+        ("c_same_day", 0, 100.0), // on the cutoff day itself: history, not future
+        ("d_refund_only", -20, 100.0),
+        ("d_refund_only", 30, -40.0), // a refund is not a purchase
+        ("e_cycle", -20, 10.0),
+        ("e_cycle", -10, 10.0), // cycle 10 days
+        ("e_cycle", 35, 10.0),
+    ];
+
+    #[test]
+    fn fixed_horizon_boundaries() {
+        let (ids, o) = labels(&FIXTURE, LabelRule::FixedHorizon { horizon_days: 90 });
+        assert_eq!(
+            ids,
+            [
+                "a_boundary",
+                "b_late",
+                "c_same_day",
+                "d_refund_only",
+                "e_cycle"
+            ]
+        );
+        assert_eq!(o.churned, [false, true, true, true, false]);
+        // Lost value over the 90 days before vs after: a 100 -> 50, d 100 -> -40 (refund).
+        assert_eq!(o.lost_value, [50.0, 100.0, 100.0, 140.0, 10.0]);
+    }
+
+    #[test]
+    fn cycle_relative_uses_each_customers_own_rhythm() {
+        let rule = LabelRule::CycleRelative {
+            cycle_multiple: 3.0,
+            min_days: 20,
+            max_days: 100,
+        };
+        let (_, o) = labels(&FIXTURE, rule);
+        // e: cycle 10 -> window 30 days; next purchase on day 35 -> churned.
+        // a: one purchase day -> max_days 100 -> the day-90 purchase counts.
+        assert_eq!(o.churned, [false, false, true, true, true]);
+        let rule = LabelRule::CycleRelative {
+            cycle_multiple: 4.0,
+            min_days: 20,
+            max_days: 100,
+        };
+        assert!(
+            !labels(&FIXTURE, rule).1.churned[4],
+            "window 40 covers day 35"
+        );
+    }
+
+    #[test]
+    fn value_drop_is_partial_churn() {
+        let rule = LabelRule::ValueDrop {
+            horizon_days: 90,
+            drop_fraction: 0.6,
+        };
+        let (_, o) = labels(&FIXTURE, rule);
+        // a: 50 < 0.6 * 100 -> churned. e: previous 20, next 10 < 12 -> churned.
+        assert_eq!(o.churned, [true, true, true, true, true]);
+        let rule = LabelRule::ValueDrop {
+            horizon_days: 90,
+            drop_fraction: 0.5,
+        };
+        assert_eq!(
+            labels(&FIXTURE, rule).1.churned,
+            [false, true, true, true, false]
+        );
+    }
+
+    #[test]
+    fn a_cutoff_without_a_full_window_is_refused() {
+        let mut e = engine(&FIXTURE);
+        let table = features::compute(&mut e, &spec::required_specs(), C).unwrap();
+        let err = outcomes(
+            &mut e,
+            &LabelRule::FixedHorizon { horizon_days: 90 },
+            &table,
+            &[0],
+            C + 89,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("cannot label cutoff"), "{err}");
+    }
 }

@@ -109,7 +109,8 @@ pub fn score(p: &Pipeline, engine: &mut dyn Engine, as_of: Option<i32>) -> Resul
         .iter()
         .map(|f| table.require(&f.name))
         .collect::<Result<_>>()?;
-    let horizon_share = p.horizon_days as f64 / 365.0;
+    // Expected next-period value: trailing 12-month value scaled to the label's horizon.
+    let horizon_share = p.label.value_horizon() as f64 / 365.0;
 
     let scored: Vec<ScoredAccount> = rows
         .iter()

@@ -1,8 +1,10 @@
 //! One file per subcommand: each loads what it needs, calls the library, and reports.
 
+pub mod backtest;
 pub mod features;
 pub mod generate;
 pub mod ingest;
+pub mod models;
 pub mod run;
 pub mod score;
 pub mod train;

@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::features::spec::{self, FeatureSpec};
-use raw::RawPipeline;
+use crate::label::LabelRule;
+use raw::{RawLabel, RawPipeline};
 
 /// Supported export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,22 @@ pub struct Source {
 /// Quadrants a listed account can fall in.
 pub const QUADRANTS: [&str; 4] = ["act_now", "monitor", "low_cost_retention", "no_action"];
 
+/// Checked `[train]` settings.
+#[derive(Debug, Clone)]
+pub struct TrainSettings {
+    pub cutoffs: usize,
+    /// None = month ends.
+    pub cadence_days: Option<i32>,
+    pub min_history_days: i32,
+    pub alphas: Vec<f64>,
+    pub max_iterations: u64,
+    pub max_train_rows: usize,
+    pub seed: u64,
+    pub max_auc_drop: f64,
+    pub max_log_loss_increase: f64,
+    pub calibration_tolerance: f64,
+}
+
 /// A checked pipeline: every path resolved relative to the pipeline file.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -71,12 +88,10 @@ pub struct Pipeline {
     pub source: Source,
     /// Features the model uses, in order.
     pub features: Vec<FeatureSpec>,
-    pub horizon_days: i32,
+    /// The churn definition.
+    pub label: LabelRule,
     pub active_within_days: i32,
-    pub train_cutoffs: usize,
-    pub alpha: f64,
-    pub max_iterations: u64,
-    pub promotion_tolerance: f64,
+    pub train: TrainSettings,
     pub risk_threshold: f64,
     pub key_value_share: f64,
     pub list_quadrants: Vec<String>,
@@ -167,43 +182,54 @@ impl Pipeline {
             features = spec::default_specs();
         }
 
-        let label = &raw.label;
-        if !(1..=1095).contains(&label.horizon_days) {
-            problems.push(format!(
-                "label.horizon_days: expected 1..=1095, found {}",
-                label.horizon_days
-            ));
-        }
-        if !(1..=3660).contains(&raw.population.active_within_days) {
-            problems.push(format!(
-                "population.active_within_days: expected 1..=3660, found {}",
-                raw.population.active_within_days
-            ));
-        }
+        let label = check_label(&raw.label, &mut problems);
+        in_range(
+            &mut problems,
+            "population.active_within_days",
+            raw.population.active_within_days,
+            1,
+            3660,
+        );
         let t = &raw.train;
-        if !(1..=120).contains(&t.cutoffs) {
+        in_range(&mut problems, "train.cutoffs", t.cutoffs, 1, 120);
+        in_range(
+            &mut problems,
+            "train.min_history_days",
+            t.min_history_days,
+            0,
+            3660,
+        );
+        if let Some(c) = t.cadence_days {
+            in_range(&mut problems, "train.cadence_days", c, 1, 365);
+        }
+        if t.alphas.is_empty() || t.alphas.iter().any(|a| !(a.is_finite() && *a > 0.0)) {
             problems.push(format!(
-                "train.cutoffs: expected 1..=120, found {}",
-                t.cutoffs
+                "train.alphas: expected a non-empty list of positive numbers, found {:?}",
+                t.alphas
             ));
         }
-        if !(t.alpha.is_finite() && t.alpha > 0.0) {
-            problems.push(format!(
-                "train.alpha: expected a positive number, found {}",
-                t.alpha
-            ));
-        }
-        if !(1..=100_000).contains(&t.max_iterations) {
-            problems.push(format!(
-                "train.max_iterations: expected 1..=100000, found {}",
-                t.max_iterations
-            ));
-        }
-        if !(0.0..=1.0).contains(&t.promotion_tolerance) {
-            problems.push(format!(
-                "train.promotion_tolerance: expected 0..=1 (ROC AUC points), found {}",
-                t.promotion_tolerance
-            ));
+        in_range(
+            &mut problems,
+            "train.max_iterations",
+            t.max_iterations,
+            1,
+            100_000,
+        );
+        in_range(
+            &mut problems,
+            "train.max_train_rows",
+            t.max_train_rows,
+            100,
+            1_000_000_000,
+        );
+        for (key, value) in [
+            ("train.max_auc_drop", t.max_auc_drop),
+            ("train.max_log_loss_increase", t.max_log_loss_increase),
+            ("train.calibration_tolerance", t.calibration_tolerance),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                problems.push(format!("{key}: expected a number in 0..=1, found {value}"));
+            }
         }
         let s = &raw.scoring;
         if !(s.risk_threshold > 0.0 && s.risk_threshold < 1.0) {
@@ -267,12 +293,20 @@ impl Pipeline {
             workdir,
             models_dir,
             features,
-            horizon_days: label.horizon_days as i32,
+            label,
             active_within_days: raw.population.active_within_days as i32,
-            train_cutoffs: t.cutoffs as usize,
-            alpha: t.alpha,
-            max_iterations: t.max_iterations as u64,
-            promotion_tolerance: t.promotion_tolerance,
+            train: TrainSettings {
+                cutoffs: t.cutoffs as usize,
+                cadence_days: t.cadence_days.map(|c| c as i32),
+                min_history_days: t.min_history_days as i32,
+                alphas: t.alphas.clone(),
+                max_iterations: t.max_iterations as u64,
+                max_train_rows: t.max_train_rows as usize,
+                seed: t.seed,
+                max_auc_drop: t.max_auc_drop,
+                max_log_loss_increase: t.max_log_loss_increase,
+                calibration_tolerance: t.calibration_tolerance,
+            },
             risk_threshold: s.risk_threshold,
             key_value_share: s.key_value_share,
             list_quadrants: s.list_quadrants.clone(),
@@ -301,6 +335,77 @@ impl Pipeline {
     /// Where run manifests are written.
     pub fn runs_dir(&self) -> PathBuf {
         self.workdir.join("runs")
+    }
+}
+
+fn in_range(problems: &mut Vec<String>, key: &str, value: i64, lo: i64, hi: i64) {
+    if !(lo..=hi).contains(&value) {
+        problems.push(format!("{key}: expected {lo}..={hi}, found {value}"));
+    }
+}
+
+/// Checks `[label]`: the keys that belong to the chosen kind, with their defaults.
+fn check_label(raw: &RawLabel, problems: &mut Vec<String>) -> LabelRule {
+    let horizon = raw.horizon_days.unwrap_or(90);
+    let allowed: &[&str] = match raw.kind.as_str() {
+        "fixed_horizon" => &["horizon_days"],
+        "cycle_relative" => &["cycle_multiple", "min_days", "max_days"],
+        "value_drop" => &["horizon_days", "drop_fraction"],
+        other => {
+            problems.push(format!(
+                "label.kind: expected fixed_horizon, cycle_relative or value_drop, found {other:?}"
+            ));
+            return LabelRule::FixedHorizon { horizon_days: 90 };
+        }
+    };
+    for (key, set) in [
+        ("horizon_days", raw.horizon_days.is_some()),
+        ("cycle_multiple", raw.cycle_multiple.is_some()),
+        ("min_days", raw.min_days.is_some()),
+        ("max_days", raw.max_days.is_some()),
+        ("drop_fraction", raw.drop_fraction.is_some()),
+    ] {
+        if set && !allowed.contains(&key) {
+            problems.push(format!(
+                "label.{key}: does not apply to kind = {:?} (its keys: {})",
+                raw.kind,
+                allowed.join(", ")
+            ));
+        }
+    }
+    in_range(problems, "label.horizon_days", horizon, 1, 1095);
+    match raw.kind.as_str() {
+        "cycle_relative" => {
+            let multiple = raw.cycle_multiple.unwrap_or(3.0);
+            let (min, max) = (raw.min_days.unwrap_or(30), raw.max_days.unwrap_or(180));
+            if !(multiple.is_finite() && multiple > 0.0) {
+                problems.push(format!(
+                    "label.cycle_multiple: expected a positive number, found {multiple}"
+                ));
+            }
+            in_range(problems, "label.min_days", min, 1, 1095);
+            in_range(problems, "label.max_days", max, min.max(1), 1095);
+            LabelRule::CycleRelative {
+                cycle_multiple: multiple,
+                min_days: min as i32,
+                max_days: max as i32,
+            }
+        }
+        "value_drop" => {
+            let fraction = raw.drop_fraction.unwrap_or(0.5);
+            if !(fraction > 0.0 && fraction <= 1.0) {
+                problems.push(format!(
+                    "label.drop_fraction: expected a share in (0, 1], found {fraction}"
+                ));
+            }
+            LabelRule::ValueDrop {
+                horizon_days: horizon as i32,
+                drop_fraction: fraction,
+            }
+        }
+        _ => LabelRule::FixedHorizon {
+            horizon_days: horizon as i32,
+        },
     }
 }
 
@@ -369,7 +474,7 @@ amount = "amt"
             Path::new("out/demo")
         );
         assert_eq!(normalize(Path::new("../data")), Path::new("../data"));
-        assert_eq!(p.horizon_days, 90);
+        assert_eq!(p.label, LabelRule::FixedHorizon { horizon_days: 90 });
         assert_eq!(p.features, spec::default_specs());
         assert_eq!(p.list_quadrants, ["act_now"]);
     }
@@ -383,12 +488,13 @@ amount = "amt"
     #[test]
     fn every_problem_is_reported_at_once() {
         let text = format!(
-            "{MINIMAL}\n[label]\nhorizon_days = 0\n[train]\nalpha = -1.0\n[scoring]\nrisk_threshold = 1.5\nlist_quadrants = [\"panic\"]\n"
+            "{MINIMAL}\n[label]\nhorizon_days = 0\ndrop_fraction = 0.5\n[train]\nalphas = [1.0, -1.0]\n[scoring]\nrisk_threshold = 1.5\nlist_quadrants = [\"panic\"]\n"
         );
         let err = parse(&text).unwrap_err().to_string();
         for needle in [
             "label.horizon_days: expected 1..=1095, found 0",
-            "train.alpha: expected a positive number, found -1",
+            "train.alphas: expected a non-empty list of positive numbers, found [1.0, -1.0]",
+            "label.drop_fraction: does not apply to kind = \"fixed_horizon\"",
             "scoring.risk_threshold",
             "unknown quadrant \"panic\"",
         ] {

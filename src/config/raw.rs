@@ -79,19 +79,34 @@ pub struct RawFeature {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLabel {
-    /// A customer has churned at cutoff c when they make no purchase in (c, c + horizon_days].
-    #[serde(default = "default_horizon")]
-    pub horizon_days: i64,
+    /// `fixed_horizon`, `cycle_relative` or `value_drop`.
+    #[serde(default = "default_label_kind")]
+    pub kind: String,
+    /// fixed_horizon and value_drop: days after the cutoff that are looked at.
+    pub horizon_days: Option<i64>,
+    /// cycle_relative: window = this many usual purchase cycles ...
+    pub cycle_multiple: Option<f64>,
+    /// ... but at least this many days ...
+    pub min_days: Option<i64>,
+    /// ... and at most this many.
+    pub max_days: Option<i64>,
+    /// value_drop: churned when next-period spend is below this share of the previous period's.
+    pub drop_fraction: Option<f64>,
 }
 
-fn default_horizon() -> i64 {
-    90
+fn default_label_kind() -> String {
+    "fixed_horizon".into()
 }
 
 impl Default for RawLabel {
     fn default() -> Self {
         Self {
-            horizon_days: default_horizon(),
+            kind: default_label_kind(),
+            horizon_days: None,
+            cycle_multiple: None,
+            min_days: None,
+            max_days: None,
+            drop_fraction: None,
         }
     }
 }
@@ -122,41 +137,74 @@ impl Default for RawPopulation {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrain {
-    /// Number of monthly training cutoffs before the validation cutoff.
+    /// Number of training cutoffs before the validation cutoff.
     #[serde(default = "default_cutoffs")]
     pub cutoffs: i64,
-    /// L2 strength (linfa's alpha; about 1/C of scikit-learn).
-    #[serde(default = "default_alpha")]
-    pub alpha: f64,
+    /// Days between cutoffs; absent = month ends.
+    pub cadence_days: Option<i64>,
+    /// History a cutoff needs before it (features of younger data are mostly censored).
+    #[serde(default = "default_min_history")]
+    pub min_history_days: i64,
+    /// L2 strengths tried (linfa's alpha; about 1/C of scikit-learn); the one with the lowest
+    /// validation log loss wins.
+    #[serde(default = "default_alphas")]
+    pub alphas: Vec<f64>,
     /// L-BFGS iteration cap.
     #[serde(default = "default_max_iterations")]
     pub max_iterations: i64,
-    /// A new model is promoted unless its validation ROC AUC is lower than the current model's on
-    /// the same snapshot by more than this.
+    /// Above this many training rows, fit on a stratified sample of this size.
+    #[serde(default = "default_max_train_rows")]
+    pub max_train_rows: i64,
+    /// Seed of the stratified sample.
+    #[serde(default)]
+    pub seed: u64,
+    /// A new model is rejected when its validation ROC AUC is below the current model's on the
+    /// same snapshot by more than this ...
     #[serde(default = "default_tolerance")]
-    pub promotion_tolerance: f64,
+    pub max_auc_drop: f64,
+    /// ... or its validation log loss is above the current model's by more than this.
+    #[serde(default = "default_tolerance")]
+    pub max_log_loss_increase: f64,
+    /// Expected calibration error above which a Platt correction is fitted out of time.
+    #[serde(default = "default_calibration_tolerance")]
+    pub calibration_tolerance: f64,
 }
 
 fn default_cutoffs() -> i64 {
     6
 }
-fn default_alpha() -> f64 {
-    1.0
+fn default_min_history() -> i64 {
+    180
+}
+fn default_alphas() -> Vec<f64> {
+    vec![0.1, 1.0, 10.0, 100.0]
 }
 fn default_max_iterations() -> i64 {
     200
 }
+fn default_max_train_rows() -> i64 {
+    200_000
+}
 fn default_tolerance() -> f64 {
     0.005
+}
+fn default_calibration_tolerance() -> f64 {
+    0.02
 }
 
 impl Default for RawTrain {
     fn default() -> Self {
         Self {
             cutoffs: default_cutoffs(),
-            alpha: default_alpha(),
+            cadence_days: None,
+            min_history_days: default_min_history(),
+            alphas: default_alphas(),
             max_iterations: default_max_iterations(),
-            promotion_tolerance: default_tolerance(),
+            max_train_rows: default_max_train_rows(),
+            seed: 0,
+            max_auc_drop: default_tolerance(),
+            max_log_loss_increase: default_tolerance(),
+            calibration_tolerance: default_calibration_tolerance(),
         }
     }
 }

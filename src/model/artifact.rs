@@ -8,31 +8,101 @@ use serde::{Deserialize, Serialize};
 use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::features::FeatureTable;
+use crate::label::LabelRule;
 use crate::model::fit::LinearModel;
-use crate::model::metrics::{CalibrationBin, Metrics};
+use crate::model::metrics::{CalibrationBin, GainsRow, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
 
 /// Version of the artifact layout.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
-/// How the churn label was defined.
+/// Who is labelled and scored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct LabelSpec {
-    pub kind: String,
-    pub horizon_days: i32,
+pub struct Population {
+    /// Customers with a purchase within this many days before the cutoff.
     pub active_within_days: i32,
+}
+
+/// One point of the regularisation grid, evaluated out of time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GridPoint {
+    pub alpha: f64,
+    #[serde(with = "crate::model::metrics::nan_as_null")]
+    pub validation_log_loss: f64,
+    #[serde(with = "crate::model::metrics::nan_as_null")]
+    pub validation_roc_auc: f64,
+}
+
+/// A baseline evaluated on the validation snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    pub name: String,
+    pub metrics: Metrics,
+}
+
+/// Platt correction `P = sigmoid(a * logit + b)`, fitted on the validation snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlattCorrection {
+    pub a: f64,
+    pub b: f64,
+}
+
+/// Calibration evidence and the correction applied, if any.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// Reliability by decile of predicted probability, before any correction.
+    pub table_before: Vec<CalibrationBin>,
+    #[serde(with = "crate::model::metrics::nan_as_null")]
+    pub ece_before: f64,
+    /// The ECE above which a correction is fitted.
+    pub tolerance: f64,
+    /// Present when the model's coefficients include a Platt correction.
+    pub correction: Option<PlattCorrection>,
+    /// Reliability after the correction (the same table when none was needed).
+    pub table_after: Vec<CalibrationBin>,
+    #[serde(with = "crate::model::metrics::nan_as_null")]
+    pub ece_after: f64,
+}
+
+/// How the training rows were formed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingData {
+    pub training_cutoffs: Vec<String>,
+    pub validation_cutoff: String,
+    /// Rows of the final fit (all cutoffs) before sampling.
+    pub rows: usize,
+    /// Rows actually fitted on (a stratified sample when `rows` exceeded the limit).
+    pub fitted_rows: usize,
+    pub sampled: bool,
+    pub churn_rate: f64,
+    /// First and last transaction day in the warehouse.
+    pub data_from: String,
+    pub data_to: String,
 }
 
 /// Evaluation evidence stored with the model.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelMetrics {
-    /// Model fitted on the training cutoffs only, scored on the validation cutoff (out of time).
+    /// The out-of-time model (training cutoffs only, chosen alpha, calibrated) on the
+    /// validation cutoff.
     pub validation: Metrics,
-    /// Recency alone (higher = more likely to churn) on the same snapshot.
-    pub validation_recency_baseline: Metrics,
-    /// The final model on all labelled snapshots it was fitted on (in-sample).
+    /// Recency alone and the previously current model, on the same snapshot.
+    pub baselines: Vec<Baseline>,
+    /// Gains by decile of predicted probability on the validation snapshot.
+    pub gains: Vec<GainsRow>,
+    /// Share of next-period lost value in the top 10% / 20% of accounts by expected value at risk.
+    #[serde(with = "crate::model::metrics::nan_as_null")]
+    pub lost_value_caught_at_10: f64,
+    #[serde(with = "crate::model::metrics::nan_as_null")]
+    pub lost_value_caught_at_20: f64,
+    /// The final model on all labelled rows it was fitted on (in-sample).
     pub train: Metrics,
 }
 
@@ -46,18 +116,19 @@ pub struct ModelArtifact {
     pub created_at: String,
     pub pipeline_name: String,
     pub pipeline_sha256: String,
-    pub label: LabelSpec,
+    pub label: LabelRule,
+    pub population: Population,
     /// Features in model order with their preprocessing.
     pub features: Vec<FeatureScaling>,
+    /// Coefficients on standardised features, calibration correction included.
     pub model: LinearModel,
     pub alpha: f64,
+    pub alpha_grid: Vec<GridPoint>,
     pub max_iterations: u64,
-    pub training_cutoffs: Vec<String>,
-    pub validation_cutoff: String,
+    pub training: TrainingData,
     pub data_fingerprint: String,
     pub metrics: ModelMetrics,
-    /// Reliability by decile of predicted probability on the validation snapshot.
-    pub calibration: Vec<CalibrationBin>,
+    pub calibration: Calibration,
 }
 
 impl ModelArtifact {

@@ -34,9 +34,10 @@ pub struct Metrics {
 }
 
 /// JSON has no NaN: store it as null and read null back as NaN.
-mod nan_as_null {
+pub mod nan_as_null {
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Writes NaN as null.
     pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
         if v.is_finite() {
             s.serialize_f64(*v)
@@ -45,6 +46,7 @@ mod nan_as_null {
         }
     }
 
+    /// Reads null as NaN.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
     }

@@ -1,8 +1,12 @@
-//! The churn model: preprocessing, the linfa-logistic fit, metrics, artifact, registry, training.
+//! The churn model: preprocessing, the linfa-logistic fit, metrics, the fitting procedure,
+//! artifact and card, registry, training and backtest.
 
 pub mod artifact;
+pub mod backtest;
+pub mod card;
 pub mod fit;
 pub mod metrics;
 pub mod preprocess;
+pub mod procedure;
 pub mod registry;
 pub mod train;

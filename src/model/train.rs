@@ -1,5 +1,7 @@
-//! Training: labelled snapshots at monthly cutoffs, an out-of-time validation on the latest
-//! labelable cutoff, a final refit on all snapshots, and the promotion gate.
+//! Training: labelled snapshots at regular cutoffs, the fitting procedure with an out-of-time
+//! validation on the latest labelable cutoff, baselines, the model card, and the promotion gate.
+
+use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
@@ -7,23 +9,15 @@ use crate::config::{Pipeline, hex};
 use crate::dates::{format_day, month_ends_between};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::features::{self, FeatureTable, spec};
+use crate::features::{self, spec};
 use crate::label;
-use crate::model::artifact::{FORMAT_VERSION, LabelSpec, ModelArtifact, ModelMetrics};
-use crate::model::fit::{self, FitParams};
+use crate::model::artifact::{
+    Baseline, FORMAT_VERSION, ModelArtifact, ModelMetrics, Population, TrainingData,
+};
+use crate::model::card;
 use crate::model::metrics::{self, Metrics};
-use crate::model::preprocess;
+use crate::model::procedure::{self, Snapshot};
 use crate::model::registry::{Decision, Registry};
-
-/// One labelled cutoff: features of the active population and their churn labels.
-pub struct Snapshot {
-    pub cutoff: i32,
-    pub table: FeatureTable,
-    /// Rows of `table` in the population.
-    pub rows: Vec<usize>,
-    /// Churn label of each row in `rows`.
-    pub labels: Vec<bool>,
-}
 
 /// What `train` did.
 #[derive(Debug)]
@@ -33,123 +27,168 @@ pub struct TrainReport {
     pub reason: String,
 }
 
-/// The validation cutoff and the training cutoffs before it, from the data's day range.
-/// Every training label window ends on or before the validation cutoff.
-pub fn plan_cutoffs(
+/// Every cutoff whose label window has passed by `last`, oldest first: month ends, or every
+/// `cadence_days` counted back from the latest one. A cutoff needs `min_history` days of data
+/// before it.
+pub fn labelable_cutoffs(
     first: i32,
     last: i32,
-    horizon: i32,
+    window: i32,
+    min_history: i32,
+    cadence_days: Option<i32>,
+) -> Vec<i32> {
+    let (lo, hi) = (first + min_history, last - window);
+    match cadence_days {
+        None => month_ends_between(lo, hi),
+        Some(step) => {
+            let mut out: Vec<i32> = (0..)
+                .map(|k| hi - k * step)
+                .take_while(|&c| c >= lo)
+                .collect();
+            out.reverse();
+            out
+        }
+    }
+}
+
+/// The validation cutoff (the latest whose label window has passed by `known_until`) and up to
+/// `n_train` training cutoffs before it whose label windows end on or before it.
+pub fn plan(
+    labelable: &[i32],
+    known_until: i32,
+    window: i32,
     n_train: usize,
 ) -> Result<(i32, Vec<i32>)> {
-    // A cutoff needs some history before it (30 days) and a full horizon after it.
-    let labelable = month_ends_between(first + 30, last - horizon);
-    let Some(&validation) = labelable.last() else {
+    let Some(&validation) = labelable.iter().rev().find(|&&c| c + window <= known_until) else {
         return Err(Error::Data(format!(
-            "not enough history to train: data covers {} to {}, and a labelled cutoff needs 30 \
-             days before it and horizon_days = {horizon} after it",
-            format_day(first),
-            format_day(last)
+            "not enough history to train: no cutoff has train.min_history_days of history \
+             before it and its label window ({window} days) finished by {}",
+            format_day(known_until)
         )));
     };
     let train: Vec<i32> = labelable
         .iter()
         .copied()
-        .filter(|&c| c + horizon <= validation)
+        .filter(|&c| c + window <= validation)
         .collect();
     let train = train[train.len().saturating_sub(n_train)..].to_vec();
     if train.is_empty() {
         return Err(Error::Data(format!(
             "not enough history to train out of time: the validation cutoff is {} and no earlier \
-             month end has its horizon ({horizon} days) finished by then; data starts {}",
-            format_day(validation),
-            format_day(first)
+             cutoff has its label window ({window} days) finished by then",
+            format_day(validation)
         )));
     }
     Ok((validation, train))
 }
 
-/// Features and labels at one cutoff.
+/// Labelled snapshots, computed once per cutoff.
+pub struct Snapshots {
+    pub last: i32,
+    by_cutoff: BTreeMap<i32, Snapshot>,
+}
+
+impl Snapshots {
+    /// An empty cache for a warehouse whose data ends on `last`.
+    pub fn new(last: i32) -> Self {
+        Snapshots {
+            last,
+            by_cutoff: BTreeMap::new(),
+        }
+    }
+
+    /// Computes the snapshots of `cutoffs` that are not cached yet.
+    pub fn ensure(&mut self, p: &Pipeline, engine: &mut dyn Engine, cutoffs: &[i32]) -> Result<()> {
+        for &c in cutoffs {
+            if !self.by_cutoff.contains_key(&c) {
+                let s = snapshot(p, engine, c, self.last)?;
+                self.by_cutoff.insert(c, s);
+            }
+        }
+        Ok(())
+    }
+
+    /// A computed snapshot.
+    pub fn get(&self, cutoff: i32) -> &Snapshot {
+        &self.by_cutoff[&cutoff]
+    }
+}
+
+/// Features, labels and lost value at one cutoff.
 pub fn snapshot(p: &Pipeline, engine: &mut dyn Engine, cutoff: i32, last: i32) -> Result<Snapshot> {
     let table = features::compute(engine, &spec::with_required(&p.features), cutoff)?;
     let rows = table.active_rows(p.active_within_days)?;
-    let ids: Vec<String> = rows
-        .iter()
-        .map(|&i| table.customer_ids[i].clone())
-        .collect();
-    let labels = label::churn_labels(engine, &ids, cutoff, p.horizon_days, last)?;
+    let o = label::outcomes(engine, &p.label, &table, &rows, last)?;
     Ok(Snapshot {
         cutoff,
         table,
         rows,
-        labels,
+        labels: o.churned,
+        lost_value: o.lost_value,
     })
 }
 
-fn rows_of<'a>(snaps: &[&'a Snapshot]) -> Vec<(&'a FeatureTable, &'a [usize])> {
-    snaps
-        .iter()
-        .map(|s| (&s.table, s.rows.as_slice()))
-        .collect()
-}
-
-fn labels_of(snaps: &[&Snapshot]) -> Vec<bool> {
-    snaps
-        .iter()
-        .flat_map(|s| s.labels.iter().copied())
-        .collect()
-}
-
-fn recency_scores(s: &Snapshot) -> Result<Vec<f64>> {
+/// Recency (higher = more likely gone) for the snapshot's rows.
+pub fn recency_scores(s: &Snapshot) -> Result<Vec<f64>> {
     let r = s.table.require("recency_days")?;
     Ok(s.rows.iter().map(|&i| r[i].unwrap_or(f64::MAX)).collect())
 }
 
-/// Trains a model on the warehouse behind `engine`, records the promotion decision in the
-/// registry, and writes the artifact. `fingerprint` identifies the warehouse content.
+/// Expected value at risk used to rank accounts: P(churn) x trailing 12-month value.
+pub fn value_at_risk(s: &Snapshot, p: &[f64]) -> Result<Vec<f64>> {
+    let v = s.table.require(&spec::VALUE_12M.name())?;
+    Ok(s.rows
+        .iter()
+        .zip(p)
+        .map(|(&i, p)| p * v[i].unwrap_or(0.0).max(0.0))
+        .collect())
+}
+
+/// Trains on the warehouse behind `engine`, writes the artifact and card, and records the
+/// promotion decision in the registry. `fingerprint` identifies the warehouse content.
 pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result<TrainReport> {
     let (first, last) = engine.day_range()?;
-    let (val_cutoff, train_cutoffs) = plan_cutoffs(first, last, p.horizon_days, p.train_cutoffs)?;
-    let mut train_snaps = Vec::new();
-    for &c in &train_cutoffs {
-        train_snaps.push(snapshot(p, engine, c, last)?);
-    }
-    let val = snapshot(p, engine, val_cutoff, last)?;
-    if val.rows.is_empty() {
-        return Err(Error::Data(format!(
-            "no active customers at the validation cutoff {}",
-            format_day(val_cutoff)
-        )));
-    }
-
-    let params = FitParams {
-        alpha: p.alpha,
-        max_iterations: p.max_iterations,
-        gradient_tolerance: 1e-4,
-    };
-    let train_refs: Vec<&Snapshot> = train_snaps.iter().collect();
-    let mut all_refs = train_refs.clone();
-    all_refs.push(&val);
-
-    // Out-of-time model (training cutoffs only) and final model (all cutoffs) are independent.
-    let scaling_t = preprocess::fit(&p.features, &rows_of(&train_refs))?;
-    let x_t = preprocess::matrix(&scaling_t, &rows_of(&train_refs))?;
-    let y_t = labels_of(&train_refs);
-    let scaling_f = preprocess::fit(&p.features, &rows_of(&all_refs))?;
-    let x_f = preprocess::matrix(&scaling_f, &rows_of(&all_refs))?;
-    let y_f = labels_of(&all_refs);
-    let (model_t, model_f) = rayon::join(
-        || fit::fit(&x_t, &y_t, params),
-        || fit::fit(&x_f, &y_f, params),
+    let window = p.label.max_window();
+    let labelable = labelable_cutoffs(
+        first,
+        last,
+        window,
+        p.train.min_history_days,
+        p.train.cadence_days,
     );
-    let (model_t, model_f) = (model_t?, model_f?);
+    let (val_cutoff, train_cutoffs) = plan(&labelable, last, window, p.train.cutoffs)?;
+    let mut snaps = Snapshots::new(last);
+    let mut needed = train_cutoffs.clone();
+    needed.push(val_cutoff);
+    snaps.ensure(p, engine, &needed)?;
+    let train: Vec<&Snapshot> = train_cutoffs.iter().map(|&c| snaps.get(c)).collect();
+    let val = snaps.get(val_cutoff);
 
-    let x_v = preprocess::matrix(&scaling_t, &rows_of(&[&val]))?;
-    let p_val = model_t.predict(&x_v);
-    let validation = Metrics::compute(&p_val, &val.labels);
-    let recency = recency_scores(&val)?;
-    // Recency is a ranking, not a probability: only its ranking metrics are meaningful.
-    let recency_baseline = Metrics::ranking_only(&recency, &val.labels);
-    let train_metrics = Metrics::compute(&model_f.predict(&x_f), &y_f);
+    let fitted = procedure::fit_procedure(&p.train, &p.features, &train, val)?;
+    let p_val = &fitted.validation_probabilities;
+    let validation = Metrics::compute(p_val, &val.labels);
+    let mut baselines = vec![Baseline {
+        name: "recency alone".into(),
+        metrics: Metrics::ranking_only(&recency_scores(val)?, &val.labels),
+    }];
+    let registry = Registry::load(&p.models_dir)?;
+    let current = match &registry.current {
+        Some(id) => Some(ModelArtifact::load(&p.models_dir, id)?),
+        None => None,
+    };
+    let current_metrics = match &current {
+        Some(c) => current_on(c, val)?,
+        None => None,
+    };
+    if let (Some(c), Some(m)) = (&current, &current_metrics) {
+        baselines.push(Baseline {
+            name: format!("current model {}", c.model_id),
+            metrics: m.clone(),
+        });
+    }
+    let priority = value_at_risk(val, p_val)?;
+    let all: Vec<&Snapshot> = train.iter().copied().chain([val]).collect();
+    let churners = procedure::labels_of(&all).iter().filter(|c| **c).count();
 
     let mut artifact = ModelArtifact {
         format_version: FORMAT_VERSION,
@@ -158,30 +197,42 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
         created_at: chrono::Utc::now().to_rfc3339(),
         pipeline_name: p.name.clone(),
         pipeline_sha256: p.file_hash.clone(),
-        label: LabelSpec {
-            kind: "fixed_horizon".into(),
-            horizon_days: p.horizon_days,
+        label: p.label,
+        population: Population {
             active_within_days: p.active_within_days,
         },
-        features: scaling_f,
-        model: model_f,
-        alpha: p.alpha,
-        max_iterations: p.max_iterations,
-        training_cutoffs: all_refs.iter().map(|s| format_day(s.cutoff)).collect(),
-        validation_cutoff: format_day(val_cutoff),
+        features: fitted.scaling.clone(),
+        model: fitted.model.clone(),
+        alpha: fitted.alpha,
+        alpha_grid: fitted.grid.clone(),
+        max_iterations: p.train.max_iterations,
+        training: TrainingData {
+            training_cutoffs: all.iter().map(|s| format_day(s.cutoff)).collect(),
+            validation_cutoff: format_day(val_cutoff),
+            rows: fitted.rows,
+            fitted_rows: fitted.fitted_rows,
+            sampled: fitted.fitted_rows < fitted.rows,
+            churn_rate: churners as f64 / fitted.rows.max(1) as f64,
+            data_from: format_day(first),
+            data_to: format_day(last),
+        },
         data_fingerprint: fingerprint.into(),
         metrics: ModelMetrics {
             validation,
-            validation_recency_baseline: recency_baseline,
-            train: train_metrics,
+            baselines,
+            gains: metrics::gains_table(p_val, &val.labels),
+            lost_value_caught_at_10: metrics::lost_value_caught(&priority, &val.lost_value, 0.1),
+            lost_value_caught_at_20: metrics::lost_value_caught(&priority, &val.lost_value, 0.2),
+            train: procedure::in_sample_metrics(&fitted, &train, val)?,
         },
-        calibration: metrics::calibration_table(&p_val, &val.labels, 10),
+        calibration: fitted.calibration.clone(),
     };
     artifact.model_id = model_id(&artifact)?;
 
-    let mut registry = Registry::load(&p.models_dir)?;
-    let (decision, reason) = gate(p, &registry, &artifact, &val)?;
+    let (decision, reason) = gate(p, &artifact, current.as_ref(), current_metrics.as_ref());
     artifact.save(&p.models_dir)?;
+    card::write(&artifact, &p.models_dir)?;
+    let mut registry = registry;
     registry.record(&artifact.model_id, decision, reason.clone());
     registry.save(&p.models_dir)?;
     Ok(TrainReport {
@@ -191,13 +242,29 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
     })
 }
 
+/// The current model's metrics on the validation snapshot, comparable with a new model's
+/// out-of-time metrics; None when it cannot be evaluated there.
+fn current_on(current: &ModelArtifact, val: &Snapshot) -> Result<Option<Metrics>> {
+    if current.training.validation_cutoff == format_day(val.cutoff) {
+        // Its shipped model was refitted on this very snapshot; its own out-of-time numbers on
+        // the same snapshot are the fair comparison.
+        return Ok(Some(current.metrics.validation.clone()));
+    }
+    if current.check_features(&val.table).is_err() {
+        return Ok(None);
+    }
+    let p = current.predict(&val.table, &val.rows)?;
+    Ok(Some(Metrics::compute(&p, &val.labels)))
+}
+
 /// Content-derived id: same data, pipeline and result give the same id.
 fn model_id(a: &ModelArtifact) -> Result<String> {
     let mut h = Sha256::new();
     for part in [
         serde_json::to_string(&a.features),
         serde_json::to_string(&a.model),
-        serde_json::to_string(&a.training_cutoffs),
+        serde_json::to_string(&a.training.training_cutoffs),
+        serde_json::to_string(&a.label),
     ] {
         h.update(part.map_err(|e| Error::Artifact(format!("cannot hash model: {e}")))?);
     }
@@ -205,57 +272,71 @@ fn model_id(a: &ModelArtifact) -> Result<String> {
     h.update(&a.pipeline_sha256);
     Ok(format!(
         "{}-{}",
-        a.validation_cutoff.replace('-', ""),
+        a.training.validation_cutoff.replace('-', ""),
         &hex(&h.finalize())[..10]
     ))
 }
 
-/// The promotion gate: the new model must not be worse than the current one on the same
-/// validation snapshot by more than the configured ROC AUC tolerance.
+/// The promotion gate: on the same validation snapshot, the new model's ROC AUC may not be
+/// lower, nor its log loss higher, than the current model's beyond the configured tolerances.
 fn gate(
     p: &Pipeline,
-    registry: &Registry,
     new: &ModelArtifact,
-    val: &Snapshot,
-) -> Result<(Decision, String)> {
-    let new_auc = new.metrics.validation.roc_auc;
-    let Some(current_id) = &registry.current else {
-        return Ok((
+    current: Option<&ModelArtifact>,
+    current_metrics: Option<&Metrics>,
+) -> (Decision, String) {
+    let v = &new.metrics.validation;
+    let on = format!(
+        "on the validation cutoff {}",
+        new.training.validation_cutoff
+    );
+    let Some(current) = current else {
+        return (
             Decision::Promoted,
-            format!("no current model; validation ROC AUC {new_auc:.4}"),
-        ));
+            format!("no current model; validation ROC AUC {:.4} {on}", v.roc_auc),
+        );
     };
-    if *current_id == new.model_id {
-        return Ok((
+    let id = &current.model_id;
+    if *id == new.model_id {
+        return (
             Decision::Promoted,
-            "identical to the current model (same data and settings)".into(),
-        ));
+            "identical to the current model (same data, pipeline and result)".into(),
+        );
     }
-    let current = ModelArtifact::load(&p.models_dir, current_id)?;
-    if current.check_features(&val.table).is_err() {
-        return Ok((
-            Decision::Promoted,
-            format!("current model {current_id} uses features the pipeline no longer produces"),
-        ));
-    }
-    let current_auc = metrics::roc_auc(&current.predict(&val.table, &val.rows)?, &val.labels);
-    let on = format!("on the validation cutoff {}", new.validation_cutoff);
-    if new_auc + p.promotion_tolerance >= current_auc {
-        Ok((
+    let Some(c) = current_metrics else {
+        return (
             Decision::Promoted,
             format!(
-                "validation ROC AUC {new_auc:.4} vs current {current_id} {current_auc:.4} {on}"
+                "current model {id} cannot be evaluated on this snapshot (features or label definition changed)"
             ),
-        ))
+        );
+    };
+    let mut worse = Vec::new();
+    if v.roc_auc + p.train.max_auc_drop < c.roc_auc {
+        worse.push(format!(
+            "ROC AUC {:.4} is below {:.4} by more than {}",
+            v.roc_auc, c.roc_auc, p.train.max_auc_drop
+        ));
+    }
+    if v.log_loss > c.log_loss + p.train.max_log_loss_increase {
+        worse.push(format!(
+            "log loss {:.4} is above {:.4} by more than {}",
+            v.log_loss, c.log_loss, p.train.max_log_loss_increase
+        ));
+    }
+    if worse.is_empty() {
+        (
+            Decision::Promoted,
+            format!(
+                "not worse than current model {id} {on}: ROC AUC {:.4} vs {:.4}, log loss {:.4} vs {:.4}",
+                v.roc_auc, c.roc_auc, v.log_loss, c.log_loss
+            ),
+        )
     } else {
-        Ok((
+        (
             Decision::Rejected,
-            format!(
-                "validation ROC AUC {new_auc:.4} is below current {current_id} {current_auc:.4} \
-                 {on} by more than the tolerance {}",
-                p.promotion_tolerance
-            ),
-        ))
+            format!("worse than current model {id} {on}: {}", worse.join("; ")),
+        )
     }
 }
 
@@ -268,7 +349,8 @@ mod tests {
     fn label_windows_of_training_cutoffs_end_before_validation() {
         let first = parse_day("2023-01-01").unwrap();
         let last = parse_day("2024-12-31").unwrap();
-        let (val, train) = plan_cutoffs(first, last, 90, 6).unwrap();
+        let labelable = labelable_cutoffs(first, last, 90, 30, None);
+        let (val, train) = plan(&labelable, last, 90, 6).unwrap();
         assert_eq!(format_day(val), "2024-09-30");
         assert_eq!(train.len(), 6);
         assert_eq!(format_day(*train.last().unwrap()), "2024-06-30");
@@ -276,11 +358,20 @@ mod tests {
     }
 
     #[test]
+    fn cadence_counts_back_from_the_latest_labelable_day() {
+        let first = parse_day("2024-01-01").unwrap();
+        let last = parse_day("2024-12-31").unwrap();
+        let c = labelable_cutoffs(first, last, 90, 30, Some(14));
+        assert_eq!(format_day(*c.last().unwrap()), "2024-10-02");
+        assert!(c.windows(2).all(|w| w[1] - w[0] == 14));
+        assert!(c[0] >= first + 30);
+    }
+
+    #[test]
     fn too_little_history_is_explained() {
         let first = parse_day("2024-10-01").unwrap();
-        let err = plan_cutoffs(first, first + 100, 90, 6)
-            .unwrap_err()
-            .to_string();
+        let c = labelable_cutoffs(first, first + 100, 90, 30, None);
+        let err = plan(&c, first + 100, 90, 6).unwrap_err().to_string();
         assert!(err.contains("not enough history"), "{err}");
     }
 }

@@ -1,0 +1,183 @@
+//! Rolling-origin backtest: for every labelable cutoff T, run the training procedure on what was
+//! known at T (snapshots whose labels had finished by T), then evaluate at T against what
+//! happened next, next to recency alone and the model of the previous cutoff. This is how a team
+//! sees whether the model degrades over time.
+
+use polars::prelude::*;
+
+use crate::config::Pipeline;
+use crate::dates::format_day;
+use crate::engine::Engine;
+use crate::error::{EngineContext, Result};
+use crate::model::fit::LinearModel;
+use crate::model::metrics::{self, Metrics};
+use crate::model::preprocess::{self, FeatureScaling};
+use crate::model::procedure::{self, Snapshot};
+use crate::model::train::{Snapshots, labelable_cutoffs, plan, recency_scores, value_at_risk};
+
+/// One tested cutoff.
+#[derive(Debug, Clone)]
+pub struct BacktestRow {
+    pub cutoff: i32,
+    pub training_cutoffs: Vec<i32>,
+    pub validation_cutoff: i32,
+    pub alpha: f64,
+    pub model: Metrics,
+    pub recency: Metrics,
+    /// The previous cutoff's model evaluated here.
+    pub previous: Option<Metrics>,
+    pub lost_value_caught_at_20: f64,
+}
+
+fn predict(scaling: &[FeatureScaling], model: &LinearModel, s: &Snapshot) -> Result<Vec<f64>> {
+    Ok(model.predict(&preprocess::matrix(scaling, &procedure::rows_of(&[s]))?))
+}
+
+/// Runs the backtest over every cutoff that has enough history before it.
+pub fn backtest(p: &Pipeline, engine: &mut dyn Engine) -> Result<Vec<BacktestRow>> {
+    let (first, last) = engine.day_range()?;
+    let window = p.label.max_window();
+    let labelable = labelable_cutoffs(
+        first,
+        last,
+        window,
+        p.train.min_history_days,
+        p.train.cadence_days,
+    );
+    let mut snaps = Snapshots::new(last);
+    let mut rows = Vec::new();
+    let mut previous: Option<(Vec<FeatureScaling>, LinearModel)> = None;
+    for &cutoff in &labelable {
+        let Ok((val, train)) = plan(&labelable, cutoff, window, p.train.cutoffs) else {
+            continue;
+        };
+        let mut needed = train.clone();
+        needed.extend([val, cutoff]);
+        snaps.ensure(p, engine, &needed)?;
+        let train_refs: Vec<&Snapshot> = train.iter().map(|&c| snaps.get(c)).collect();
+        let fitted = procedure::fit_procedure(&p.train, &p.features, &train_refs, snaps.get(val))?;
+        let test = snaps.get(cutoff);
+        let prob = predict(&fitted.scaling, &fitted.model, test)?;
+        let prev = match &previous {
+            Some((s, m)) => Some(Metrics::compute(&predict(s, m, test)?, &test.labels)),
+            None => None,
+        };
+        rows.push(BacktestRow {
+            cutoff,
+            training_cutoffs: train.iter().copied().chain([val]).collect(),
+            validation_cutoff: val,
+            alpha: fitted.alpha,
+            model: Metrics::compute(&prob, &test.labels),
+            recency: Metrics::ranking_only(&recency_scores(test)?, &test.labels),
+            previous: prev,
+            lost_value_caught_at_20: metrics::lost_value_caught(
+                &value_at_risk(test, &prob)?,
+                &test.lost_value,
+                0.2,
+            ),
+        });
+        previous = Some((fitted.scaling, fitted.model));
+    }
+    Ok(rows)
+}
+
+/// The backtest as a frame (one row per tested cutoff), for `backtest.csv`.
+pub fn to_frame(rows: &[BacktestRow]) -> Result<DataFrame> {
+    let f = |get: &dyn Fn(&BacktestRow) -> f64| -> Vec<f64> {
+        rows.iter().map(|r| (get(r) * 1e4).round() / 1e4).collect()
+    };
+    let opt = |get: &dyn Fn(&Metrics) -> f64| -> Vec<Option<f64>> {
+        rows.iter()
+            .map(|r| r.previous.as_ref().map(|m| (get(m) * 1e4).round() / 1e4))
+            .collect()
+    };
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "cutoff".into(),
+            rows.iter()
+                .map(|r| format_day(r.cutoff))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "train_from".into(),
+            rows.iter()
+                .map(|r| format_day(r.training_cutoffs[0]))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "validation_cutoff".into(),
+            rows.iter()
+                .map(|r| format_day(r.validation_cutoff))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "alpha".into(),
+            rows.iter().map(|r| r.alpha).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "rows".into(),
+            rows.iter().map(|r| r.model.rows as u64).collect::<Vec<_>>(),
+        ),
+        Column::new("churn_rate".into(), f(&|r| r.model.churn_rate)),
+        Column::new("roc_auc".into(), f(&|r| r.model.roc_auc)),
+        Column::new("pr_auc".into(), f(&|r| r.model.pr_auc)),
+        Column::new("log_loss".into(), f(&|r| r.model.log_loss)),
+        Column::new("brier".into(), f(&|r| r.model.brier)),
+        Column::new("ece".into(), f(&|r| r.model.ece)),
+        Column::new("lift_at_10".into(), f(&|r| r.model.lift_at_10)),
+        Column::new("capture_at_20".into(), f(&|r| r.model.capture_at_20)),
+        Column::new(
+            "lost_value_caught_at_20".into(),
+            f(&|r| r.lost_value_caught_at_20),
+        ),
+        Column::new("recency_roc_auc".into(), f(&|r| r.recency.roc_auc)),
+        Column::new("recency_pr_auc".into(), f(&|r| r.recency.pr_auc)),
+        Column::new("previous_model_roc_auc".into(), opt(&|m| m.roc_auc)),
+        Column::new("previous_model_log_loss".into(), opt(&|m| m.log_loss)),
+        Column::new(
+            "beats_recency".into(),
+            rows.iter()
+                .map(|r| r.model.roc_auc > r.recency.roc_auc)
+                .collect::<Vec<_>>(),
+        ),
+    ])
+    .engine(|| "building the backtest table".into())
+}
+
+/// A fixed-width table for the terminal.
+pub fn render(rows: &[BacktestRow]) -> String {
+    let mut s = format!(
+        "{:<10}  {:>6}  {:>6}  {:>7}  {:>7}  {:>7}  {:>6}  {:>8}  {:>8}  {:>8}\n",
+        "cutoff",
+        "rows",
+        "churn",
+        "ROC AUC",
+        "PR AUC",
+        "logloss",
+        "ECE",
+        "recency",
+        "previous",
+        "lift@10"
+    );
+    for r in rows {
+        let prev = r
+            .previous
+            .as_ref()
+            .map(|m| format!("{:.4}", m.roc_auc))
+            .unwrap_or_else(|| "-".into());
+        s.push_str(&format!(
+            "{:<10}  {:>6}  {:>5.1}%  {:>7.4}  {:>7.4}  {:>7.4}  {:>6.4}  {:>8.4}  {:>8}  {:>8.2}\n",
+            format_day(r.cutoff),
+            r.model.rows,
+            r.model.churn_rate * 100.0,
+            r.model.roc_auc,
+            r.model.pr_auc,
+            r.model.log_loss,
+            r.model.ece,
+            r.recency.roc_auc,
+            prev,
+            r.model.lift_at_10
+        ));
+    }
+    s
+}

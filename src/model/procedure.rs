@@ -1,0 +1,282 @@
+//! The fitting procedure shared by `train` and `backtest`: preprocessing fitted on the training
+//! snapshots, a regularisation grid evaluated out of time on the validation snapshot (in
+//! parallel), a Platt correction when the validation calibration is off, and the final refit on
+//! all snapshots with the chosen strength.
+
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
+
+use crate::config::TrainSettings;
+use crate::error::{Error, Result};
+use crate::features::FeatureTable;
+use crate::features::spec::FeatureSpec;
+use crate::model::artifact::{Calibration, GridPoint, PlattCorrection};
+use crate::model::fit::{self, FitParams, LinearModel, sigmoid};
+use crate::model::metrics::{self, Metrics};
+use crate::model::preprocess::{self, FeatureScaling};
+use crate::synth::Rng;
+
+/// One labelled cutoff: features of the active population and what happened next.
+pub struct Snapshot {
+    pub cutoff: i32,
+    pub table: FeatureTable,
+    /// Rows of `table` in the population.
+    pub rows: Vec<usize>,
+    /// Churn label of each row in `rows`.
+    pub labels: Vec<bool>,
+    /// Next-period value lost, per row in `rows`.
+    pub lost_value: Vec<f64>,
+}
+
+/// Everything the procedure produced.
+pub struct Fitted {
+    pub alpha: f64,
+    pub grid: Vec<GridPoint>,
+    /// The out-of-time model (training snapshots only), calibrated.
+    pub oot_scaling: Vec<FeatureScaling>,
+    pub oot_model: LinearModel,
+    /// Its calibrated probabilities on the validation rows.
+    pub validation_probabilities: Vec<f64>,
+    pub calibration: Calibration,
+    /// The model to ship: all snapshots, chosen alpha, same correction.
+    pub scaling: Vec<FeatureScaling>,
+    pub model: LinearModel,
+    /// Rows of the final fit before and after sampling.
+    pub rows: usize,
+    pub fitted_rows: usize,
+}
+
+/// Rows of several snapshots, for preprocessing.
+pub fn rows_of<'a>(snaps: &[&'a Snapshot]) -> Vec<(&'a FeatureTable, &'a [usize])> {
+    snaps
+        .iter()
+        .map(|s| (&s.table, s.rows.as_slice()))
+        .collect()
+}
+
+/// Labels of several snapshots, in row order.
+pub fn labels_of(snaps: &[&Snapshot]) -> Vec<bool> {
+    snaps
+        .iter()
+        .flat_map(|s| s.labels.iter().copied())
+        .collect()
+}
+
+/// A class-stratified sample of at most `max_rows` row indices (sorted), or None when all fit.
+pub fn stratified_sample(y: &[bool], max_rows: usize, seed: u64) -> Option<Vec<usize>> {
+    if y.len() <= max_rows {
+        return None;
+    }
+    let mut rng = Rng::new(seed);
+    let mut keep = Vec::with_capacity(max_rows);
+    for class in [true, false] {
+        let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+        let k = ((idx.len() as f64) * max_rows as f64 / y.len() as f64).round() as usize;
+        // Partial Fisher-Yates: the first k positions become a uniform sample.
+        for i in 0..k.min(idx.len()) {
+            let j = i + (rng.next_u64() % (idx.len() - i) as u64) as usize;
+            idx.swap(i, j);
+        }
+        keep.extend_from_slice(&idx[..k.min(idx.len())]);
+    }
+    keep.sort_unstable();
+    Some(keep)
+}
+
+fn fit_maybe_sampled(
+    x: &Array2<f64>,
+    y: &[bool],
+    params: FitParams,
+    settings: &TrainSettings,
+) -> Result<(LinearModel, usize)> {
+    match stratified_sample(y, settings.max_train_rows, settings.seed) {
+        None => Ok((fit::fit(x, y, params)?, y.len())),
+        Some(idx) => {
+            let xs = x.select(Axis(0), &idx);
+            let ys: Vec<bool> = idx.iter().map(|&i| y[i]).collect();
+            Ok((fit::fit(&xs, &ys, params)?, idx.len()))
+        }
+    }
+}
+
+/// Fits `P = sigmoid(a * t + b)` to labels by Newton's method (Platt scaling on log-odds `t`).
+pub fn fit_platt(t: &[f64], y: &[bool]) -> PlattCorrection {
+    let (mut a, mut b) = (1.0, 0.0);
+    for _ in 0..100 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+        for (&ti, &yi) in t.iter().zip(y) {
+            let p = sigmoid(a * ti + b);
+            let r = p - if yi { 1.0 } else { 0.0 };
+            let w = p * (1.0 - p);
+            ga += r * ti;
+            gb += r;
+            haa += w * ti * ti;
+            hab += w * ti;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-300 {
+            break;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        a -= da;
+        b -= db;
+        if da.abs() + db.abs() < 1e-12 {
+            break;
+        }
+    }
+    PlattCorrection { a, b }
+}
+
+/// Folds a Platt correction into a linear model: a * (b0 + w.z) + b.
+pub fn apply_platt(m: &LinearModel, c: &PlattCorrection) -> LinearModel {
+    LinearModel {
+        intercept: c.a * m.intercept + c.b,
+        coefficients: m.coefficients.iter().map(|w| c.a * w).collect(),
+    }
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-15, 1.0 - 1e-15);
+    (p / (1.0 - p)).ln()
+}
+
+/// Runs the procedure on `train` snapshots with `val` as the out-of-time snapshot.
+pub fn fit_procedure(
+    settings: &TrainSettings,
+    specs: &[FeatureSpec],
+    train: &[&Snapshot],
+    val: &Snapshot,
+) -> Result<Fitted> {
+    if val.rows.is_empty() {
+        return Err(Error::Data(format!(
+            "no active customers at the validation cutoff {}",
+            crate::dates::format_day(val.cutoff)
+        )));
+    }
+    let params = |alpha| FitParams {
+        alpha,
+        max_iterations: settings.max_iterations,
+        gradient_tolerance: 1e-4,
+    };
+    let oot_scaling = preprocess::fit(specs, &rows_of(train))?;
+    let x_t = preprocess::matrix(&oot_scaling, &rows_of(train))?;
+    let y_t = labels_of(train);
+    let x_v = preprocess::matrix(&oot_scaling, &rows_of(&[val]))?;
+
+    // Each strength is independent: fit them in parallel and keep the best out-of-time log loss.
+    let fits: Vec<(f64, LinearModel, Vec<f64>)> = settings
+        .alphas
+        .par_iter()
+        .map(|&alpha| {
+            let (m, _) = fit_maybe_sampled(&x_t, &y_t, params(alpha), settings)?;
+            let p = m.predict(&x_v);
+            Ok((alpha, m, p))
+        })
+        .collect::<Result<_>>()?;
+    let grid: Vec<GridPoint> = fits
+        .iter()
+        .map(|(alpha, _, p)| GridPoint {
+            alpha: *alpha,
+            validation_log_loss: metrics::log_loss(p, &val.labels),
+            validation_roc_auc: metrics::roc_auc(p, &val.labels),
+        })
+        .collect();
+    let best = (0..grid.len())
+        .min_by(|&a, &b| {
+            grid[a]
+                .validation_log_loss
+                .total_cmp(&grid[b].validation_log_loss)
+        })
+        .expect("at least one alpha");
+    let (alpha, oot_raw, p_raw) = fits.into_iter().nth(best).expect("best fit exists");
+
+    let table_before = metrics::calibration_table(&p_raw, &val.labels, 10);
+    let ece_before = metrics::expected_calibration_error(&p_raw, &val.labels, 10);
+    let correction = (ece_before > settings.calibration_tolerance)
+        .then(|| {
+            let t: Vec<f64> = p_raw.iter().map(|&p| logit(p)).collect();
+            fit_platt(&t, &val.labels)
+        })
+        // A non-positive slope would reverse the ranking: that is no calibration, so keep the
+        // model as it is and let the reported ECE show the problem.
+        .filter(|c| c.a.is_finite() && c.b.is_finite() && c.a > 0.0);
+    let (oot_model, p_val) = match &correction {
+        Some(c) => {
+            let m = apply_platt(&oot_raw, c);
+            let p = m.predict(&x_v);
+            (m, p)
+        }
+        None => (oot_raw, p_raw),
+    };
+    let calibration = Calibration {
+        table_before,
+        ece_before,
+        tolerance: settings.calibration_tolerance,
+        correction: correction.clone(),
+        table_after: metrics::calibration_table(&p_val, &val.labels, 10),
+        ece_after: metrics::expected_calibration_error(&p_val, &val.labels, 10),
+    };
+
+    let mut all: Vec<&Snapshot> = train.to_vec();
+    all.push(val);
+    let scaling = preprocess::fit(specs, &rows_of(&all))?;
+    let x_f = preprocess::matrix(&scaling, &rows_of(&all))?;
+    let y_f = labels_of(&all);
+    let (final_raw, fitted_rows) = fit_maybe_sampled(&x_f, &y_f, params(alpha), settings)?;
+    let model = match &correction {
+        Some(c) => apply_platt(&final_raw, c),
+        None => final_raw,
+    };
+    Ok(Fitted {
+        alpha,
+        grid,
+        oot_scaling,
+        oot_model,
+        validation_probabilities: p_val,
+        calibration,
+        scaling,
+        model,
+        rows: y_f.len(),
+        fitted_rows,
+    })
+}
+
+/// Metrics of the shipped model on all rows it was fitted on (in-sample).
+pub fn in_sample_metrics(f: &Fitted, train: &[&Snapshot], val: &Snapshot) -> Result<Metrics> {
+    let mut all: Vec<&Snapshot> = train.to_vec();
+    all.push(val);
+    let x = preprocess::matrix(&f.scaling, &rows_of(&all))?;
+    Ok(Metrics::compute(&f.model.predict(&x), &labels_of(&all)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platt_recovers_a_known_scaling() {
+        let mut rng = Rng::new(3);
+        let t: Vec<f64> = (0..20_000).map(|_| rng.normal() * 2.0).collect();
+        let y: Vec<bool> = t
+            .iter()
+            .map(|&t| rng.uniform() < sigmoid(0.5 * t - 0.7))
+            .collect();
+        let c = fit_platt(&t, &y);
+        assert!(
+            (c.a - 0.5).abs() < 0.05 && (c.b + 0.7).abs() < 0.06,
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn stratified_sample_keeps_the_class_mix_and_is_reproducible() {
+        let y: Vec<bool> = (0..10_000).map(|i| i % 4 == 0).collect();
+        let s = stratified_sample(&y, 1_000, 9).unwrap();
+        assert_eq!(s.len(), 1_000);
+        assert_eq!(s.iter().filter(|&&i| y[i]).count(), 250);
+        assert_eq!(stratified_sample(&y, 1_000, 9).unwrap(), s);
+        assert!(stratified_sample(&y, 10_000, 9).is_none());
+    }
+}

@@ -1,0 +1,189 @@
+//! Training evidence, the promotion gate, determinism and the backtest, through the binary.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::util::{churnflow, read_csv, write_pipeline};
+
+fn generate(dir: &Path, customers: usize, seed: u64) -> std::path::PathBuf {
+    churnflow()
+        .args([
+            "generate",
+            "--customers",
+            &customers.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
+        .arg(dir)
+        .assert()
+        .success();
+    dir.join("transactions.csv")
+}
+
+fn registry(work: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(work.join("models/registry.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn a_worse_model_is_rejected_and_the_registry_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 400, 11);
+    let pipeline = write_pipeline(dir.path(), &tx, "");
+    churnflow().arg("ingest").arg(&pipeline).assert().success();
+    churnflow()
+        .arg("train")
+        .arg(&pipeline)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("promoted: no current model"));
+    let first = registry(&dir.path().join("work"))["current"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Tenure alone knows nothing about recent behaviour: on this data it must lose.
+    let worse = write_pipeline(dir.path(), &tx, "[[features]]\nname = \"tenure_days\"\n");
+    churnflow()
+        .arg("train")
+        .arg(&worse)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "rejected: worse than current model",
+        ));
+    let reg = registry(&dir.path().join("work"));
+    assert_eq!(
+        reg["current"].as_str().unwrap(),
+        first,
+        "the better model stays current"
+    );
+    let last = reg["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["decision"], "rejected");
+    assert!(
+        last["reason"].as_str().unwrap().contains("ROC AUC"),
+        "{last}"
+    );
+
+    // The list shows both, the current one marked; show prints the card.
+    churnflow()
+        .args(["models"])
+        .arg(&worse)
+        .arg("list")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("* {first}")))
+        .stdout(predicate::str::contains("rejected"));
+    churnflow()
+        .args(["models"])
+        .arg(&worse)
+        .arg("show")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("## Calibration"))
+        .stdout(predicate::str::contains("recency alone"));
+
+    // Scoring with the current model refuses a pipeline that no longer produces its features.
+    churnflow()
+        .arg("score")
+        .arg(&worse)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "that the pipeline no longer produces",
+        ));
+}
+
+#[test]
+fn same_inputs_give_the_same_model_json_apart_from_the_creation_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 300, 5);
+    let mut models = Vec::new();
+    for name in ["a", "b"] {
+        let sub = dir.path().join(name);
+        std::fs::create_dir(&sub).unwrap();
+        let pipeline = write_pipeline(&sub, &tx, "");
+        churnflow().arg("ingest").arg(&pipeline).assert().success();
+        churnflow().arg("train").arg(&pipeline).assert().success();
+        let work = sub.join("work");
+        let id = registry(&work)["current"].as_str().unwrap().to_string();
+        let text =
+            std::fs::read_to_string(work.join("models").join(&id).join("model.json")).unwrap();
+        let without_time: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.contains("\"created_at\""))
+            .collect();
+        models.push(without_time.join("\n"));
+    }
+    assert_eq!(models[0], models[1]);
+}
+
+#[test]
+fn backtest_beats_recency_and_labels_agree_with_the_ground_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 600, 21);
+    let pipeline = write_pipeline(dir.path(), &tx, "[train]\ncutoffs = 4\nalphas = [1.0]\n");
+    churnflow().arg("ingest").arg(&pipeline).assert().success();
+    churnflow()
+        .arg("backtest")
+        .arg(&pipeline)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("model beats recency alone"));
+    let (header, rows) = read_csv(&dir.path().join("work/backtest/backtest.csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert!(
+        rows.len() >= 10,
+        "expected a row per labelable cutoff, got {}",
+        rows.len()
+    );
+    let (mut model, mut recency) = (0.0, 0.0);
+    for r in &rows {
+        let auc: f64 = r[col("roc_auc")].parse().unwrap();
+        assert!(auc > 0.8, "cutoff {}: ROC AUC {auc}", r[col("cutoff")]);
+        model += auc;
+        recency += r[col("recency_roc_auc")].parse::<f64>().unwrap();
+        assert!(!r[col("ece")].is_empty());
+    }
+    assert!(
+        model > recency,
+        "model {model} vs recency {recency} summed over cutoffs"
+    );
+
+    // Ground truth: an account whose true churn day is on or before the cutoff never buys
+    // again, so the label at that cutoff must say churned.
+    use churnflow::config::Pipeline;
+    use churnflow::dates::parse_day;
+    use churnflow::engine::{Engine, PolarsEngine};
+    let p = Pipeline::load(&pipeline).unwrap();
+    let mut engine = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+    let (_, last) = engine.day_range().unwrap();
+    let cutoff = parse_day("2024-03-31").unwrap();
+    let s = churnflow::model::train::snapshot(&p, &mut engine, cutoff, last).unwrap();
+    let (_, truth) = read_csv(&dir.path().join("truth.csv"));
+    let churn_day: std::collections::HashMap<String, i32> = truth
+        .into_iter()
+        .filter(|t| !t[1].is_empty())
+        .map(|t| (t[0].clone(), parse_day(&t[1]).unwrap()))
+        .collect();
+    let mut checked = 0;
+    for (k, &i) in s.rows.iter().enumerate() {
+        if churn_day
+            .get(&s.table.customer_ids[i])
+            .is_some_and(|&d| d <= cutoff)
+        {
+            assert!(
+                s.labels[k],
+                "{} churned before the cutoff",
+                s.table.customer_ids[i]
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 10,
+        "only {checked} truly churned accounts in the population"
+    );
+}
