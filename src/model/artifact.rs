@@ -146,14 +146,19 @@ impl ModelArtifact {
                 path.display()
             )));
         }
-        let a: ModelArtifact = atomic_file::read_json(&path)?;
-        if a.format_version != FORMAT_VERSION {
+        // Check the version before the shape, so an old artifact says so plainly.
+        let value: serde_json::Value = atomic_file::read_json(&path)?;
+        let version = value.get("format_version").and_then(|v| v.as_u64());
+        if version != Some(FORMAT_VERSION as u64) {
             return Err(Error::Artifact(format!(
-                "{} has format_version {}, this churnflow reads {FORMAT_VERSION}",
+                "{} has format_version {}, this churnflow reads {FORMAT_VERSION}; retrain with \
+                 `churnflow train`",
                 path.display(),
-                a.format_version
+                version.map_or("(none)".to_string(), |v| v.to_string())
             )));
         }
+        let a: ModelArtifact = serde_json::from_value(value)
+            .map_err(|e| Error::Artifact(format!("{} is not valid: {e}", path.display())))?;
         Ok(a)
     }
 
@@ -196,5 +201,28 @@ impl ModelArtifact {
     /// P(churn) for the given rows of `table`.
     pub fn predict(&self, table: &FeatureTable, rows: &[usize]) -> Result<Vec<f64>> {
         Ok(self.model.predict(&self.design(table, rows)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_artifact_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = ModelArtifact::path(dir.path(), "m1");
+        atomic_file::write_bytes(&path, br#"{"format_version": 1, "horizon_days": 90}"#).unwrap();
+        let err = ModelArtifact::load(dir.path(), "m1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("has format_version 1, this churnflow reads 2"),
+            "{err}"
+        );
+        let err = ModelArtifact::load(dir.path(), "m2")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("named in the registry but"), "{err}");
     }
 }

@@ -172,9 +172,17 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
         metrics: Metrics::ranking_only(&recency_scores(val)?, &val.labels),
     }];
     let registry = Registry::load(&p.models_dir)?;
-    let current = match &registry.current {
-        Some(id) => Some(ModelArtifact::load(&p.models_dir, id)?),
-        None => None,
+    // A current model this version cannot read (older format, deleted file) must not block
+    // retraining forever: the new model replaces it and the registry says why.
+    let (current, unreadable) = match &registry.current {
+        Some(id) => match ModelArtifact::load(&p.models_dir, id) {
+            Ok(a) => (Some(a), None),
+            Err(e) => (
+                None,
+                Some(format!("current model {id} cannot be read: {e}")),
+            ),
+        },
+        None => (None, None),
     };
     let current_metrics = match &current {
         Some(c) => current_on(c, val)?,
@@ -229,7 +237,10 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
     };
     artifact.model_id = model_id(&artifact)?;
 
-    let (decision, reason) = gate(p, &artifact, current.as_ref(), current_metrics.as_ref());
+    let (decision, reason) = match unreadable {
+        Some(why) => (Decision::Promoted, why),
+        None => gate(p, &artifact, current.as_ref(), current_metrics.as_ref()),
+    };
     artifact.save(&p.models_dir)?;
     card::write(&artifact, &p.models_dir)?;
     let mut registry = registry;
