@@ -13,7 +13,7 @@ use crate::model::fit::LinearModel;
 use crate::model::metrics::{self, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
 use crate::model::procedure::{self, Snapshot};
-use crate::model::train::{Snapshots, labelable_cutoffs, plan, recency_scores, value_at_risk};
+use crate::model::train::{Snapshots, labelable_for, plan, recency_scores, value_at_risk};
 
 /// One tested cutoff.
 #[derive(Debug, Clone)]
@@ -35,15 +35,7 @@ fn predict(scaling: &[FeatureScaling], model: &LinearModel, s: &Snapshot) -> Res
 
 /// Runs the backtest over every cutoff that has enough history before it.
 pub fn backtest(p: &Pipeline, engine: &mut dyn Engine) -> Result<Vec<BacktestRow>> {
-    let (first, last) = engine.day_range()?;
-    let window = p.label.max_window();
-    let labelable = labelable_cutoffs(
-        first,
-        last,
-        window,
-        p.train.min_history_days,
-        p.train.cadence_days,
-    );
+    let (_, last, window, labelable) = labelable_for(p, engine)?;
     let mut snaps = Snapshots::new(last);
     let mut rows = Vec::new();
     let mut previous: Option<(Vec<FeatureScaling>, LinearModel)> = None;

@@ -51,6 +51,20 @@ pub fn labelable_cutoffs(
     }
 }
 
+/// The warehouse's day range, the label window and every labelable cutoff for the pipeline.
+pub fn labelable_for(p: &Pipeline, engine: &mut dyn Engine) -> Result<(i32, i32, i32, Vec<i32>)> {
+    let (first, last) = engine.day_range()?;
+    let window = p.label.max_window();
+    let cutoffs = labelable_cutoffs(
+        first,
+        last,
+        window,
+        p.train.min_history_days,
+        p.train.cadence_days,
+    );
+    Ok((first, last, window, cutoffs))
+}
+
 /// The validation cutoff (the latest whose label window has passed by `known_until`) and up to
 /// `n_train` training cutoffs before it whose label windows end on or before it.
 pub fn plan(
@@ -147,15 +161,7 @@ pub fn value_at_risk(s: &Snapshot, p: &[f64]) -> Result<Vec<f64>> {
 /// Trains on the warehouse behind `engine`, writes the artifact and card, and records the
 /// promotion decision in the registry. `fingerprint` identifies the warehouse content.
 pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result<TrainReport> {
-    let (first, last) = engine.day_range()?;
-    let window = p.label.max_window();
-    let labelable = labelable_cutoffs(
-        first,
-        last,
-        window,
-        p.train.min_history_days,
-        p.train.cadence_days,
-    );
+    let (first, last, window, labelable) = labelable_for(p, engine)?;
     let (val_cutoff, train_cutoffs) = plan(&labelable, last, window, p.train.cutoffs)?;
     let mut snaps = Snapshots::new(last);
     let mut needed = train_cutoffs.clone();

@@ -4,23 +4,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::util::{churnflow, read_csv, write_pipeline};
-
-fn generate(dir: &Path, customers: usize, bad_rows: usize) -> std::path::PathBuf {
-    churnflow()
-        .args([
-            "generate",
-            "--customers",
-            &customers.to_string(),
-            "--seed",
-            "7",
-        ])
-        .args(["--bad-rows", &bad_rows.to_string(), "--out"])
-        .arg(dir)
-        .assert()
-        .success();
-    dir.join("transactions.csv")
-}
+use crate::util::{churnflow, generate, read_csv, write_pipeline};
 
 fn manifest_rows(work: &Path) -> u64 {
     let m: serde_json::Value = serde_json::from_str(
@@ -39,7 +23,7 @@ fn manifest_rows(work: &Path) -> u64 {
 #[test]
 fn run_writes_a_ranked_list_and_reingest_adds_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let tx = generate(dir.path(), 400, 3);
+    let tx = generate(dir.path(), 400, 7, 3);
     let pipeline = write_pipeline(
         dir.path(),
         &tx,
@@ -114,7 +98,7 @@ fn run_writes_a_ranked_list_and_reingest_adds_nothing() {
 #[test]
 fn bad_rows_are_quarantined_with_reasons_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    let tx = generate(dir.path(), 60, 6);
+    let tx = generate(dir.path(), 60, 7, 6);
     let pipeline = write_pipeline(dir.path(), &tx, "");
     churnflow()
         .arg("ingest")
@@ -213,7 +197,7 @@ fn missing_column_names_the_file_and_the_column() {
 #[test]
 fn score_without_a_model_says_to_train_first() {
     let dir = tempfile::tempdir().unwrap();
-    let tx = generate(dir.path(), 30, 0);
+    let tx = generate(dir.path(), 30, 7, 0);
     let pipeline = write_pipeline(dir.path(), &tx, "");
     churnflow().arg("ingest").arg(&pipeline).assert().success();
     churnflow()

@@ -4,23 +4,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::util::{churnflow, read_csv, write_pipeline};
-
-fn generate(dir: &Path, customers: usize, seed: u64) -> std::path::PathBuf {
-    churnflow()
-        .args([
-            "generate",
-            "--customers",
-            &customers.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--out",
-        ])
-        .arg(dir)
-        .assert()
-        .success();
-    dir.join("transactions.csv")
-}
+use crate::util::{churnflow, generate, read_csv, write_pipeline};
 
 fn registry(work: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(work.join("models/registry.json")).unwrap())
@@ -30,7 +14,7 @@ fn registry(work: &Path) -> serde_json::Value {
 #[test]
 fn a_worse_model_is_rejected_and_the_registry_says_why() {
     let dir = tempfile::tempdir().unwrap();
-    let tx = generate(dir.path(), 400, 11);
+    let tx = generate(dir.path(), 400, 11, 0);
     let pipeline = write_pipeline(dir.path(), &tx, "");
     churnflow().arg("ingest").arg(&pipeline).assert().success();
     churnflow()
@@ -99,7 +83,7 @@ fn a_worse_model_is_rejected_and_the_registry_says_why() {
 #[test]
 fn same_inputs_give_the_same_model_json_apart_from_the_creation_time() {
     let dir = tempfile::tempdir().unwrap();
-    let tx = generate(dir.path(), 300, 5);
+    let tx = generate(dir.path(), 300, 5, 0);
     let mut models = Vec::new();
     for name in ["a", "b"] {
         let sub = dir.path().join(name);
@@ -123,7 +107,7 @@ fn same_inputs_give_the_same_model_json_apart_from_the_creation_time() {
 #[test]
 fn backtest_beats_recency_and_labels_agree_with_the_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let tx = generate(dir.path(), 600, 21);
+    let tx = generate(dir.path(), 600, 21, 0);
     let pipeline = write_pipeline(dir.path(), &tx, "[train]\ncutoffs = 4\nalphas = [1.0]\n");
     churnflow().arg("ingest").arg(&pipeline).assert().success();
     churnflow()

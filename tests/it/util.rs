@@ -9,6 +9,23 @@ pub fn churnflow() -> Command {
     Command::cargo_bin("churnflow").expect("binary built")
 }
 
+/// Runs `churnflow generate` into `dir` and returns the transactions file.
+pub fn generate(dir: &Path, customers: usize, seed: u64, bad_rows: usize) -> PathBuf {
+    churnflow()
+        .args(["generate", "--customers", &customers.to_string()])
+        .args([
+            "--seed",
+            &seed.to_string(),
+            "--bad-rows",
+            &bad_rows.to_string(),
+            "--out",
+        ])
+        .arg(dir)
+        .assert()
+        .success();
+    dir.join("transactions.csv")
+}
+
 /// Writes a pipeline file for `transactions` (columns as `churnflow generate` writes them) with
 /// everything else under `dir/work`; `extra` is appended verbatim.
 pub fn write_pipeline(dir: &Path, transactions: &Path, extra: &str) -> PathBuf {
