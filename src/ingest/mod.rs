@@ -15,9 +15,10 @@ use std::path::Path;
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::config::{Pipeline, hex};
+use crate::config::{ColumnMap, Pipeline, hex};
 use crate::error::{EngineContext, Error, Result};
 use manifest::{Batch, Manifest};
+use validate::{Field, FieldKind};
 
 /// What one ingest did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -92,11 +93,11 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
     }
     let batch_id = format!("b{}", &sha[..16]);
 
-    let raw = reader::read_raw(src)?;
+    let raw = reader::read_raw(&src.path, src.delimiter, "source", &src.columns.mapped())?;
     let rows_read = raw.height() as u64;
     let v = validate::validate(
         raw,
-        &src.columns,
+        &transaction_fields(&src.columns),
         src.timestamp_format.as_deref(),
         &source_name,
     )?;
@@ -140,6 +141,33 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
         quarantine,
         warnings,
     })
+}
+
+/// The transaction export's fields, in warehouse column order.
+pub fn transaction_fields(c: &ColumnMap) -> Vec<Field> {
+    vec![
+        Field::required(
+            "customer_id",
+            "customer id",
+            &c.customer_id,
+            FieldKind::Text,
+        ),
+        Field::required("ts", "timestamp", &c.timestamp, FieldKind::Timestamp),
+        Field::required("amount", "amount", &c.amount, FieldKind::Number),
+        Field::optional(
+            "quantity",
+            "quantity",
+            c.quantity.as_ref(),
+            FieldKind::Number,
+        ),
+        Field::optional("order_id", "order id", c.order_id.as_ref(), FieldKind::Text),
+        Field::optional(
+            "product_id",
+            "product id",
+            c.product_id.as_ref(),
+            FieldKind::Text,
+        ),
+    ]
 }
 
 /// Drops rows identical to an earlier row of the same file or to a row already in the warehouse

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::config::Source;
 use crate::error::{EngineContext, Error, Result};
 
 /// Name of the column holding the 0-based record index.
@@ -36,22 +35,27 @@ pub fn read_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Reads the mapped columns of `source` as text, with a record index in [`ROW_INDEX`].
-/// Fails with the missing column names when the header lacks a mapped column.
-pub fn read_raw(source: &Source) -> Result<DataFrame> {
-    let header = read_header(&source.path, source.delimiter)?;
-    let wanted = source.columns.mapped();
+/// Reads the mapped columns of a CSV export as text, with a record index in [`ROW_INDEX`].
+/// `wanted` pairs a pipeline key (for messages) with the export column. Fails with the missing
+/// column names when the header lacks a mapped column.
+pub fn read_raw(
+    path: &Path,
+    delimiter: u8,
+    section: &str,
+    wanted: &[(&str, &String)],
+) -> Result<DataFrame> {
+    let header = read_header(path, delimiter)?;
     let missing: Vec<String> = wanted
         .iter()
         .filter(|(_, name)| !header.contains(name))
-        .map(|(key, name)| format!("{name:?} (source.columns.{key})"))
+        .map(|(key, name)| format!("{name:?} ({section}.columns.{key})"))
         .collect();
     if !missing.is_empty() {
         return Err(Error::Input {
-            path: source.path.clone(),
+            path: path.to_path_buf(),
             message: format!(
-                "missing column(s) {}; the header has {:?}. Check source.columns and \
-                 source.delimiter in the pipeline file",
+                "missing column(s) {}; the header has {:?}. Check {section}.columns and \
+                 {section}.delimiter in the pipeline file",
                 missing.join(", "),
                 header
             ),
@@ -75,8 +79,8 @@ pub fn read_raw(source: &Source) -> Result<DataFrame> {
             name: ROW_INDEX.into(),
             offset: 0,
         }))
-        .map_parse_options(|o| o.with_separator(source.delimiter))
-        .try_into_reader_with_file_path(Some(source.path.clone()))
+        .map_parse_options(|o| o.with_separator(delimiter))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))
         .and_then(|r| r.finish())
-        .engine(|| format!("reading {} as CSV", source.path.display()))
+        .engine(|| format!("reading {} as CSV", path.display()))
 }

@@ -1,9 +1,9 @@
-//! Row validation: turns raw text columns into the canonical transaction schema and splits off
-//! every row that cannot be parsed, with the column and a reason a person can act on.
+//! Row validation: turns raw text columns into typed canonical columns and splits off every row
+//! that cannot be parsed, with the column and a reason a person can act on. One mechanism serves
+//! transactions and the side tables; each describes its fields as a list of [`Field`]s.
 
 use polars::prelude::*;
 
-use crate::config::ColumnMap;
 use crate::error::{EngineContext, Result};
 use crate::ingest::reader::ROW_INDEX;
 
@@ -21,9 +21,67 @@ const DATE_FORMAT: &str = "%Y-%m-%d";
 /// Columns of a quarantine file before the raw source columns.
 pub const QUARANTINE_LEADING: [&str; 4] = ["source_file", "line", "column", "reason"];
 
+/// What a field holds once parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Trimmed text; ids keep leading zeros.
+    Text,
+    /// A date or datetime, stored as Datetime(ms) meaning UTC.
+    Timestamp,
+    /// A finite number (Float64).
+    Number,
+}
+
+/// One canonical field and the export column it comes from.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Output column.
+    pub name: &'static str,
+    /// How messages call it ("customer id", "timestamp").
+    pub label: &'static str,
+    /// The export's column; None = not mapped (the field is null).
+    pub column: Option<String>,
+    pub kind: FieldKind,
+    pub required: bool,
+}
+
+impl Field {
+    /// A field that must be present in every row.
+    pub fn required(
+        name: &'static str,
+        label: &'static str,
+        column: &str,
+        kind: FieldKind,
+    ) -> Self {
+        Field {
+            name,
+            label,
+            column: Some(column.to_string()),
+            kind,
+            required: true,
+        }
+    }
+
+    /// A field that may be unmapped or empty.
+    pub fn optional(
+        name: &'static str,
+        label: &'static str,
+        column: Option<&String>,
+        kind: FieldKind,
+    ) -> Self {
+        Field {
+            name,
+            label,
+            column: column.cloned(),
+            kind,
+            required: false,
+        }
+    }
+}
+
 /// The two halves of a validated file.
 pub struct Validated {
-    /// Canonical rows: customer_id, ts, amount, quantity, order_id, product_id.
+    /// Canonical rows: one column per field, in field order.
     pub accepted: DataFrame,
     /// Rejected rows: source_file, line, column, reason, then the raw mapped columns.
     pub rejected: DataFrame,
@@ -33,8 +91,12 @@ fn text(name: &str) -> Expr {
     col(name).str().strip_chars(lit(NULL))
 }
 
-fn null_text() -> Expr {
-    lit(NULL).cast(DataType::String)
+fn null_of(kind: FieldKind) -> Expr {
+    lit(NULL).cast(match kind {
+        FieldKind::Text => DataType::String,
+        FieldKind::Timestamp => DataType::Datetime(TimeUnit::Milliseconds, None),
+        FieldKind::Number => DataType::Float64,
+    })
 }
 
 fn parse_with(expr: Expr, format: &str) -> Expr {
@@ -57,7 +119,7 @@ fn parse_with(expr: Expr, format: &str) -> Expr {
     }
 }
 
-/// Parses the timestamp column with the configured format, or ISO date/datetime formats.
+/// Parses a timestamp column with the configured format, or ISO date/datetime formats.
 fn parse_timestamp(name: &str, format: Option<&str>) -> Expr {
     match format {
         Some(f) => parse_with(text(name), f),
@@ -78,99 +140,80 @@ fn non_empty(name: &str) -> Expr {
         .and(text(name).str().len_bytes().gt(lit(0)))
 }
 
-/// Validates `raw` (text columns named as in the export) against `columns`.
+fn parsed(column: &str, kind: FieldKind, timestamp_format: Option<&str>) -> Expr {
+    match kind {
+        FieldKind::Text => text(column),
+        FieldKind::Timestamp => parse_timestamp(column, timestamp_format),
+        FieldKind::Number => text(column).cast(DataType::Float64),
+    }
+}
+
+/// Validates `raw` (text columns named as in the export) against `fields`.
 pub fn validate(
     raw: DataFrame,
-    columns: &ColumnMap,
+    fields: &[Field],
     timestamp_format: Option<&str>,
     source_file: &str,
 ) -> Result<Validated> {
-    let c = columns;
-    let ts = parse_timestamp(&c.timestamp, timestamp_format);
-    let amount = text(&c.amount).cast(DataType::Float64);
     let ts_expected = timestamp_format
         .map(|f| format!("expected format {f}"))
         .unwrap_or_else(|| "expected an ISO date (YYYY-MM-DD) or datetime".into());
 
     // (failure test, column, reason): the first failing rule names the row's problem.
-    let mut rules: Vec<(Expr, &str, String)> = vec![
-        (
-            non_empty(&c.customer_id).not(),
-            &c.customer_id,
-            "missing customer id".into(),
-        ),
-        (
-            non_empty(&c.timestamp).not(),
-            &c.timestamp,
-            "missing timestamp".into(),
-        ),
-        (
-            ts.clone().is_null(),
-            &c.timestamp,
-            format!("unparseable timestamp; {ts_expected}"),
-        ),
-        (
-            non_empty(&c.amount).not(),
-            &c.amount,
-            "missing amount".into(),
-        ),
-        (
-            amount.clone().is_null(),
-            &c.amount,
-            "amount is not a number".into(),
-        ),
-        (
-            amount.clone().is_finite().not(),
-            &c.amount,
-            "amount is not a finite number".into(),
-        ),
-    ];
-    if let Some(q) = &c.quantity {
-        let qty = text(q).cast(DataType::Float64);
-        rules.push((
-            non_empty(q).and(qty.clone().is_null().or(qty.is_finite().not())),
-            q,
-            "quantity is not a number".into(),
-        ));
+    let mut rules: Vec<(Expr, String, String)> = Vec::new();
+    for f in fields {
+        let Some(c) = &f.column else { continue };
+        let value = parsed(c, f.kind, timestamp_format);
+        let present = non_empty(c);
+        if f.required {
+            rules.push((
+                present.clone().not(),
+                c.clone(),
+                format!("missing {}", f.label),
+            ));
+        }
+        let bad = match f.kind {
+            FieldKind::Text => None,
+            FieldKind::Timestamp => Some((
+                value.is_null(),
+                format!("unparseable {}; {ts_expected}", f.label),
+            )),
+            FieldKind::Number => Some((
+                value.clone().is_null().or(value.is_finite().not()),
+                format!("{} is not a number", f.label),
+            )),
+        };
+        if let Some((fails, why)) = bad {
+            rules.push((present.and(fails), c.clone(), why));
+        }
     }
-    let mut reason = null_text();
-    let mut column = null_text();
+    let mut reason = null_of(FieldKind::Text);
+    let mut column = null_of(FieldKind::Text);
     for (fails, col_name, why) in rules.into_iter().rev() {
         reason = when(fails.clone()).then(lit(why)).otherwise(reason);
-        column = when(fails)
-            .then(lit(col_name.to_string()))
-            .otherwise(column);
+        column = when(fails).then(lit(col_name)).otherwise(column);
     }
 
     let checked = raw
         .lazy()
-        .with_columns([reason.alias("reason"), column.alias("column")])
+        .with_columns([reason.alias("__reason"), column.alias("__column")])
         .collect()
         .engine(|| format!("validating rows of {source_file}"))?;
 
-    let mut canonical = vec![
-        text(&c.customer_id).alias("customer_id"),
-        ts.alias("ts"),
-        amount.alias("amount"),
-    ];
-    let optional_text = |name: &Option<String>, alias: &str| match name {
-        Some(n) => when(non_empty(n))
-            .then(text(n))
-            .otherwise(null_text())
-            .alias(alias),
-        None => null_text().alias(alias),
-    };
-    canonical.push(match &c.quantity {
-        Some(q) => text(q).cast(DataType::Float64).alias("quantity"),
-        None => lit(NULL).cast(DataType::Float64).alias("quantity"),
-    });
-    canonical.push(optional_text(&c.order_id, "order_id"));
-    canonical.push(optional_text(&c.product_id, "product_id"));
-
+    let canonical: Vec<Expr> = fields
+        .iter()
+        .map(|f| match &f.column {
+            Some(c) => when(non_empty(c))
+                .then(parsed(c, f.kind, timestamp_format))
+                .otherwise(null_of(f.kind))
+                .alias(f.name),
+            None => null_of(f.kind).alias(f.name),
+        })
+        .collect();
     let accepted = checked
         .clone()
         .lazy()
-        .filter(col("reason").is_null())
+        .filter(col("__reason").is_null())
         .select(canonical)
         .collect()
         .engine(|| format!("parsing accepted rows of {source_file}"))?;
@@ -178,20 +221,20 @@ pub fn validate(
     let raw_names: Vec<Expr> = checked
         .get_column_names()
         .into_iter()
-        .filter(|n| !matches!(n.as_str(), "reason" | "column" | ROW_INDEX))
+        .filter(|n| !matches!(n.as_str(), "__reason" | "__column" | ROW_INDEX))
         .map(|n| col(n.clone()))
         .collect();
     let mut quarantine = vec![
         lit(source_file.to_string()).alias("source_file"),
         // Line 1 is the header; one record per line is assumed for the line number.
         (col(ROW_INDEX).cast(DataType::Int64) + lit(2i64)).alias("line"),
-        col("column"),
-        col("reason"),
+        col("__column").alias("column"),
+        col("__reason").alias("reason"),
     ];
     quarantine.extend(raw_names);
     let rejected = checked
         .lazy()
-        .filter(col("reason").is_not_null())
+        .filter(col("__reason").is_not_null())
         .select(quarantine)
         .collect()
         .engine(|| format!("collecting rejected rows of {source_file}"))?;
