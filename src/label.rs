@@ -201,7 +201,7 @@ mod tests {
 
     fn labels(rows: &[(&str, i32, f64)], rule: LabelRule) -> (Vec<String>, Outcomes) {
         let mut e = engine(rows);
-        let table = features::compute(&mut e, &spec::required_specs(), C).unwrap();
+        let table = features::compute(&mut e, &spec::required_specs(), C, &[]).unwrap();
         let all: Vec<usize> = (0..table.len()).collect();
         let o = outcomes(&mut e, &rule, &table, &all, C + 400).unwrap();
         (table.customer_ids.clone(), o)
@@ -282,7 +282,7 @@ mod tests {
     #[test]
     fn a_cutoff_without_a_full_window_is_refused() {
         let mut e = engine(&FIXTURE);
-        let table = features::compute(&mut e, &spec::required_specs(), C).unwrap();
+        let table = features::compute(&mut e, &spec::required_specs(), C, &[]).unwrap();
         let err = outcomes(
             &mut e,
             &LabelRule::FixedHorizon { horizon_days: 90 },

@@ -1,66 +1,106 @@
 //! Scoring one as-of day with the current model: probabilities for every active customer, key
-//! accounts, quadrants, expected value at risk, reasons, and the ranked at-risk list on disk.
+//! accounts, quadrants, lifecycle stages, expected value at risk, reasons, list state across
+//! nights, the win-back list, and every output file on disk.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
-use polars::prelude::*;
-
-use crate::config::Pipeline;
+use crate::config::{Pipeline, RiskRule};
 use crate::dates::format_day;
 use crate::engine::Engine;
-use crate::error::{EngineContext, Error, Result};
-use crate::features::{self, spec};
-use crate::ingest::warehouse::write_parquet_file;
+use crate::error::{Error, Result};
+use crate::features::{self, FeatureTable, spec};
+use crate::ingest::side;
 use crate::model::artifact::ModelArtifact;
 use crate::model::registry::Registry;
 use crate::report;
-use crate::segment::key_accounts;
+use crate::segment::key_accounts::{self, KeyInputs};
+use crate::segment::lifecycle::LifecycleStage;
+use crate::segment::list_state::{ListState, Listed, Status};
 use crate::segment::quadrant::Quadrant;
 use crate::segment::reasons::{self, AccountFacts};
+use crate::segment::winback::{self, WinbackAccount};
 
-/// Columns of `at_risk_key_accounts.csv`, in order.
-pub const LIST_COLUMNS: [&str; 15] = [
+/// Columns of `at_risk_key_accounts.csv`, in order (DESIGN.md section 2).
+pub const LIST_COLUMNS: [&str; 21] = [
     "rank",
     "customer_id",
+    "name",
+    "owner",
     "churn_probability",
     "value_12m",
     "expected_value_at_risk",
     "key_account",
     "quadrant",
     "action",
+    "lifecycle_stage",
     "days_since_last_purchase",
     "usual_cycle_days",
     "reason_1",
     "reason_2",
     "reason_3",
+    "status",
+    "days_on_list",
     "model_id",
     "as_of",
+    "region",
 ];
 
 /// One scored account.
 #[derive(Debug, Clone)]
 pub struct ScoredAccount {
     pub customer_id: String,
+    pub name: String,
+    pub owner: String,
+    pub region: String,
     pub churn_probability: f64,
     pub value_12m: f64,
     pub expected_value_at_risk: f64,
     pub key_account: bool,
     pub quadrant: Quadrant,
+    pub lifecycle: LifecycleStage,
     pub days_since_last_purchase: f64,
     pub usual_cycle_days: Option<f64>,
     pub reasons: Vec<String>,
+}
+
+/// A listed account's state across nights.
+#[derive(Debug, Clone, Copy)]
+pub struct ListEntry {
+    pub index: usize,
+    pub status: Status,
+    pub days_on_list: i32,
+}
+
+/// An account that left the list since the previous night.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub customer_id: String,
+    pub first_listed: String,
+    pub last_probability: f64,
+    pub probability_now: Option<f64>,
+    pub why: &'static str,
 }
 
 /// What `score` produced.
 #[derive(Debug)]
 pub struct ScoreOutcome {
     pub as_of: String,
-    pub model_id: String,
+    pub model: ModelArtifact,
     /// Every scored account, in customer id order.
     pub scored: Vec<ScoredAccount>,
-    /// Indices into `scored` of the listed accounts, in rank order.
-    pub listed: Vec<usize>,
+    /// The at-risk list, in rank order.
+    pub listed: Vec<ListEntry>,
+    pub resolved: Vec<Resolved>,
+    pub winback: Vec<WinbackAccount>,
     pub outputs: Vec<PathBuf>,
+}
+
+impl ScoreOutcome {
+    /// The listed account at rank `r` (0-based).
+    pub fn listed_account(&self, r: usize) -> &ScoredAccount {
+        &self.scored[self.listed[r].index]
+    }
 }
 
 /// The current model of the pipeline, or a clear error when none was promoted yet.
@@ -76,18 +116,44 @@ pub fn current_model(p: &Pipeline) -> Result<ModelArtifact> {
     ModelArtifact::load(&p.models_dir, &id)
 }
 
+fn column<'a>(t: &'a FeatureTable, name: &str) -> Result<&'a [Option<f64>]> {
+    t.require(name)
+}
+
+/// High-risk flags under the pipeline's risk rule.
+fn high_risk(rule: RiskRule, ids: &[String], prob: &[f64], next_value: &[f64]) -> Vec<bool> {
+    match rule {
+        RiskRule::Probability(t) => prob.iter().map(|&p| p >= t).collect(),
+        RiskRule::TopShare(s) => key_accounts::top_share(ids, prob, s),
+        RiskRule::Cost {
+            retention_cost,
+            save_rate,
+        } => prob
+            .iter()
+            .zip(next_value)
+            .map(|(p, v)| p * v * save_rate > retention_cost)
+            .collect(),
+    }
+}
+
 /// Scores the active population as of `as_of` (default: the last day with data) and writes
-/// features, `scores.parquet` and `at_risk_key_accounts.csv`.
+/// features, scores, the lists, the workbook and the report.
 pub fn score(p: &Pipeline, engine: &mut dyn Engine, as_of: Option<i32>) -> Result<ScoreOutcome> {
     let model = current_model(p)?;
     let (_, last) = engine.day_range()?;
     let as_of = as_of.unwrap_or(last);
     let as_of_text = format_day(as_of);
-    let table = features::compute(engine, &spec::with_required(&p.features), as_of)?;
+    let table = features::compute(
+        engine,
+        &spec::with_required(&p.features),
+        as_of,
+        &p.complaint_kinds,
+    )?;
     model.check_features(&table)?;
     let features_path = p.features_file(&as_of_text);
     features::write(&table, &features_path)?;
 
+    let s = &p.scoring;
     let rows = table.active_rows(p.active_within_days)?;
     let z = model.design(&table, &rows)?;
     let prob = model.model.predict(&z);
@@ -95,23 +161,61 @@ pub fn score(p: &Pipeline, engine: &mut dyn Engine, as_of: Option<i32>) -> Resul
         .iter()
         .map(|&i| table.customer_ids[i].clone())
         .collect();
-    let value_col = table.require(&spec::VALUE_12M.name())?;
-    let value: Vec<f64> = rows
+    let pick = |name: &str| -> Result<Vec<Option<f64>>> {
+        let c = column(&table, name)?;
+        Ok(rows.iter().map(|&i| c[i]).collect())
+    };
+    let value: Vec<f64> = pick(&spec::VALUE_12M.name())?
         .iter()
-        .map(|&i| value_col[i].unwrap_or(0.0).max(0.0))
+        .map(|v| v.unwrap_or(0.0).max(0.0))
         .collect();
-    let key = key_accounts::pareto(&ids, &value, p.key_value_share);
-    let recency = table.require("recency_days")?;
-    let cycle = table.require("purchase_cycle_days")?;
+    let recency = pick("recency_days")?;
+    let tenure = pick("tenure_days")?;
+    let cycle = pick("purchase_cycle_days")?;
+    let trend = pick(&spec::SPEND_TREND_90D.name())?;
+    let arrears = table
+        .column("arrears_outstanding")
+        .map(|c| rows.iter().map(|&i| c[i]).collect::<Vec<_>>());
+    let overdue = table
+        .column("arrears_days_overdue")
+        .map(|c| rows.iter().map(|&i| c[i]).collect::<Vec<_>>());
+
+    let state_dir = p.workdir.join("state").join("lists");
+    let previous = ListState::previous(&state_dir, as_of)?;
+    let key_inputs = KeyInputs {
+        ids: ids.clone(),
+        value_12m: value.clone(),
+        orders_12m: pick(&spec::ORDERS_12M.name())?
+            .iter()
+            .map(|v| v.unwrap_or(0.0))
+            .collect(),
+        arrears: arrears.as_ref().map_or(vec![0.0; ids.len()], |a| {
+            a.iter().map(|v| v.unwrap_or(0.0)).collect()
+        }),
+        cycle_days: cycle.clone(),
+    };
+    let key_tonight = key_accounts::select(s.key, &key_inputs);
+    let key_last: Vec<Option<i32>> = ids
+        .iter()
+        .map(|id| {
+            previous
+                .as_ref()
+                .and_then(|st| st.key_last_seen.get(id))
+                .and_then(|d| crate::dates::parse_day(d))
+        })
+        .collect();
+    let key = key_accounts::with_grace(&key_tonight, &key_last, as_of, s.key_grace_days);
+    let horizon_share = p.label.value_horizon() as f64 / 365.0;
+    let next_value: Vec<f64> = value.iter().map(|v| v * horizon_share).collect();
+    let high = high_risk(s.risk, &ids, &prob, &next_value);
+    let master = side::customer_master(&p.warehouse_dir())?;
+
     let model_specs: Vec<spec::FeatureSpec> = model.features.iter().map(|f| f.spec).collect();
     let model_raw: Vec<&[Option<f64>]> = model
         .features
         .iter()
         .map(|f| table.require(&f.name))
         .collect::<Result<_>>()?;
-    // Expected next-period value: trailing 12-month value scaled to the label's horizon.
-    let horizon_share = p.label.value_horizon() as f64 / 365.0;
-
     let scored: Vec<ScoredAccount> = rows
         .iter()
         .enumerate()
@@ -126,160 +230,168 @@ pub fn score(p: &Pipeline, engine: &mut dyn Engine, as_of: Option<i32>) -> Resul
                 .collect();
             let raw: Vec<Option<f64>> = model_raw.iter().map(|c| c[i]).collect();
             let facts = AccountFacts {
-                recency_days: recency[i],
-                cycle_days: cycle[i],
+                recency_days: recency[r],
+                cycle_days: cycle[r],
+                arrears_outstanding: arrears.as_ref().and_then(|a| a[r]),
+                arrears_days_overdue: overdue.as_ref().and_then(|a| a[r]),
             };
+            let m = master.get(&ids[r]);
             ScoredAccount {
                 customer_id: ids[r].clone(),
+                name: m.map(|m| m.name.clone()).unwrap_or_default(),
+                owner: m.map(|m| m.owner.clone()).unwrap_or_default(),
+                region: m.map(|m| m.region.clone()).unwrap_or_default(),
                 churn_probability: prob[r],
                 value_12m: value[r],
-                expected_value_at_risk: prob[r] * value[r] * horizon_share,
+                expected_value_at_risk: prob[r] * next_value[r],
                 key_account: key[r],
-                quadrant: Quadrant::of(key[r], prob[r], p.risk_threshold),
-                days_since_last_purchase: recency[i].unwrap_or(f64::NAN),
-                usual_cycle_days: cycle[i],
-                reasons: reasons::top_reasons(&model_specs, &z_row, &contributions, &raw, facts, 3),
+                quadrant: Quadrant::of(key[r], high[r]),
+                lifecycle: LifecycleStage::of(
+                    &s.lifecycle,
+                    tenure[r].unwrap_or(0.0),
+                    recency[r].unwrap_or(f64::INFINITY),
+                    cycle[r],
+                    trend[r].unwrap_or(1.0),
+                ),
+                days_since_last_purchase: recency[r].unwrap_or(f64::NAN),
+                usual_cycle_days: cycle[r],
+                reasons: reasons::top_reasons(
+                    s.language,
+                    &model_specs,
+                    &z_row,
+                    &contributions,
+                    &raw,
+                    facts,
+                    3,
+                ),
             }
         })
         .collect();
 
-    let mut listed: Vec<usize> = (0..scored.len())
+    let mut order: Vec<usize> = (0..scored.len())
         .filter(|&i| {
-            p.list_quadrants
+            s.list_quadrants
                 .iter()
                 .any(|q| q == scored[i].quadrant.name())
         })
         .collect();
-    listed.sort_by(|&a, &b| {
+    order.sort_by(|&a, &b| {
         let (a, b) = (&scored[a], &scored[b]);
         b.expected_value_at_risk
             .total_cmp(&a.expected_value_at_risk)
             .then_with(|| a.customer_id.cmp(&b.customer_id))
     });
+    let listed: Vec<ListEntry> = order
+        .iter()
+        .map(|&i| {
+            let a = &scored[i];
+            let (status, first) = ListState::status(
+                previous.as_ref(),
+                &a.customer_id,
+                a.churn_probability,
+                s.escalation_margin,
+                as_of,
+            );
+            ListEntry {
+                index: i,
+                status,
+                days_on_list: as_of - first + 1,
+            }
+        })
+        .collect();
+    let resolved = resolved_since(previous.as_ref(), &scored, &listed, as_of);
 
-    let out_dir = p.outputs_dir(&as_of_text);
-    let scores_path = out_dir.join("scores.parquet");
-    write_parquet_file(&scores_path, &mut scores_frame(&scored)?)?;
-    let list_path = out_dir.join("at_risk_key_accounts.csv");
-    let mut list = list_frame(&scored, &listed, &model.model_id, &as_of_text)?;
-    report::csv::write_frame(&list_path, &mut list, true)?;
+    // The key-account line tonight: the smallest 12-month value among tonight's key accounts.
+    let key_line = value
+        .iter()
+        .zip(&key_tonight)
+        .filter(|(_, k)| **k)
+        .map(|(v, _)| *v)
+        .fold(f64::INFINITY, f64::min);
+    let winback = winback::winback(engine, as_of, s.lifecycle.lost_after_days, key_line)?;
 
-    Ok(ScoreOutcome {
-        as_of: as_of_text,
-        model_id: model.model_id,
+    let mut outcome = ScoreOutcome {
+        as_of: as_of_text.clone(),
+        model,
         scored,
         listed,
-        outputs: vec![features_path, scores_path, list_path],
-    })
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 1e4).round() / 1e4
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
-fn scores_frame(scored: &[ScoredAccount]) -> Result<DataFrame> {
-    let s = scored;
-    DataFrame::new_infer_height(vec![
-        Column::new(
-            "customer_id".into(),
-            s.iter().map(|a| a.customer_id.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "churn_probability".into(),
-            s.iter().map(|a| a.churn_probability).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "value_12m".into(),
-            s.iter().map(|a| a.value_12m).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "expected_value_at_risk".into(),
-            s.iter()
-                .map(|a| a.expected_value_at_risk)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "key_account".into(),
-            s.iter().map(|a| a.key_account).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "quadrant".into(),
-            s.iter().map(|a| a.quadrant.name()).collect::<Vec<_>>(),
-        ),
-    ])
-    .engine(|| "building scores".into())
-}
-
-fn list_frame(
-    scored: &[ScoredAccount],
-    listed: &[usize],
-    model_id: &str,
-    as_of: &str,
-) -> Result<DataFrame> {
-    let rows: Vec<&ScoredAccount> = listed.iter().map(|&i| &scored[i]).collect();
-    let n = rows.len();
-    let reason = |k: usize| -> Vec<String> {
-        rows.iter()
-            .map(|a| a.reasons.get(k).cloned().unwrap_or_default())
-            .collect()
+        resolved,
+        winback,
+        outputs: vec![features_path],
     };
-    DataFrame::new_infer_height(vec![
-        Column::new("rank".into(), (1..=n as u32).collect::<Vec<_>>()),
-        Column::new(
-            "customer_id".into(),
-            rows.iter()
-                .map(|a| a.customer_id.clone())
+    let out_dir = p.outputs_dir(&as_of_text);
+    outcome
+        .outputs
+        .extend(report::write_all(&outcome, &master, &out_dir)?);
+
+    // Remember tonight only once every output is in place.
+    let state = ListState {
+        as_of: as_of_text,
+        listed: outcome
+            .listed
+            .iter()
+            .map(|e| {
+                let a = &outcome.scored[e.index];
+                let first = format_day(as_of - e.days_on_list + 1);
+                (
+                    a.customer_id.clone(),
+                    Listed {
+                        first_listed: first,
+                        churn_probability: a.churn_probability,
+                    },
+                )
+            })
+            .collect::<BTreeMap<_, _>>(),
+        key_last_seen: ListState::carry_key_days(
+            previous.as_ref(),
+            &ids.iter()
+                .cloned()
+                .zip(key_tonight.iter().copied())
                 .collect::<Vec<_>>(),
+            as_of,
         ),
-        Column::new(
-            "churn_probability".into(),
-            rows.iter()
-                .map(|a| round4(a.churn_probability))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "value_12m".into(),
-            rows.iter().map(|a| round2(a.value_12m)).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "expected_value_at_risk".into(),
-            rows.iter()
-                .map(|a| round2(a.expected_value_at_risk))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "key_account".into(),
-            rows.iter().map(|a| a.key_account).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "quadrant".into(),
-            rows.iter().map(|a| a.quadrant.name()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "action".into(),
-            rows.iter().map(|a| a.quadrant.action()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "days_since_last_purchase".into(),
-            rows.iter()
-                .map(|a| a.days_since_last_purchase as i64)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "usual_cycle_days".into(),
-            rows.iter()
-                .map(|a| a.usual_cycle_days.map(|c| c.round() as i64))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new("reason_1".into(), reason(0)),
-        Column::new("reason_2".into(), reason(1)),
-        Column::new("reason_3".into(), reason(2)),
-        Column::new("model_id".into(), vec![model_id; n]),
-        Column::new("as_of".into(), vec![as_of; n]),
-    ])
-    .engine(|| "building the at-risk list".into())
+    };
+    state.save(&state_dir)?;
+    Ok(outcome)
+}
+
+/// Accounts on the previous list that are not on tonight's, with why.
+fn resolved_since(
+    previous: Option<&ListState>,
+    scored: &[ScoredAccount],
+    listed: &[ListEntry],
+    as_of: i32,
+) -> Vec<Resolved> {
+    let Some(prev) = previous else {
+        return Vec::new();
+    };
+    let prev_day = crate::dates::parse_day(&prev.as_of).unwrap_or(as_of);
+    let tonight: HashSet<&str> = listed
+        .iter()
+        .map(|e| scored[e.index].customer_id.as_str())
+        .collect();
+    let by_id: HashMap<&str, &ScoredAccount> =
+        scored.iter().map(|a| (a.customer_id.as_str(), a)).collect();
+    prev.listed
+        .iter()
+        .filter(|(id, _)| !tonight.contains(id.as_str()))
+        .map(|(id, l)| {
+            let now = by_id.get(id.as_str());
+            let why = match now {
+                None => "no longer scored: no purchase within the active window",
+                Some(a) if a.days_since_last_purchase < (as_of - prev_day) as f64 => {
+                    "ordered again"
+                }
+                Some(a) if !a.key_account => "no longer a key account",
+                Some(_) => "risk fell below the line",
+            };
+            Resolved {
+                customer_id: id.clone(),
+                first_listed: l.first_listed.clone(),
+                last_probability: l.churn_probability,
+                probability_now: now.map(|a| a.churn_probability),
+                why,
+            }
+        })
+        .collect()
 }

@@ -12,12 +12,16 @@ pub fn run(args: &FeaturesArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let specs = spec::with_required(&p.features);
     if args.explain {
-        print_line(&features::sql::render(&specs, args.as_of));
+        print_line(&features::sql::render(
+            &specs,
+            args.as_of,
+            &p.complaint_kinds,
+        ));
         return Ok(());
     }
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
-    let table = features::compute(&mut engine, &specs, args.as_of)?;
+    let table = features::compute(&mut engine, &specs, args.as_of, &p.complaint_kinds)?;
     let path = p.features_file(&format_day(args.as_of));
     features::write(&table, &path)?;
     out.line(format!(

@@ -9,8 +9,9 @@ use crate::ingest::{self, IngestReport, lock::WorkdirLock};
 pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let _lock = WorkdirLock::acquire(&p.workdir)?;
-    let report = ingest::ingest(&p)?;
-    print_report(&report, &p.warehouse_dir(), out);
+    for report in ingest::ingest_all(&p)? {
+        print_report(&report, &p.warehouse_dir(), out);
+    }
     Ok(())
 }
 

@@ -28,7 +28,7 @@ struct RunManifest {
     churnflow_version: &'static str,
     started_at: String,
     as_of: String,
-    ingest: IngestReport,
+    ingest: Vec<IngestReport>,
     trained_model: Option<String>,
     model_id: String,
     scored_accounts: usize,
@@ -51,8 +51,10 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     };
 
     let t = Instant::now();
-    let ingest_report = ingest::ingest(&p)?;
-    ingest_cmd::print_report(&ingest_report, &p.warehouse_dir(), out);
+    let ingest_report = ingest::ingest_all(&p)?;
+    for r in &ingest_report {
+        ingest_cmd::print_report(r, &p.warehouse_dir(), out);
+    }
     timed("ingest", t);
 
     let mut trained_model = None;
@@ -68,7 +70,7 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     let mut engine = engine(&p)?;
     let outcome = score::score(&p, &mut engine, args.as_of)?;
     timed("score", t);
-    out.line(summary::top_accounts(&outcome, p.summary_rows).trim_end());
+    out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());
     for path in &outcome.outputs {
         out.line(format!("wrote {}", path.display()));
     }
@@ -87,7 +89,7 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
         as_of: outcome.as_of.clone(),
         ingest: ingest_report,
         trained_model,
-        model_id: outcome.model_id.clone(),
+        model_id: outcome.model.model_id.clone(),
         scored_accounts: outcome.scored.len(),
         listed_accounts: outcome.listed.len(),
         outputs: outcome

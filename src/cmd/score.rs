@@ -13,7 +13,7 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
     let outcome = score::score(&p, &mut engine, args.as_of)?;
-    out.line(summary::top_accounts(&outcome, p.summary_rows).trim_end());
+    out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());
     for path in &outcome.outputs {
         out.line(format!("wrote {}", path.display()));
     }

@@ -9,7 +9,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::features::spec::{self, FeatureSpec};
+use crate::ingest::validate::{Field, FieldKind};
 use crate::label::LabelRule;
+use crate::segment::reasons::Language;
 use raw::{RawLabel, RawPipeline};
 
 /// Supported export formats.
@@ -56,8 +58,125 @@ pub struct Source {
     pub columns: ColumnMap,
 }
 
+/// Which side table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideKind {
+    Customers,
+    Arrears,
+    Events,
+}
+
+impl SideKind {
+    /// Section name in the pipeline file and folder name in the warehouse.
+    pub fn name(self) -> &'static str {
+        match self {
+            SideKind::Customers => "customers",
+            SideKind::Arrears => "arrears",
+            SideKind::Events => "events",
+        }
+    }
+
+    /// (field, message label, kind, required) of the table's canonical fields.
+    pub fn schema(self) -> &'static [(&'static str, &'static str, FieldKind, bool)] {
+        use FieldKind::*;
+        match self {
+            SideKind::Customers => &[
+                ("customer_id", "customer id", Text, true),
+                ("name", "name", Text, false),
+                ("owner", "owner", Text, false),
+                ("region", "region", Text, false),
+                ("segment", "segment", Text, false),
+            ],
+            SideKind::Arrears => &[
+                ("customer_id", "customer id", Text, true),
+                ("as_of", "as-of date", Timestamp, true),
+                ("outstanding", "outstanding amount", Number, true),
+                ("days_overdue", "days overdue", Number, true),
+            ],
+            SideKind::Events => &[
+                ("customer_id", "customer id", Text, true),
+                ("ts", "timestamp", Timestamp, true),
+                ("kind", "kind", Text, true),
+            ],
+        }
+    }
+}
+
+/// A checked side table.
+#[derive(Debug, Clone)]
+pub struct SideTable {
+    pub kind: SideKind,
+    pub path: PathBuf,
+    pub delimiter: u8,
+    pub timestamp_format: Option<String>,
+    /// The table's fields mapped to export columns.
+    pub fields: Vec<Field>,
+}
+
+impl SideTable {
+    /// (pipeline key, export column) of every mapped field.
+    pub fn mapped(&self) -> Vec<(&'static str, &String)> {
+        self.fields
+            .iter()
+            .filter_map(|f| f.column.as_ref().map(|c| (f.name, c)))
+            .collect()
+    }
+}
+
 /// Quadrants a listed account can fall in.
 pub const QUADRANTS: [&str; 4] = ["act_now", "monitor", "low_cost_retention", "no_action"];
+
+/// Which accounts count as high risk.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RiskRule {
+    /// P(churn) at or above the threshold.
+    Probability(f64),
+    /// The riskiest share of scored accounts.
+    TopShare(f64),
+    /// Worth a retention effort: p x next-period value x save rate > cost.
+    Cost { retention_cost: f64, save_rate: f64 },
+}
+
+/// Which accounts are key accounts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KeyRule {
+    /// Smallest set covering this share of trailing-12-month value.
+    Pareto(f64),
+    /// This share of accounts, by trailing-12-month value.
+    TopShare(f64),
+    /// This share of accounts, by a weighted score of percentile ranks.
+    Weighted {
+        share: f64,
+        revenue: f64,
+        volume: f64,
+        arrears: f64,
+        regularity: f64,
+    },
+}
+
+/// Lifecycle thresholds (see `[lifecycle]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LifecycleRules {
+    pub new_days: f64,
+    pub dormant_cycles: f64,
+    pub dormant_days: f64,
+    pub lost_after_days: f64,
+    pub growing_trend: f64,
+    pub declining_trend: f64,
+}
+
+/// Checked `[scoring]` and `[lifecycle]`.
+#[derive(Debug, Clone)]
+pub struct Scoring {
+    pub risk: RiskRule,
+    pub key: KeyRule,
+    pub key_grace_days: i32,
+    pub escalation_margin: f64,
+    pub language: Language,
+    pub list_quadrants: Vec<String>,
+    pub summary_rows: usize,
+    pub lifecycle: LifecycleRules,
+}
 
 /// Checked `[train]` settings.
 #[derive(Debug, Clone)]
@@ -92,10 +211,13 @@ pub struct Pipeline {
     pub label: LabelRule,
     pub active_within_days: i32,
     pub train: TrainSettings,
-    pub risk_threshold: f64,
-    pub key_value_share: f64,
-    pub list_quadrants: Vec<String>,
-    pub summary_rows: usize,
+    /// Key accounts, risk, lists and reasons.
+    pub scoring: Scoring,
+    pub customers: Option<SideTable>,
+    pub arrears: Option<SideTable>,
+    pub events: Option<SideTable>,
+    /// Event kinds counted as complaints.
+    pub complaint_kinds: Vec<String>,
 }
 
 impl Pipeline {
@@ -179,7 +301,41 @@ impl Pipeline {
             }
         }
         if raw.features.is_empty() {
-            features = spec::default_specs();
+            features = spec::default_specs(raw.arrears.is_some(), raw.events.is_some());
+        }
+
+        let side = |kind: SideKind, raw: &Option<raw::RawSideTable>, problems: &mut Vec<String>| {
+            raw.as_ref()
+                .map(|t| check_side(kind, t, &resolve, problems))
+        };
+        let customers = side(SideKind::Customers, &raw.customers, &mut problems);
+        let arrears = side(SideKind::Arrears, &raw.arrears, &mut problems);
+        let events = side(SideKind::Events, &raw.events, &mut problems);
+        let complaint_kinds = raw
+            .events
+            .as_ref()
+            .and_then(|e| e.complaint_kinds.clone())
+            .unwrap_or_else(|| vec!["complaint".into()]);
+        for (section, t) in [("customers", &raw.customers), ("arrears", &raw.arrears)] {
+            if t.as_ref().is_some_and(|t| t.complaint_kinds.is_some()) {
+                problems.push(format!(
+                    "{section}.complaint_kinds: only [events] has complaint_kinds"
+                ));
+            }
+        }
+        for f in &features {
+            let needs = match f {
+                FeatureSpec::ArrearsOutstanding | FeatureSpec::ArrearsDaysOverdue => {
+                    Some(("arrears", arrears.is_some()))
+                }
+                FeatureSpec::Complaints { .. } => Some(("events", events.is_some())),
+                _ => None,
+            };
+            if let Some((section, present)) = needs
+                && !present
+            {
+                problems.push(format!("features: {} needs an [{section}] table", f.name()));
+            }
         }
 
         let label = check_label(&raw.label, &mut problems);
@@ -231,36 +387,7 @@ impl Pipeline {
                 problems.push(format!("{key}: expected a number in 0..=1, found {value}"));
             }
         }
-        let s = &raw.scoring;
-        if !(s.risk_threshold > 0.0 && s.risk_threshold < 1.0) {
-            problems.push(format!(
-                "scoring.risk_threshold: expected a probability strictly between 0 and 1, found {}",
-                s.risk_threshold
-            ));
-        }
-        if !(s.key_value_share > 0.0 && s.key_value_share <= 1.0) {
-            problems.push(format!(
-                "scoring.key_value_share: expected a share in (0, 1], found {}",
-                s.key_value_share
-            ));
-        }
-        for q in &s.list_quadrants {
-            if !QUADRANTS.contains(&q.as_str()) {
-                problems.push(format!(
-                    "scoring.list_quadrants: unknown quadrant {q:?}; expected one of {}",
-                    QUADRANTS.join(", ")
-                ));
-            }
-        }
-        if s.list_quadrants.is_empty() {
-            problems.push("scoring.list_quadrants: must name at least one quadrant".into());
-        }
-        if !(0..=10_000).contains(&s.summary_rows) {
-            problems.push(format!(
-                "scoring.summary_rows: expected 0..=10000, found {}",
-                s.summary_rows
-            ));
-        }
+        let scoring = check_scoring(&raw.scoring, &raw.lifecycle, &mut problems);
 
         if !problems.is_empty() {
             return Err(Error::Config {
@@ -307,10 +434,11 @@ impl Pipeline {
                 max_log_loss_increase: t.max_log_loss_increase,
                 calibration_tolerance: t.calibration_tolerance,
             },
-            risk_threshold: s.risk_threshold,
-            key_value_share: s.key_value_share,
-            list_quadrants: s.list_quadrants.clone(),
-            summary_rows: s.summary_rows as usize,
+            scoring,
+            customers,
+            arrears,
+            events,
+            complaint_kinds,
         })
     }
 
@@ -335,6 +463,214 @@ impl Pipeline {
     /// Where run manifests are written.
     pub fn runs_dir(&self) -> PathBuf {
         self.workdir.join("runs")
+    }
+}
+
+fn check_side(
+    kind: SideKind,
+    raw: &raw::RawSideTable,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    problems: &mut Vec<String>,
+) -> SideTable {
+    let section = kind.name();
+    let schema = kind.schema();
+    for key in raw.columns.keys() {
+        if !schema.iter().any(|(name, ..)| name == key) {
+            let names: Vec<&str> = schema.iter().map(|(n, ..)| *n).collect();
+            problems.push(format!(
+                "{section}.columns.{key}: unknown field; expected one of {}",
+                names.join(", ")
+            ));
+        }
+    }
+    let fields = schema
+        .iter()
+        .map(|&(name, label, field_kind, required)| {
+            let column = raw.columns.get(name);
+            if required && column.is_none() {
+                problems.push(format!(
+                    "{section}.columns.{name}: required, name the export's column"
+                ));
+            }
+            if column.is_some_and(|c| c.trim().is_empty()) {
+                problems.push(format!(
+                    "{section}.columns.{name}: must name a column, found \"\""
+                ));
+            }
+            Field {
+                name,
+                label,
+                column: column.cloned(),
+                kind: field_kind,
+                required,
+            }
+        })
+        .collect();
+    let delimiter = match raw.delimiter.as_deref() {
+        None => b',',
+        Some("\\t") | Some("\t") => b'\t',
+        Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+        Some(d) => {
+            problems.push(format!(
+                "{section}.delimiter: expected one ASCII character, found {d:?}"
+            ));
+            b','
+        }
+    };
+    SideTable {
+        kind,
+        path: resolve(&raw.path),
+        delimiter,
+        timestamp_format: raw.timestamp_format.clone(),
+        fields,
+    }
+}
+
+fn share(problems: &mut Vec<String>, key: &str, value: f64) -> f64 {
+    if !(value > 0.0 && value <= 1.0) {
+        problems.push(format!("{key}: expected a share in (0, 1], found {value}"));
+    }
+    value
+}
+
+fn check_scoring(
+    s: &raw::RawScoring,
+    l: &raw::RawLifecycle,
+    problems: &mut Vec<String>,
+) -> Scoring {
+    let risk = match s.risk_rule.as_str() {
+        "probability" => {
+            if !(s.risk_threshold > 0.0 && s.risk_threshold < 1.0) {
+                problems.push(format!(
+                    "scoring.risk_threshold: expected a probability strictly between 0 and 1, found {}",
+                    s.risk_threshold
+                ));
+            }
+            RiskRule::Probability(s.risk_threshold)
+        }
+        "top_share" => {
+            RiskRule::TopShare(share(problems, "scoring.risk_top_share", s.risk_top_share))
+        }
+        "cost" => {
+            if !(s.retention_cost >= 0.0 && s.retention_cost.is_finite()) {
+                problems.push(format!(
+                    "scoring.retention_cost: expected a non-negative amount, found {}",
+                    s.retention_cost
+                ));
+            }
+            RiskRule::Cost {
+                retention_cost: s.retention_cost,
+                save_rate: share(problems, "scoring.save_rate", s.save_rate),
+            }
+        }
+        other => {
+            problems.push(format!(
+                "scoring.risk_rule: expected probability, top_share or cost, found {other:?}"
+            ));
+            RiskRule::Probability(0.5)
+        }
+    };
+    let key = match s.key_rule.as_str() {
+        "pareto" => KeyRule::Pareto(share(
+            problems,
+            "scoring.key_value_share",
+            s.key_value_share,
+        )),
+        "top_share" => KeyRule::TopShare(share(problems, "scoring.key_top_share", s.key_top_share)),
+        "weighted" => {
+            let w = &s.key_weights;
+            if [w.revenue, w.volume, w.arrears, w.regularity]
+                .iter()
+                .any(|v| !(*v >= 0.0 && v.is_finite()))
+                || w.revenue + w.volume + w.arrears + w.regularity <= 0.0
+            {
+                problems.push(format!("scoring.key_weights: expected non-negative weights with a positive sum, found {w:?}"));
+            }
+            KeyRule::Weighted {
+                share: share(problems, "scoring.key_top_share", s.key_top_share),
+                revenue: w.revenue,
+                volume: w.volume,
+                arrears: w.arrears,
+                regularity: w.regularity,
+            }
+        }
+        other => {
+            problems.push(format!(
+                "scoring.key_rule: expected pareto, top_share or weighted, found {other:?}"
+            ));
+            KeyRule::Pareto(0.8)
+        }
+    };
+    let language = match s.language.as_str() {
+        "en" => Language::En,
+        "zh" => Language::Zh,
+        other => {
+            problems.push(format!(
+                "scoring.language: expected \"en\" or \"zh\", found {other:?}"
+            ));
+            Language::En
+        }
+    };
+    for q in &s.list_quadrants {
+        if !QUADRANTS.contains(&q.as_str()) {
+            problems.push(format!(
+                "scoring.list_quadrants: unknown quadrant {q:?}; expected one of {}",
+                QUADRANTS.join(", ")
+            ));
+        }
+    }
+    if s.list_quadrants.is_empty() {
+        problems.push("scoring.list_quadrants: must name at least one quadrant".into());
+    }
+    in_range(problems, "scoring.summary_rows", s.summary_rows, 0, 10_000);
+    in_range(
+        problems,
+        "scoring.key_grace_days",
+        s.key_grace_days,
+        0,
+        3660,
+    );
+    if !(0.0..=1.0).contains(&s.escalation_margin) {
+        problems.push(format!(
+            "scoring.escalation_margin: expected 0..=1, found {}",
+            s.escalation_margin
+        ));
+    }
+    in_range(problems, "lifecycle.new_days", l.new_days, 0, 3660);
+    in_range(problems, "lifecycle.dormant_days", l.dormant_days, 1, 3660);
+    in_range(
+        problems,
+        "lifecycle.lost_after_days",
+        l.lost_after_days,
+        1,
+        3660,
+    );
+    if !(l.dormant_cycles > 0.0
+        && l.growing_trend > 1.0
+        && l.declining_trend > 0.0
+        && l.declining_trend < 1.0)
+    {
+        problems.push(format!(
+            "lifecycle: expected dormant_cycles > 0, growing_trend > 1 and 0 < declining_trend < 1, found {}, {}, {}",
+            l.dormant_cycles, l.growing_trend, l.declining_trend
+        ));
+    }
+    Scoring {
+        risk,
+        key,
+        key_grace_days: s.key_grace_days as i32,
+        escalation_margin: s.escalation_margin,
+        language,
+        list_quadrants: s.list_quadrants.clone(),
+        summary_rows: s.summary_rows.max(0) as usize,
+        lifecycle: LifecycleRules {
+            new_days: l.new_days as f64,
+            dormant_cycles: l.dormant_cycles,
+            dormant_days: l.dormant_days as f64,
+            lost_after_days: l.lost_after_days as f64,
+            growing_trend: l.growing_trend,
+            declining_trend: l.declining_trend,
+        },
     }
 }
 
@@ -475,8 +811,9 @@ amount = "amt"
         );
         assert_eq!(normalize(Path::new("../data")), Path::new("../data"));
         assert_eq!(p.label, LabelRule::FixedHorizon { horizon_days: 90 });
-        assert_eq!(p.features, spec::default_specs());
-        assert_eq!(p.list_quadrants, ["act_now"]);
+        assert_eq!(p.features, spec::default_specs(false, false));
+        assert_eq!(p.scoring.list_quadrants, ["act_now"]);
+        assert_eq!(p.scoring.key, KeyRule::Pareto(0.8));
     }
 
     #[test]

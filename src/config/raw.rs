@@ -30,6 +30,31 @@ pub struct RawPipeline {
     /// Turning scores into the at-risk list.
     #[serde(default)]
     pub scoring: RawScoring,
+    /// Lifecycle stage thresholds.
+    #[serde(default)]
+    pub lifecycle: RawLifecycle,
+    /// Customer master: names and owners for the lists.
+    pub customers: Option<RawSideTable>,
+    /// Arrears snapshots: outstanding amounts and days overdue as of dates.
+    pub arrears: Option<RawSideTable>,
+    /// Events such as complaints or service tickets.
+    pub events: Option<RawSideTable>,
+}
+
+/// `[customers]`, `[arrears]` or `[events]`: an optional side table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSideTable {
+    /// Path to the CSV export, relative to the pipeline file.
+    pub path: String,
+    /// Field delimiter (one ASCII character).
+    pub delimiter: Option<String>,
+    /// strftime format of the date column; ISO date or datetime when absent.
+    pub timestamp_format: Option<String>,
+    /// `[events]` only: event kinds that count as complaints.
+    pub complaint_kinds: Option<Vec<String>>,
+    /// Canonical field -> export column.
+    pub columns: std::collections::BTreeMap<String, String>,
 }
 
 /// `[source]`: one export file and how its columns map to the canonical schema.
@@ -211,42 +236,102 @@ impl Default for RawTrain {
 
 /// `[scoring]`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawScoring {
-    /// Churn probability at or above which an account counts as high risk.
-    #[serde(default = "default_threshold")]
+    /// `probability` (at or above `risk_threshold`), `top_share` (the riskiest `risk_top_share`
+    /// of accounts) or `cost` (p x next-period value x `save_rate` above `retention_cost`).
+    pub risk_rule: String,
     pub risk_threshold: f64,
-    /// Key accounts: the smallest set covering this share of trailing-12-month value.
-    #[serde(default = "default_key_share")]
+    pub risk_top_share: f64,
+    pub retention_cost: f64,
+    pub save_rate: f64,
+    /// `pareto` (smallest set covering `key_value_share` of 12-month value), `top_share` (top
+    /// `key_top_share` by value) or `weighted` (top `key_top_share` by a weighted score).
+    pub key_rule: String,
     pub key_value_share: f64,
+    pub key_top_share: f64,
+    pub key_weights: RawKeyWeights,
+    /// A key account that drops below the line stays key for this many days.
+    pub key_grace_days: i64,
+    /// Risk rise (probability points) since the previous list that marks an account escalated.
+    pub escalation_margin: f64,
+    /// `en` or `zh`: the language of reasons.
+    pub language: String,
     /// Quadrants that appear on the at-risk list.
-    #[serde(default = "default_list_quadrants")]
     pub list_quadrants: Vec<String>,
     /// How many accounts the terminal summary shows.
-    #[serde(default = "default_summary_rows")]
     pub summary_rows: i64,
-}
-
-fn default_threshold() -> f64 {
-    0.5
-}
-fn default_key_share() -> f64 {
-    0.8
-}
-fn default_list_quadrants() -> Vec<String> {
-    vec!["act_now".into()]
-}
-fn default_summary_rows() -> i64 {
-    10
 }
 
 impl Default for RawScoring {
     fn default() -> Self {
         Self {
-            risk_threshold: default_threshold(),
-            key_value_share: default_key_share(),
-            list_quadrants: default_list_quadrants(),
-            summary_rows: default_summary_rows(),
+            risk_rule: "probability".into(),
+            risk_threshold: 0.5,
+            risk_top_share: 0.2,
+            retention_cost: 100.0,
+            save_rate: 0.3,
+            key_rule: "pareto".into(),
+            key_value_share: 0.8,
+            key_top_share: 0.2,
+            key_weights: RawKeyWeights::default(),
+            key_grace_days: 30,
+            escalation_margin: 0.1,
+            language: "en".into(),
+            list_quadrants: vec!["act_now".into()],
+            summary_rows: 10,
+        }
+    }
+}
+
+/// `[scoring.key_weights]`: weights of the weighted key-account score (percentile ranks).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawKeyWeights {
+    pub revenue: f64,
+    pub volume: f64,
+    pub arrears: f64,
+    pub regularity: f64,
+}
+
+impl Default for RawKeyWeights {
+    fn default() -> Self {
+        Self {
+            revenue: 0.5,
+            volume: 0.2,
+            arrears: 0.1,
+            regularity: 0.2,
+        }
+    }
+}
+
+/// `[lifecycle]`: thresholds of the lifecycle stages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawLifecycle {
+    /// Tenure up to this many days: new.
+    pub new_days: i64,
+    /// No order for more than this many usual cycles: dormant.
+    pub dormant_cycles: f64,
+    /// ... or, without a usual cycle yet, for more than this many days.
+    pub dormant_days: i64,
+    /// No order for more than this many days: lost.
+    pub lost_after_days: i64,
+    /// 90-day spend trend at or above this: growing.
+    pub growing_trend: f64,
+    /// 90-day spend trend at or below this: declining.
+    pub declining_trend: f64,
+}
+
+impl Default for RawLifecycle {
+    fn default() -> Self {
+        Self {
+            new_days: 90,
+            dormant_cycles: 2.0,
+            dormant_days: 90,
+            lost_after_days: 180,
+            growing_trend: 1.25,
+            declining_trend: 0.75,
         }
     }
 }

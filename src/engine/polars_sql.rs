@@ -5,10 +5,11 @@ use std::path::Path;
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
+use crate::config::SideKind;
 use crate::engine::Engine;
 use crate::error::{EngineContext, Error, Result};
 use crate::ingest::manifest::Manifest;
-use crate::ingest::warehouse;
+use crate::ingest::{side, warehouse};
 
 /// polars SQL over the warehouse.
 pub struct PolarsEngine {
@@ -25,7 +26,13 @@ impl PolarsEngine {
                 warehouse.display()
             ))
         })?;
-        Ok(Self::from_transactions(lf))
+        let engine = Self::from_transactions(lf);
+        for kind in [SideKind::Arrears, SideKind::Events] {
+            if let Some(t) = side::scan_side(warehouse, &manifest, kind)? {
+                engine.ctx.register(kind.name(), t);
+            }
+        }
+        Ok(engine)
     }
 
     /// Wraps a frame in the canonical warehouse schema (used by tests and by `open`).

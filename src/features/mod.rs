@@ -66,9 +66,15 @@ impl FeatureTable {
     }
 }
 
-/// Computes `specs` as of `as_of` with `engine`.
-pub fn compute(engine: &mut dyn Engine, specs: &[FeatureSpec], as_of: i32) -> Result<FeatureTable> {
-    let df = engine.query(&sql::render(specs, as_of))?;
+/// Computes `specs` as of `as_of` with `engine`; `complaint_kinds` are the event kinds counted
+/// as complaints.
+pub fn compute(
+    engine: &mut dyn Engine,
+    specs: &[FeatureSpec],
+    as_of: i32,
+    complaint_kinds: &[String],
+) -> Result<FeatureTable> {
+    let df = engine.query(&sql::render(specs, as_of, complaint_kinds))?;
     let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
     let values = names
         .iter()

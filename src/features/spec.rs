@@ -42,6 +42,12 @@ pub enum FeatureSpec {
     PurchaseCycleDays,
     /// recency_days / purchase_cycle_days: how overdue the next order is.
     OverdueRatio,
+    /// Outstanding arrears in the latest arrears snapshot on or before the cutoff (0 if none).
+    ArrearsOutstanding,
+    /// Days overdue in that snapshot.
+    ArrearsDaysOverdue,
+    /// Events of a complaint kind in the last `window_days` days.
+    Complaints { window_days: i32 },
     /// An aggregate over the last `window_days` days.
     Window {
         measure: Measure,
@@ -78,6 +84,9 @@ impl FeatureSpec {
             FeatureSpec::TenureDays => "tenure_days".into(),
             FeatureSpec::PurchaseCycleDays => "purchase_cycle_days".into(),
             FeatureSpec::OverdueRatio => "overdue_ratio".into(),
+            FeatureSpec::ArrearsOutstanding => "arrears_outstanding".into(),
+            FeatureSpec::ArrearsDaysOverdue => "arrears_days_overdue".into(),
+            FeatureSpec::Complaints { window_days } => format!("complaints_count_{window_days}d"),
             FeatureSpec::Window {
                 measure,
                 agg,
@@ -105,6 +114,7 @@ impl FeatureSpec {
                 ..
             } => Some(2 * window_days),
             FeatureSpec::Window { window_days, .. } => Some(*window_days),
+            FeatureSpec::Complaints { window_days } => Some(*window_days),
             _ => None,
         }
     }
@@ -117,11 +127,29 @@ impl FeatureSpec {
                 "tenure_days" => Ok(FeatureSpec::TenureDays),
                 "purchase_cycle_days" => Ok(FeatureSpec::PurchaseCycleDays),
                 "overdue_ratio" => Ok(FeatureSpec::OverdueRatio),
+                "arrears_outstanding" => Ok(FeatureSpec::ArrearsOutstanding),
+                "arrears_days_overdue" => Ok(FeatureSpec::ArrearsDaysOverdue),
                 other => Err(format!(
                     "unknown built-in feature {other:?}; expected one of recency_days, \
-                     tenure_days, purchase_cycle_days, overdue_ratio"
+                     tenure_days, purchase_cycle_days, overdue_ratio, arrears_outstanding, \
+                     arrears_days_overdue"
                 )),
             },
+            (None, Some(measure), Some(agg), Some(window)) if measure == "complaints" => {
+                if agg != "count" {
+                    return Err(format!(
+                        "agg {agg:?} does not apply to measure \"complaints\"; expected count"
+                    ));
+                }
+                if !(1..=3660).contains(&window) {
+                    return Err(format!(
+                        "window_days must be between 1 and 3660, found {window}"
+                    ));
+                }
+                Ok(FeatureSpec::Complaints {
+                    window_days: window as i32,
+                })
+            }
             (None, Some(measure), Some(agg), Some(window)) => {
                 let measure = Measure::parse(measure)?;
                 let agg = Agg::parse(agg)?;
@@ -174,7 +202,7 @@ impl Measure {
             "amount" => Ok(Measure::Amount),
             "quantity" => Ok(Measure::Quantity),
             other => Err(format!(
-                "unknown measure {other:?}; expected orders, amount or quantity"
+                "unknown measure {other:?}; expected orders, amount, quantity or complaints"
             )),
         }
     }
@@ -214,11 +242,12 @@ pub const fn window(measure: Measure, agg: Agg, window_days: i32) -> FeatureSpec
     }
 }
 
-/// The feature set used when the pipeline file lists none.
-pub fn default_specs() -> Vec<FeatureSpec> {
+/// The feature set used when the pipeline file lists none; arrears and complaint features join
+/// when those side tables are configured.
+pub fn default_specs(has_arrears: bool, has_events: bool) -> Vec<FeatureSpec> {
     use Agg::*;
     use Measure::*;
-    vec![
+    let mut specs = vec![
         FeatureSpec::RecencyDays,
         FeatureSpec::TenureDays,
         window(Orders, Count, 30),
@@ -232,19 +261,47 @@ pub fn default_specs() -> Vec<FeatureSpec> {
         window(Amount, Trend, 90),
         FeatureSpec::PurchaseCycleDays,
         FeatureSpec::OverdueRatio,
-    ]
+    ];
+    if has_arrears {
+        specs.extend([
+            FeatureSpec::ArrearsOutstanding,
+            FeatureSpec::ArrearsDaysOverdue,
+        ]);
+    }
+    if has_events {
+        specs.push(FeatureSpec::Complaints { window_days: 90 });
+    }
+    specs
+}
+
+impl FeatureSpec {
+    /// True when the feature reads a side table rather than transactions.
+    pub fn side_table(&self) -> Option<&'static str> {
+        match self {
+            FeatureSpec::ArrearsOutstanding | FeatureSpec::ArrearsDaysOverdue => Some("arrears"),
+            FeatureSpec::Complaints { .. } => Some("events"),
+            _ => None,
+        }
+    }
 }
 
 /// Columns that scoring and the lists need whether or not the model uses them.
 pub const VALUE_12M: FeatureSpec = window(Measure::Amount, Agg::Sum, 365);
 
-/// Specs the lists always need: recency, tenure, cycle and trailing 12-month value.
+/// 12-month order count (volume, for the weighted key-account rule).
+pub const ORDERS_12M: FeatureSpec = window(Measure::Orders, Agg::Count, 365);
+/// 90-day spend trend (for lifecycle stages).
+pub const SPEND_TREND_90D: FeatureSpec = window(Measure::Amount, Agg::Trend, 90);
+
+/// Specs the lists always need: recency, tenure, cycle, 12-month value and volume, spend trend.
 pub fn required_specs() -> Vec<FeatureSpec> {
     vec![
         FeatureSpec::RecencyDays,
         FeatureSpec::TenureDays,
         FeatureSpec::PurchaseCycleDays,
         VALUE_12M,
+        ORDERS_12M,
+        SPEND_TREND_90D,
     ]
 }
 

@@ -49,9 +49,15 @@ fn cycle() -> String {
     )
 }
 
-/// The SQL expression computing one feature as of `as_of` (an epoch day).
+/// The SQL expression computing one transaction feature as of `as_of` (an epoch day).
+/// Side-table features are computed in their own subqueries by [`render`].
 pub fn expression(spec: &FeatureSpec, as_of: i32) -> String {
     match *spec {
+        FeatureSpec::ArrearsOutstanding
+        | FeatureSpec::ArrearsDaysOverdue
+        | FeatureSpec::Complaints { .. } => {
+            unreachable!("side-table features are rendered by `render`")
+        }
         FeatureSpec::RecencyDays => recency(as_of),
         FeatureSpec::TenureDays => format!("CAST({as_of} - MIN(day) AS DOUBLE)"),
         FeatureSpec::PurchaseCycleDays => cycle(),
@@ -94,20 +100,93 @@ pub fn expression(spec: &FeatureSpec, as_of: i32) -> String {
     }
 }
 
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// One query: a row per customer with any transaction on or before `as_of`, one column per spec.
-pub fn render(specs: &[FeatureSpec], as_of: i32) -> String {
-    let mut sql = String::from("SELECT\n  customer_id");
-    for spec in specs {
-        sql.push_str(&format!(
+/// Arrears come from the latest snapshot on or before `as_of`; complaints are events whose kind
+/// is one of `complaint_kinds`.
+pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> String {
+    let tx: Vec<&FeatureSpec> = specs.iter().filter(|s| s.side_table().is_none()).collect();
+    let mut tx_sql = String::from("SELECT\n  customer_id");
+    for spec in &tx {
+        tx_sql.push_str(&format!(
             ",\n  {} AS {}",
             expression(spec, as_of),
             spec.name()
         ));
     }
-    sql.push_str(&format!(
-        "\nFROM transactions\nWHERE day <= {as_of}\nGROUP BY customer_id\nORDER BY customer_id"
+    tx_sql.push_str(&format!(
+        "\nFROM transactions\nWHERE day <= {as_of}\nGROUP BY customer_id"
     ));
-    sql
+    if tx.len() == specs.len() {
+        return tx_sql + "\nORDER BY customer_id";
+    }
+
+    let mut ctes = vec![format!("tx AS (\n{tx_sql}\n)")];
+    let mut joins = String::new();
+    let arrears: Vec<&FeatureSpec> = specs
+        .iter()
+        .filter(|s| s.side_table() == Some("arrears"))
+        .collect();
+    if !arrears.is_empty() {
+        ctes.push(format!(
+            "arrears_last AS (\nSELECT customer_id, MAX(day) AS last_day\nFROM arrears\nWHERE day <= {as_of}\nGROUP BY customer_id\n)"
+        ));
+        ctes.push(
+            "arrears_now AS (\nSELECT a.customer_id, MAX(a.outstanding) AS arrears_outstanding, MAX(a.days_overdue) AS arrears_days_overdue\n\
+             FROM arrears a JOIN arrears_last l ON a.customer_id = l.customer_id AND a.day = l.last_day\nGROUP BY a.customer_id\n)"
+                .into(),
+        );
+        joins.push_str("\nLEFT JOIN arrears_now ON tx.customer_id = arrears_now.customer_id");
+    }
+    let complaints: Vec<i32> = specs
+        .iter()
+        .filter_map(|s| match s {
+            FeatureSpec::Complaints { window_days } => Some(*window_days),
+            _ => None,
+        })
+        .collect();
+    if !complaints.is_empty() {
+        let kinds: Vec<String> = complaint_kinds.iter().map(|k| quote(k)).collect();
+        let kinds = if kinds.is_empty() {
+            "''".to_string()
+        } else {
+            kinds.join(", ")
+        };
+        let mut sql = String::from("complaints AS (\nSELECT customer_id");
+        for w in &complaints {
+            sql.push_str(&format!(
+                ",\n  {} AS complaints_count_{w}d",
+                count_where(&format!("kind IN ({kinds}) AND day > {}", as_of - w))
+            ));
+        }
+        sql.push_str(&format!(
+            "\nFROM events\nWHERE day <= {as_of}\nGROUP BY customer_id\n)"
+        ));
+        ctes.push(sql);
+        joins.push_str("\nLEFT JOIN complaints ON tx.customer_id = complaints.customer_id");
+    }
+    let mut select = String::from("SELECT\n  tx.customer_id");
+    for spec in specs {
+        let name = spec.name();
+        match spec.side_table() {
+            None => select.push_str(&format!(",\n  tx.{name}")),
+            Some(table) => {
+                let cte = if table == "arrears" {
+                    "arrears_now"
+                } else {
+                    "complaints"
+                };
+                select.push_str(&format!(",\n  COALESCE({cte}.{name}, 0.0) AS {name}"));
+            }
+        }
+    }
+    format!(
+        "WITH {}\n{select}\nFROM tx{joins}\nORDER BY tx.customer_id",
+        ctes.join(",\n")
+    )
 }
 
 /// Customers with at least one purchase in (cutoff, cutoff + horizon]: the non-churners.
@@ -127,12 +206,27 @@ mod tests {
     #[test]
     fn default_feature_sql() {
         let as_of = parse_day("2024-03-31").unwrap();
-        insta::assert_snapshot!(render(&default_specs(), as_of));
+        insta::assert_snapshot!(render(&default_specs(false, false), as_of, &[]));
+    }
+
+    #[test]
+    fn feature_sql_with_side_tables() {
+        let as_of = parse_day("2024-03-31").unwrap();
+        let specs = [
+            FeatureSpec::RecencyDays,
+            FeatureSpec::ArrearsOutstanding,
+            FeatureSpec::Complaints { window_days: 90 },
+        ];
+        insta::assert_snapshot!(render(
+            &specs,
+            as_of,
+            &["complaint".into(), "o'brien".into()]
+        ));
     }
 
     #[test]
     fn sql_stays_inside_the_portable_subset() {
-        let text = render(&default_specs(), 19_000).to_uppercase();
+        let text = render(&default_specs(true, true), 19_000, &["complaint".into()]).to_uppercase();
         for banned in [
             "DATEDIFF",
             "DATE_PART",

@@ -23,7 +23,11 @@ pub const FORMAT_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub format_version: u32,
+    /// Transaction batches.
     pub batches: Vec<Batch>,
+    /// Side-table batches (customers, arrears, events); each part's `month` names its table.
+    #[serde(default)]
+    pub side_batches: Vec<Batch>,
 }
 
 /// One ingested source file.
@@ -63,6 +67,7 @@ impl Manifest {
             return Ok(Manifest {
                 format_version: FORMAT_VERSION,
                 batches: Vec::new(),
+                side_batches: Vec::new(),
             });
         }
         atomic_file::read_json(&path)
@@ -98,7 +103,7 @@ impl Manifest {
     /// A hash identifying the warehouse content: the ordered batch ids and source hashes.
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
-        for b in &self.batches {
+        for b in self.batches.iter().chain(&self.side_batches) {
             h.update(b.batch_id.as_bytes());
             h.update(b":");
             h.update(b.source_sha256.as_bytes());

@@ -5,6 +5,7 @@
 pub mod lock;
 pub mod manifest;
 pub mod reader;
+pub mod side;
 pub mod validate;
 pub mod warehouse;
 
@@ -36,6 +37,33 @@ pub struct IngestReport {
     pub warnings: Vec<String>,
 }
 
+impl IngestReport {
+    /// The report of a file whose content was ingested before.
+    pub fn already(source: String, sha: String, batch_id: String) -> Self {
+        IngestReport {
+            source,
+            source_sha256: sha,
+            batch_id,
+            already_ingested: true,
+            rows_read: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            rows_duplicate: 0,
+            quarantine: None,
+            warnings: vec![],
+        }
+    }
+}
+
+/// Ingests the transactions and every configured side table.
+pub fn ingest_all(p: &Pipeline) -> Result<Vec<IngestReport>> {
+    let mut reports = vec![ingest(p)?];
+    for t in [&p.customers, &p.arrears, &p.events].into_iter().flatten() {
+        reports.push(side::ingest_side(&p.warehouse_dir(), t)?);
+    }
+    Ok(reports)
+}
+
 /// SHA-256 and size of a file.
 pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
@@ -65,18 +93,7 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
 
     let (sha, bytes) = hash_file(&src.path)?;
     if let Some(b) = manifest.find_by_hash(&sha) {
-        return Ok(IngestReport {
-            source: source_name,
-            source_sha256: sha,
-            batch_id: b.batch_id.clone(),
-            already_ingested: true,
-            rows_read: 0,
-            rows_accepted: 0,
-            rows_rejected: 0,
-            rows_duplicate: 0,
-            quarantine: None,
-            warnings: vec![],
-        });
+        return Ok(IngestReport::already(source_name, sha, b.batch_id.clone()));
     }
     let mut warnings = Vec::new();
     if let Some(prev) = manifest

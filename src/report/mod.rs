@@ -1,4 +1,41 @@
-//! Writers for what people read: CSV lists and the terminal summary.
+//! Writers for what people read: CSV lists, the Excel workbook, the HTML report and the terminal
+//! summary. Every file is written whole (temporary name, then rename).
 
 pub mod csv;
+pub mod html;
+pub mod lists;
 pub mod summary;
+pub mod svg;
+pub mod xlsx;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::ingest::side::CustomerInfo;
+use crate::ingest::warehouse::write_parquet_file;
+use crate::score::ScoreOutcome;
+
+/// Writes every output of a scoring night into `dir`; returns the paths.
+pub fn write_all(
+    o: &ScoreOutcome,
+    master: &HashMap<String, CustomerInfo>,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let mut put = |name: &str| {
+        let p = dir.join(name);
+        written.push(p.clone());
+        p
+    };
+    write_parquet_file(&put("scores.parquet"), &mut lists::scores(o)?)?;
+    let mut list = lists::at_risk(o)?;
+    write_parquet_file(&put("at_risk_key_accounts.parquet"), &mut list)?;
+    xlsx::write(o, &list, &put("at_risk_key_accounts.xlsx"))?;
+    csv::write_frame(&put("winback.csv"), &mut lists::winback(o, master)?, true)?;
+    csv::write_frame(&put("resolved.csv"), &mut lists::resolved(o)?, true)?;
+    crate::atomic_file::write_bytes(&put("report.html"), html::render(o).as_bytes())?;
+    // The CSV list last: a scheduler watching for it finds every other file complete.
+    csv::write_frame(&put("at_risk_key_accounts.csv"), &mut list, true)?;
+    Ok(written)
+}

@@ -10,7 +10,7 @@ pub fn top_accounts(outcome: &ScoreOutcome, rows: usize) -> String {
         "as of {}: {} active accounts scored with model {}; {} key accounts; {} on the at-risk list\n",
         outcome.as_of,
         outcome.scored.len(),
-        outcome.model_id,
+        outcome.model.model_id,
         key,
         outcome.listed.len()
     );
@@ -18,18 +18,20 @@ pub fn top_accounts(outcome: &ScoreOutcome, rows: usize) -> String {
         return out;
     }
     out.push_str(&format!(
-        "{:>4}  {:<12} {:>7} {:>12} {:>12}  {}\n",
-        "rank", "customer", "p(churn)", "value_12m", "value@risk", "why"
+        "{:>4}  {:<12} {:<20} {:>7} {:>12} {:>12}  {:<9}  {}\n",
+        "rank", "customer", "name", "p(churn)", "value_12m", "value@risk", "status", "why"
     ));
-    for (rank, &i) in outcome.listed.iter().take(rows).enumerate() {
-        let a = &outcome.scored[i];
+    for rank in 0..outcome.listed.len().min(rows) {
+        let a = outcome.listed_account(rank);
         out.push_str(&format!(
-            "{:>4}  {:<12} {:>7.1}% {:>12} {:>12}  {}\n",
+            "{:>4}  {:<12} {:<20} {:>7.1}% {:>12} {:>12}  {:<9}  {}\n",
             rank + 1,
             a.customer_id,
+            a.name.chars().take(20).collect::<String>(),
             a.churn_probability * 100.0,
             thousands(a.value_12m),
             thousands(a.expected_value_at_risk),
+            outcome.listed[rank].status.name(),
             a.reasons.first().map(String::as_str).unwrap_or("")
         ));
     }

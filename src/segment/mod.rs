@@ -1,5 +1,8 @@
 //! From scores to action: key accounts, the value x risk quadrant, and reasons in words.
 
 pub mod key_accounts;
+pub mod lifecycle;
+pub mod list_state;
 pub mod quadrant;
 pub mod reasons;
+pub mod winback;

@@ -14,9 +14,17 @@ pub enum Quadrant {
 }
 
 impl Quadrant {
+    /// All quadrants, in display order.
+    pub const ALL: [Quadrant; 4] = [
+        Quadrant::ActNow,
+        Quadrant::Monitor,
+        Quadrant::LowCostRetention,
+        Quadrant::NoAction,
+    ];
+
     /// Quadrant of an account.
-    pub fn of(key_account: bool, probability: f64, risk_threshold: f64) -> Self {
-        match (key_account, probability >= risk_threshold) {
+    pub fn of(key_account: bool, high_risk: bool) -> Self {
+        match (key_account, high_risk) {
             (true, true) => Quadrant::ActNow,
             (true, false) => Quadrant::Monitor,
             (false, true) => Quadrant::LowCostRetention,
@@ -50,10 +58,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn threshold_is_inclusive() {
-        assert_eq!(Quadrant::of(true, 0.5, 0.5), Quadrant::ActNow);
-        assert_eq!(Quadrant::of(true, 0.49, 0.5), Quadrant::Monitor);
-        assert_eq!(Quadrant::of(false, 0.9, 0.5), Quadrant::LowCostRetention);
-        assert_eq!(Quadrant::of(false, 0.1, 0.5).name(), "no_action");
+    fn value_by_risk() {
+        assert_eq!(Quadrant::of(true, true), Quadrant::ActNow);
+        assert_eq!(Quadrant::of(true, false), Quadrant::Monitor);
+        assert_eq!(Quadrant::of(false, true), Quadrant::LowCostRetention);
+        assert_eq!(Quadrant::of(false, false).name(), "no_action");
     }
 }

@@ -30,7 +30,7 @@ fn features_match_hand_computed_values() {
     ingest::ingest(&p).unwrap();
     let mut engine = PolarsEngine::open(&p.warehouse_dir()).unwrap();
     let as_of = parse_day("2024-03-31").unwrap();
-    let t = features::compute(&mut engine, &spec::default_specs(), as_of).unwrap();
+    let t = features::compute(&mut engine, &spec::default_specs(false, false), as_of, &[]).unwrap();
 
     // D's only row is after the as-of day: D is not known yet.
     assert_eq!(t.customer_ids, ["A", "B", "C"]);

@@ -29,7 +29,7 @@ fn frame(rows: &[Tx]) -> LazyFrame {
 
 fn features_of(rows: &[Tx]) -> FeatureTable {
     let mut engine = PolarsEngine::from_transactions(frame(rows));
-    features::compute(&mut engine, &spec::default_specs(), AS_OF).unwrap()
+    features::compute(&mut engine, &spec::default_specs(false, false), AS_OF, &[]).unwrap()
 }
 
 fn history() -> impl Strategy<Value = Vec<Tx>> {

@@ -1,0 +1,159 @@
+//! Side tables (customer master, arrears snapshots, events): validated and quarantined like
+//! transactions, stored as `warehouse/<table>/part-<batch>.parquet` and listed in the manifest.
+//! Later deliveries win: the customer master keeps each customer's latest row, arrears each
+//! (customer, day)'s latest snapshot.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::config::{SideKind, SideTable};
+use crate::error::{EngineContext, Result};
+use crate::frame;
+use crate::ingest::manifest::{Batch, Manifest, Part};
+use crate::ingest::{IngestReport, hash_file, reader, validate, warehouse};
+
+/// Ingests one side table; a file with the same content as before is a no-op.
+pub fn ingest_side(wh: &Path, t: &SideTable) -> Result<IngestReport> {
+    let mut manifest = Manifest::load(wh)?;
+    let source = t.path.display().to_string();
+    let (sha, bytes) = hash_file(&t.path)?;
+    let table = t.kind.name();
+    if let Some(b) = manifest
+        .side_batches
+        .iter()
+        .find(|b| b.source_sha256 == sha && b.parts.iter().any(|p| p.month == table))
+    {
+        return Ok(IngestReport::already(source, sha, b.batch_id.clone()));
+    }
+    let batch_id = format!("b{}", &sha[..16]);
+    let raw = reader::read_raw(&t.path, t.delimiter, table, &t.mapped())?;
+    let rows_read = raw.height() as u64;
+    let v = validate::validate(raw, &t.fields, t.timestamp_format.as_deref(), &source)?;
+    let rows_rejected = v.rejected.height() as u64;
+    let names: Vec<&str> = t.fields.iter().map(|f| f.name).collect();
+    let mut accepted = v
+        .accepted
+        .lazy()
+        .unique_stable(None, UniqueKeepStrategy::First)
+        .with_column(lit(batch_id.clone()).alias("source_batch"))
+        .collect()
+        .engine(|| format!("de-duplicating {source}"))?;
+    let rows_duplicate = rows_read - rows_rejected - accepted.height() as u64;
+    let quarantine = if rows_rejected > 0 {
+        let rel = format!("quarantine/{table}-{batch_id}.csv");
+        crate::report::csv::write_frame(&wh.join(&rel), &mut v.rejected.clone(), false)?;
+        Some(rel)
+    } else {
+        None
+    };
+    let rel = format!("{table}/part-{batch_id}.parquet");
+    warehouse::write_parquet_file(&wh.join(&rel), &mut accepted)?;
+    manifest.side_batches.push(Batch {
+        batch_id: batch_id.clone(),
+        source_path: source.clone(),
+        source_sha256: sha.clone(),
+        source_bytes: bytes,
+        ingested_at: chrono::Utc::now().to_rfc3339(),
+        rows_read,
+        rows_accepted: rows_read - rows_rejected,
+        rows_rejected,
+        rows_duplicate,
+        quarantine: quarantine.clone(),
+        // For side tables the part's `month` names the table.
+        parts: vec![Part {
+            path: rel,
+            month: table.into(),
+            rows: accepted.height() as u64,
+        }],
+    });
+    let _ = names;
+    manifest.save(wh)?;
+    Ok(IngestReport {
+        source,
+        source_sha256: sha,
+        batch_id,
+        already_ingested: false,
+        rows_read,
+        rows_accepted: rows_read - rows_rejected,
+        rows_rejected,
+        rows_duplicate,
+        quarantine,
+        warnings: vec![],
+    })
+}
+
+/// All committed rows of a side table, latest delivery last; None when never ingested.
+pub fn scan_side(wh: &Path, manifest: &Manifest, kind: SideKind) -> Result<Option<LazyFrame>> {
+    let paths: Vec<PlRefPath> = manifest
+        .side_batches
+        .iter()
+        .flat_map(|b| &b.parts)
+        .filter(|p| p.month == kind.name())
+        .map(|p| PlRefPath::new(wh.join(&p.path).to_string_lossy().as_ref()))
+        .collect();
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_disabled(),
+        ..ScanArgsParquet::default()
+    };
+    let lf = LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
+        .engine(|| format!("scanning the {} table", kind.name()))?;
+    let day = |c: &str| {
+        col(c)
+            .cast(DataType::Date)
+            .cast(DataType::Int32)
+            .alias("day")
+    };
+    Ok(Some(match kind {
+        SideKind::Customers => lf,
+        SideKind::Arrears => lf.with_column(day("as_of")).unique_stable_generic(
+            Some(vec![col("customer_id"), col("day")]),
+            UniqueKeepStrategy::Last,
+        ),
+        SideKind::Events => lf.with_column(day("ts")),
+    }))
+}
+
+/// Name, owner, region and segment of a customer.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerInfo {
+    pub name: String,
+    pub owner: String,
+    pub region: String,
+    pub segment: String,
+}
+
+/// The customer master (latest row per customer); empty when none was ingested.
+pub fn customer_master(wh: &Path) -> Result<HashMap<String, CustomerInfo>> {
+    let manifest = Manifest::load(wh)?;
+    let Some(lf) = scan_side(wh, &manifest, SideKind::Customers)? else {
+        return Ok(HashMap::new());
+    };
+    let df = lf
+        .unique_stable_generic(Some(vec![col("customer_id")]), UniqueKeepStrategy::Last)
+        .collect()
+        .engine(|| "reading the customer master".into())?;
+    let ids = frame::str_values(&df, "customer_id")?;
+    let get = |c: &str| frame::str_values(&df, c);
+    let (name, owner, region, segment) =
+        (get("name")?, get("owner")?, get("region")?, get("segment")?);
+    Ok(ids
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            (
+                id,
+                CustomerInfo {
+                    name: name[i].clone(),
+                    owner: owner[i].clone(),
+                    region: region[i].clone(),
+                    segment: segment[i].clone(),
+                },
+            )
+        })
+        .collect())
+}
