@@ -4,6 +4,7 @@ mod cli_help;
 mod end_to_end;
 mod features_fixture;
 mod ingest;
+mod lists;
 mod model_lifecycle;
 mod model_reference;
 mod properties;

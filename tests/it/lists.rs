@@ -1,0 +1,261 @@
+//! What retention staff read: the list across nights, the workbook, the report.
+
+use std::path::{Path, PathBuf};
+
+use crate::util::{churnflow, generate, read_csv, write_pipeline};
+
+const SIDE_TABLES: &str = r#"
+[customers]
+path = "customers.csv"
+[customers.columns]
+customer_id = "customer_id"
+name = "name"
+owner = "owner"
+region = "region"
+
+[arrears]
+path = "arrears.csv"
+[arrears.columns]
+customer_id = "customer_id"
+as_of = "as_of"
+outstanding = "outstanding"
+days_overdue = "days_overdue"
+
+[events]
+path = "events.csv"
+[events.columns]
+customer_id = "customer_id"
+ts = "timestamp"
+kind = "kind"
+"#;
+
+/// Generated data with side tables, ingested and trained; returns the pipeline file.
+fn trained(dir: &Path, customers: usize) -> PathBuf {
+    let tx = generate(dir, customers, 3, 0);
+    let pipeline = write_pipeline(dir, &tx, SIDE_TABLES);
+    churnflow().arg("ingest").arg(&pipeline).assert().success();
+    churnflow().arg("train").arg(&pipeline).assert().success();
+    pipeline
+}
+
+fn outputs(dir: &Path, as_of: &str) -> PathBuf {
+    dir.join("work/outputs").join(format!("as_of={as_of}"))
+}
+
+fn column(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+#[test]
+fn list_state_carries_across_nights() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = trained(dir.path(), 300);
+    for as_of in ["2024-11-30", "2024-12-07"] {
+        churnflow()
+            .arg("score")
+            .arg(&pipeline)
+            .args(["--as-of", as_of])
+            .assert()
+            .success();
+    }
+    let (h1, first) = read_csv(&outputs(dir.path(), "2024-11-30").join("at_risk_key_accounts.csv"));
+    let (h2, second) =
+        read_csv(&outputs(dir.path(), "2024-12-07").join("at_risk_key_accounts.csv"));
+    assert!(
+        first
+            .iter()
+            .all(|r| r[column(&h1, "status")] == "new" && r[column(&h1, "days_on_list")] == "1")
+    );
+    let earlier: Vec<&str> = first
+        .iter()
+        .map(|r| r[column(&h1, "customer_id")].as_str())
+        .collect();
+    let mut carried = 0;
+    for r in &second {
+        let id = r[column(&h2, "customer_id")].as_str();
+        let status = r[column(&h2, "status")].as_str();
+        if earlier.contains(&id) {
+            assert!(
+                status == "still" || status == "escalated",
+                "{id} was listed before but is {status}"
+            );
+            assert_eq!(r[column(&h2, "days_on_list")], "8", "{id}");
+            carried += 1;
+        } else {
+            assert_eq!(status, "new");
+        }
+    }
+    assert!(carried > 0, "no account stayed on the list");
+    // Everyone who left the list is in resolved.csv, with a reason.
+    let (hr, resolved) = read_csv(&outputs(dir.path(), "2024-12-07").join("resolved.csv"));
+    let tonight: Vec<&str> = second
+        .iter()
+        .map(|r| r[column(&h2, "customer_id")].as_str())
+        .collect();
+    let left: Vec<&str> = earlier
+        .iter()
+        .copied()
+        .filter(|id| !tonight.contains(id))
+        .collect();
+    let resolved_ids: Vec<&str> = resolved
+        .iter()
+        .map(|r| r[column(&hr, "customer_id")].as_str())
+        .collect();
+    assert_eq!(resolved_ids, left);
+    assert!(resolved.iter().all(|r| !r[column(&hr, "why")].is_empty()));
+
+    // Re-running the second night compares with the first night again, not with itself.
+    churnflow()
+        .arg("score")
+        .arg(&pipeline)
+        .args(["--as-of", "2024-12-07"])
+        .assert()
+        .success();
+    let (_, again) = read_csv(&outputs(dir.path(), "2024-12-07").join("at_risk_key_accounts.csv"));
+    assert_eq!(again, second);
+}
+
+#[test]
+fn workbook_reads_back_with_the_same_rows_and_names() {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = trained(dir.path(), 300);
+    churnflow().arg("score").arg(&pipeline).assert().success();
+    let out = std::fs::read_dir(dir.path().join("work/outputs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let (header, rows) = read_csv(&out.join("at_risk_key_accounts.csv"));
+    assert!(!rows.is_empty());
+    let mut wb: Xlsx<_> = open_workbook(out.join("at_risk_key_accounts.xlsx")).unwrap();
+    let sheets = wb.sheet_names();
+    assert_eq!(&sheets[..2], ["Summary", "At-risk list"]);
+    assert!(sheets.len() > 2, "one sheet per owner expected: {sheets:?}");
+    let list = wb.worksheet_range("At-risk list").unwrap();
+    let cells: Vec<Vec<String>> = list
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::String(s) => s.clone(),
+                    Data::Bool(b) => b.to_string(),
+                    Data::Float(f) => f.to_string(),
+                    Data::Int(i) => i.to_string(),
+                    Data::Empty => String::new(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(cells[0], header);
+    assert_eq!(cells.len() - 1, rows.len());
+    let (id, name, p) = (
+        column(&header, "customer_id"),
+        column(&header, "name"),
+        column(&header, "churn_probability"),
+    );
+    for (x, c) in cells[1..].iter().zip(&rows) {
+        assert_eq!(x[id], c[id]);
+        assert_eq!(x[name], c[name], "names (Chinese included) survive");
+        let (a, b): (f64, f64) = (x[p].parse().unwrap(), c[p].parse().unwrap());
+        assert!((a - b).abs() < 1e-9);
+    }
+    // Owner sheets together hold every listed account once.
+    let per_owner: usize = sheets[2..]
+        .iter()
+        .map(|s| wb.worksheet_range(s).unwrap().height() - 1)
+        .sum();
+    assert_eq!(per_owner, rows.len());
+    let summary = wb.worksheet_range("Summary").unwrap();
+    assert!(
+        summary
+            .rows()
+            .any(|r| r[0] == Data::String("Accounts on the at-risk list".into()))
+    );
+}
+
+#[test]
+fn report_renders_in_a_browser_and_names_the_top_account() {
+    let Some(chromium) = ["chromium", "chromium-browser"].iter().find(|c| {
+        std::process::Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        // CI installs Debian's chromium (.ci/run); elsewhere the check is optional.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is required in CI"
+        );
+        eprintln!("skipped: no chromium on this machine");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = trained(dir.path(), 300);
+    churnflow().arg("score").arg(&pipeline).assert().success();
+    let out = std::fs::read_dir(dir.path().join("work/outputs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let (header, rows) = read_csv(&out.join("at_risk_key_accounts.csv"));
+    let top = &rows[0][column(&header, "customer_id")];
+    let report = out.join("report.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+    // Self-contained: nothing is fetched from a network.
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("<script")
+    );
+    let base = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ];
+    let profile = dir.path().join("profile");
+    let url = format!("file://{}", report.display());
+    let dom = std::process::Command::new(chromium)
+        .args(base)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        text.contains("Top accounts to act on"),
+        "report did not render: {}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    assert!(
+        text.contains(top.as_str()),
+        "top account {top} missing from the rendered page"
+    );
+    assert!(text.matches("<svg").count() >= 5, "charts missing");
+    let shot = dir.path().join("report.png");
+    let status = std::process::Command::new(chromium)
+        .args(base)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .args(["--window-size=1280,1600", &url])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "screenshot is {} bytes",
+        png.len()
+    );
+    if let Some(keep) = std::env::var_os("CHURNFLOW_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+}
