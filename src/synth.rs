@@ -297,7 +297,7 @@ const REGIONS: [&str; 4] = ["North", "South", "East", "West"];
 fn company_name(rng: &mut Rng, k: usize) -> String {
     let pick =
         |rng: &mut Rng, xs: &[&str]| xs[(rng.next_u64() % xs.len() as u64) as usize].to_string();
-    if k % 4 == 0 {
+    if k.is_multiple_of(4) {
         // Chinese trading names, as a Chinese ERP would hold them.
         let a = pick(
             rng,
@@ -394,7 +394,7 @@ fn write_side_tables(cfg: &SynthConfig, lives: &[Life], out_dir: &Path) -> Resul
                 if d < life.signup.max(start) || d > life.churn + 60 {
                     continue;
                 }
-                let mut rng = Rng::new(cfg.seed ^ 0xA88E_A85 ^ ((k as u64) << 20) ^ d as u64);
+                let mut rng = Rng::new(cfg.seed ^ 0x0A88_EA85 ^ ((k as u64) << 20) ^ d as u64);
                 let declining = in_decline(life, d) || (d >= life.churn && d <= life.churn + 60);
                 let (p, overdue_max) = if declining {
                     (0.55, 120.0)
