@@ -259,3 +259,33 @@ fn report_renders_in_a_browser_and_names_the_top_account() {
         std::fs::copy(&shot, keep).unwrap();
     }
 }
+
+#[test]
+fn small_list_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = trained(dir.path(), 150);
+    churnflow().arg("score").arg(&pipeline).assert().success();
+    let out = std::fs::read_dir(dir.path().join("work/outputs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let (header, rows) = read_csv(&out.join("at_risk_key_accounts.csv"));
+    // The model id hashes the pipeline file, whose paths differ per temporary folder.
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&j| header[j] != "model_id")
+        .collect();
+    let line = |r: &Vec<String>| {
+        keep.iter()
+            .map(|&j| r[j].as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    let mut text = line(&header);
+    for r in rows.iter().take(6) {
+        text.push('\n');
+        text.push_str(&line(r));
+    }
+    insta::assert_snapshot!(text);
+}
