@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "churnflow", version, about, long_about = None)]
 pub struct Cli {
-    /// Print only errors.
+    /// Print only warnings and errors (to stderr).
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
