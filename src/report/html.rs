@@ -136,7 +136,7 @@ pub fn render(o: &ScoreOutcome) -> String {
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>churnflow report {as_of}</title>
 <style>
-body {{ font-family: sans-serif; margin: 24px; color: #222; }}
+body {{ font-family: "DejaVu Sans", "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; margin: 24px; color: #222; }}
 .cards {{ display: flex; gap: 16px; flex-wrap: wrap; }}
 .card {{ border: 1px solid #ccc; border-radius: 6px; padding: 12px 16px; min-width: 150px; }}
 .card b {{ display: block; font-size: 22px; }}

@@ -55,16 +55,15 @@ pub fn scatter(
             sy(*y)
         ));
     }
-    for (i, (name, colour)) in legend.iter().enumerate() {
-        let y = PAD + 14.0 * i as f64;
+    // The legend sits in one row above the plot, so it never hides a point.
+    let mut x = PAD;
+    for (name, colour) in legend {
         body.push_str(&format!(
-            r#"<rect x="{:.0}" y="{:.0}" width="10" height="10" fill="{colour}"/><text x="{:.0}" y="{:.0}" font-size="11">{}</text>"#,
-            W - 170.0,
-            y - 9.0,
-            W - 155.0,
-            y,
+            r#"<rect x="{x:.0}" y="27" width="10" height="10" fill="{colour}"/><text x="{:.0}" y="36" font-size="11">{}</text>"#,
+            x + 14.0,
             escape(name)
         ));
+        x += 22.0 + 6.5 * name.len() as f64;
     }
     frame(title, x_label, y_label, &body)
 }
