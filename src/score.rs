@@ -97,6 +97,19 @@ pub struct ScoreOutcome {
 }
 
 impl ScoreOutcome {
+    /// How many scored accounts are key accounts.
+    pub fn key_accounts(&self) -> usize {
+        self.scored.iter().filter(|a| a.key_account).count()
+    }
+
+    /// Expected value at risk summed over the listed accounts.
+    pub fn listed_value_at_risk(&self) -> f64 {
+        self.listed
+            .iter()
+            .map(|e| self.scored[e.index].expected_value_at_risk)
+            .sum()
+    }
+
     /// The listed account at rank `r` (0-based).
     pub fn listed_account(&self, r: usize) -> &ScoredAccount {
         &self.scored[self.listed[r].index]

@@ -59,6 +59,29 @@ pub struct Part {
     pub rows: u64,
 }
 
+impl Batch {
+    /// The manifest entry of an ingest that wrote `parts`.
+    pub fn from_report(
+        r: &crate::ingest::IngestReport,
+        source_bytes: u64,
+        parts: Vec<Part>,
+    ) -> Self {
+        Batch {
+            batch_id: r.batch_id.clone(),
+            source_path: r.source.clone(),
+            source_sha256: r.source_sha256.clone(),
+            source_bytes,
+            ingested_at: chrono::Utc::now().to_rfc3339(),
+            rows_read: r.rows_read,
+            rows_accepted: r.rows_accepted,
+            rows_rejected: r.rows_rejected,
+            rows_duplicate: r.rows_duplicate,
+            quarantine: r.quarantine.clone(),
+            parts,
+        }
+    }
+}
+
 impl Manifest {
     /// Reads the manifest of `warehouse`, or an empty one when none exists yet.
     pub fn load(warehouse: &Path) -> Result<Self> {

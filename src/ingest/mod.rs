@@ -132,21 +132,7 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
         None
     };
     let parts = warehouse::write_parts(&wh, &batch_id, &fresh)?;
-    manifest.batches.push(Batch {
-        batch_id: batch_id.clone(),
-        source_path: source_name.clone(),
-        source_sha256: sha.clone(),
-        source_bytes: bytes,
-        ingested_at: chrono::Utc::now().to_rfc3339(),
-        rows_read,
-        rows_accepted: rows_read - rows_rejected,
-        rows_rejected,
-        rows_duplicate,
-        quarantine: quarantine.clone(),
-        parts,
-    });
-    manifest.save(&wh)?;
-    Ok(IngestReport {
+    let report = IngestReport {
         source: source_name,
         source_sha256: sha,
         batch_id,
@@ -157,7 +143,12 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
         rows_duplicate,
         quarantine,
         warnings,
-    })
+    };
+    manifest
+        .batches
+        .push(Batch::from_report(&report, bytes, parts));
+    manifest.save(&wh)?;
+    Ok(report)
 }
 
 /// The transaction export's fields, in warehouse column order.

@@ -32,7 +32,6 @@ pub fn ingest_side(wh: &Path, t: &SideTable) -> Result<IngestReport> {
     let rows_read = raw.height() as u64;
     let v = validate::validate(raw, &t.fields, t.timestamp_format.as_deref(), &source)?;
     let rows_rejected = v.rejected.height() as u64;
-    let names: Vec<&str> = t.fields.iter().map(|f| f.name).collect();
     let mut accepted = v
         .accepted
         .lazy()
@@ -50,27 +49,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable) -> Result<IngestReport> {
     };
     let rel = format!("{table}/part-{batch_id}.parquet");
     warehouse::write_parquet_file(&wh.join(&rel), &mut accepted)?;
-    manifest.side_batches.push(Batch {
-        batch_id: batch_id.clone(),
-        source_path: source.clone(),
-        source_sha256: sha.clone(),
-        source_bytes: bytes,
-        ingested_at: chrono::Utc::now().to_rfc3339(),
-        rows_read,
-        rows_accepted: rows_read - rows_rejected,
-        rows_rejected,
-        rows_duplicate,
-        quarantine: quarantine.clone(),
-        // For side tables the part's `month` names the table.
-        parts: vec![Part {
-            path: rel,
-            month: table.into(),
-            rows: accepted.height() as u64,
-        }],
-    });
-    let _ = names;
-    manifest.save(wh)?;
-    Ok(IngestReport {
+    let report = IngestReport {
         source,
         source_sha256: sha,
         batch_id,
@@ -81,7 +60,18 @@ pub fn ingest_side(wh: &Path, t: &SideTable) -> Result<IngestReport> {
         rows_duplicate,
         quarantine,
         warnings: vec![],
-    })
+    };
+    // For side tables the part's `month` names the table.
+    let part = Part {
+        path: rel,
+        month: table.into(),
+        rows: accepted.height() as u64,
+    };
+    manifest
+        .side_batches
+        .push(Batch::from_report(&report, bytes, vec![part]));
+    manifest.save(wh)?;
+    Ok(report)
 }
 
 /// All committed rows of a side table, latest delivery last; None when never ingested.

@@ -19,12 +19,8 @@ fn colour(q: Quadrant) -> &'static str {
 
 /// Renders the report.
 pub fn render(o: &ScoreOutcome) -> String {
-    let key = o.scored.iter().filter(|a| a.key_account).count();
-    let at_risk: f64 = o
-        .listed
-        .iter()
-        .map(|e| o.scored[e.index].expected_value_at_risk)
-        .sum();
+    let key = o.key_accounts();
+    let at_risk = o.listed_value_at_risk();
     let v = &o.model.metrics.validation;
 
     // Value on a log scale (heavy-tailed); at most ~3000 points, every listed account included.

@@ -5,7 +5,7 @@ use crate::segment::reasons::thousands;
 
 /// Renders the top `rows` listed accounts as a fixed-width table.
 pub fn top_accounts(outcome: &ScoreOutcome, rows: usize) -> String {
-    let key = outcome.scored.iter().filter(|a| a.key_account).count();
+    let key = outcome.key_accounts();
     let mut out = format!(
         "as of {}: {} active accounts scored with model {}; {} key accounts; {} on the at-risk list\n",
         outcome.as_of,

@@ -104,12 +104,8 @@ fn table_sheet(ws: &mut Worksheet, list: &DataFrame, rows: &[usize]) -> Result<(
 fn summary_sheet(ws: &mut Worksheet, o: &ScoreOutcome) -> Result<()> {
     let bold = Format::new().set_bold();
     let money = Format::new().set_num_format("#,##0");
-    let key = o.scored.iter().filter(|a| a.key_account).count();
-    let at_risk: f64 = o
-        .listed
-        .iter()
-        .map(|e| o.scored[e.index].expected_value_at_risk)
-        .sum();
+    let key = o.key_accounts();
+    let at_risk = o.listed_value_at_risk();
     let mut row = 0u32;
     let mut line = |ws: &mut Worksheet, label: &str, value: Result<String, f64>| -> Result<()> {
         ws.write_string_with_format(row, 0, label, &bold)

@@ -42,6 +42,16 @@ fn outputs(dir: &Path, as_of: &str) -> PathBuf {
     dir.join("work/outputs").join(format!("as_of={as_of}"))
 }
 
+/// The one as-of folder a single scoring night wrote.
+fn only_output(dir: &Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir.join("work/outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.pop().unwrap()
+}
+
 fn column(header: &[String], name: &str) -> usize {
     header
         .iter()
@@ -124,12 +134,7 @@ fn workbook_reads_back_with_the_same_rows_and_names() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = trained(dir.path(), 300);
     churnflow().arg("score").arg(&pipeline).assert().success();
-    let out = std::fs::read_dir(dir.path().join("work/outputs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let out = only_output(dir.path());
     let (header, rows) = read_csv(&out.join("at_risk_key_accounts.csv"));
     assert!(!rows.is_empty());
     let mut wb: Xlsx<_> = open_workbook(out.join("at_risk_key_accounts.xlsx")).unwrap();
@@ -198,12 +203,7 @@ fn report_renders_in_a_browser_and_names_the_top_account() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = trained(dir.path(), 300);
     churnflow().arg("score").arg(&pipeline).assert().success();
-    let out = std::fs::read_dir(dir.path().join("work/outputs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let out = only_output(dir.path());
     let (header, rows) = read_csv(&out.join("at_risk_key_accounts.csv"));
     let top = &rows[0][column(&header, "customer_id")];
     let report = out.join("report.html");
@@ -265,12 +265,7 @@ fn small_list_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = trained(dir.path(), 150);
     churnflow().arg("score").arg(&pipeline).assert().success();
-    let out = std::fs::read_dir(dir.path().join("work/outputs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let out = only_output(dir.path());
     let (header, rows) = read_csv(&out.join("at_risk_key_accounts.csv"));
     // The model id hashes the pipeline file, whose paths differ per temporary folder.
     let keep: Vec<usize> = (0..header.len())
