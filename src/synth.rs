@@ -231,7 +231,11 @@ pub fn generate(cfg: &SynthConfig, out_dir: &Path) -> Result<SynthSummary> {
     let mut bad_written = 0;
     atomic_file::write_with(&tx_path, |out| {
         let io = |e| Error::io("writing", &tx_path, e);
-        writeln!(out, "order_id,customer_id,order_date,amount,quantity").map_err(io)?;
+        writeln!(
+            out,
+            "order_id,customer_id,order_date,amount,quantity,product_id"
+        )
+        .map_err(io)?;
         for (n, key) in rows.iter().enumerate() {
             let r = row(key);
             let id = match r.refund_of {
@@ -246,7 +250,13 @@ pub fn generate(cfg: &SynthConfig, out_dir: &Path) -> Result<SynthSummary> {
                 r.seconds % 60
             );
             let cust = customer_id(r.customer);
-            writeln!(out, "{id},{cust},{ts},{:.2},{}", r.amount, r.quantity).map_err(io)?;
+            let product = product_of(cfg.seed, key.0, r.refund_of.unwrap_or(key.1));
+            writeln!(
+                out,
+                "{id},{cust},{ts},{:.2},{},{product}",
+                r.amount, r.quantity
+            )
+            .map_err(io)?;
             if bad_written < cfg.bad_rows && n % every == every / 2 {
                 let bad = match bad_written % 3 {
                     0 => format!("{id}-X,,{ts},{:.2},{}", r.amount, r.quantity),
@@ -258,7 +268,7 @@ pub fn generate(cfg: &SynthConfig, out_dir: &Path) -> Result<SynthSummary> {
                     ),
                     _ => format!("{id}-Z,{cust},{ts},n/a,{}", r.quantity),
                 };
-                writeln!(out, "{bad}").map_err(io)?;
+                writeln!(out, "{bad},{product}").map_err(io)?;
                 bad_written += 1;
             }
         }
@@ -282,6 +292,35 @@ pub fn generate(cfg: &SynthConfig, out_dir: &Path) -> Result<SynthSummary> {
         rows: rows.len() + bad_written,
         churners,
     })
+}
+
+const PRODUCT_KINDS: [&str; 10] = [
+    "Bolts", "Cable", "Gloves", "Paint", "Valves", "Filters", "Bearings", "Hoses", "Tape",
+    "Sealant",
+];
+
+/// The product of an account's i-th order: each account buys from its own small assortment,
+/// mostly its favourite. Drawn from its own random stream, so nothing else changes with it.
+fn product_of(seed: u64, k: usize, i: usize) -> String {
+    let mut prefs = Rng::new(seed ^ 0x5EED_0000 ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let assortment: Vec<u64> = (0..4).map(|_| prefs.next_u64() % 40).collect();
+    let mut r = Rng::new(seed ^ 0x0DD5 ^ (k as u64).wrapping_mul(0x2545_F491) ^ ((i as u64) << 32));
+    let u = r.uniform();
+    let pick = if u < 0.55 {
+        0
+    } else if u < 0.8 {
+        1
+    } else if u < 0.93 {
+        2
+    } else {
+        3
+    };
+    let p = assortment[pick];
+    format!(
+        "{} {}",
+        PRODUCT_KINDS[(p % 10) as usize],
+        ["A", "B", "C", "D"][(p / 10) as usize]
+    )
 }
 
 const OWNERS: [&str; 6] = [

@@ -192,6 +192,12 @@ pub fn winback(
                     .map(|a| round(a.units_year_before, 2))
                     .collect::<Vec<_>>(),
             ),
+            Column::new(
+                "used_to_buy".into(),
+                w.iter()
+                    .map(|a| a.top_products.join("; "))
+                    .collect::<Vec<_>>(),
+            ),
             Column::new("as_of".into(), vec![o.as_of.as_str(); w.len()]),
         ],
         "the win-back list",

@@ -15,6 +15,8 @@ pub struct WinbackAccount {
     pub value_year_before: f64,
     pub orders_year_before: f64,
     pub units_year_before: f64,
+    /// Up to three products with the most value in that year (when the export has products).
+    pub top_products: Vec<String>,
 }
 
 /// Per customer: last purchase day and the year before it, as of `as_of`.
@@ -26,6 +28,17 @@ pub fn render(as_of: i32) -> String {
          SUM(CASE WHEN t.amount > 0 THEN COALESCE(t.quantity, 0.0) ELSE 0.0 END) AS units_year_before\n\
          FROM transactions t JOIN last l ON t.customer_id = l.customer_id\n\
          WHERE t.day <= {as_of} AND t.day > l.last_day - 365\nGROUP BY t.customer_id\nORDER BY t.customer_id"
+    )
+}
+
+/// Value per customer and product in the year before each customer's last purchase.
+pub fn render_products(as_of: i32) -> String {
+    format!(
+        "WITH last AS (\nSELECT customer_id, MAX(CASE WHEN amount > 0 THEN day END) AS last_day\nFROM transactions\nWHERE day <= {as_of}\nGROUP BY customer_id\n)\n\
+         SELECT t.customer_id, t.product_id, SUM(t.amount) AS value\n\
+         FROM transactions t JOIN last l ON t.customer_id = l.customer_id\n\
+         WHERE t.day <= {as_of} AND t.day > l.last_day - 365 AND t.amount > 0 AND t.product_id IS NOT NULL\n\
+         GROUP BY t.customer_id, t.product_id"
     )
 }
 
@@ -53,6 +66,7 @@ pub fn winback(
                     value_year_before: v,
                     orders_year_before: orders[i].unwrap_or(0.0),
                     units_year_before: units[i].unwrap_or(0.0),
+                    top_products: Vec::new(),
                 }
             })
         })
@@ -62,5 +76,26 @@ pub fn winback(
             .total_cmp(&a.value_year_before)
             .then_with(|| a.customer_id.cmp(&b.customer_id))
     });
+    if !out.is_empty() {
+        let df = engine.query(&render_products(as_of))?;
+        let (ids, products, values) = (
+            frame::str_values(&df, "customer_id")?,
+            frame::str_values(&df, "product_id")?,
+            frame::f64_values(&df, "value")?,
+        );
+        let mut by_customer: std::collections::HashMap<&str, Vec<(f64, &str)>> = Default::default();
+        for i in 0..ids.len() {
+            by_customer
+                .entry(&ids[i])
+                .or_default()
+                .push((values[i].unwrap_or(0.0), &products[i]));
+        }
+        for a in &mut out {
+            if let Some(list) = by_customer.get_mut(a.customer_id.as_str()) {
+                list.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(y.1)));
+                a.top_products = list.iter().take(3).map(|(_, p)| p.to_string()).collect();
+            }
+        }
+    }
     Ok(out)
 }
