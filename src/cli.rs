@@ -31,6 +31,8 @@ pub enum Command {
     Score(AsOfArgs),
     /// The nightly job: ingest, train when no model exists, score, summarise.
     Run(AsOfArgs),
+    /// Check the pipeline file and the inputs' headers without running anything.
+    Validate(PipelineArgs),
     /// Rolling-origin evaluation: train on what was known before each cutoff, test on it.
     Backtest(PipelineArgs),
     /// List the registry's models or show one model's card.

@@ -17,6 +17,7 @@ fn dispatch(cli: &Cli) -> Result<()> {
         Command::Train(a) => cmd::train::run(a, out),
         Command::Score(a) => cmd::score::run(a, out),
         Command::Run(a) => cmd::run::run(a, out),
+        Command::Validate(a) => cmd::validate::run(a, out),
         Command::Backtest(a) => cmd::backtest::run(a, out),
         Command::Models(a) => cmd::models::run(a, out),
     }

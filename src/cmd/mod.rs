@@ -8,6 +8,7 @@ pub mod models;
 pub mod run;
 pub mod score;
 pub mod train;
+pub mod validate;
 
 use std::path::Path;
 

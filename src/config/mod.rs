@@ -55,6 +55,8 @@ pub struct Source {
     pub format: SourceFormat,
     pub delimiter: u8,
     pub timestamp_format: Option<String>,
+    /// Share of rejected rows above which the file is refused.
+    pub max_rejected_share: f64,
     pub columns: ColumnMap,
 }
 
@@ -273,6 +275,12 @@ impl Pipeline {
                 b','
             }
         };
+        if !(0.0..=1.0).contains(&raw.source.max_rejected_share) {
+            problems.push(format!(
+                "source.max_rejected_share: expected a share in 0..=1, found {}",
+                raw.source.max_rejected_share
+            ));
+        }
         let c = &raw.source.columns;
         let columns = ColumnMap {
             customer_id: c.customer_id.clone(),
@@ -415,6 +423,7 @@ impl Pipeline {
                 format,
                 delimiter,
                 timestamp_format: raw.source.timestamp_format,
+                max_rejected_share: raw.source.max_rejected_share,
                 columns,
             },
             workdir,

@@ -70,8 +70,15 @@ pub struct RawSource {
     pub delimiter: Option<String>,
     /// strftime format of the timestamp column; ISO date or datetime when absent.
     pub timestamp_format: Option<String>,
+    /// Above this share of rejected rows the file is refused (exit 4) and nothing is written.
+    #[serde(default = "default_max_rejected_share")]
+    pub max_rejected_share: f64,
     /// Column mapping.
     pub columns: RawColumns,
+}
+
+fn default_max_rejected_share() -> f64 {
+    0.05
 }
 
 fn default_format() -> String {

@@ -119,6 +119,30 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
         &source_name,
     )?;
     let rows_rejected = v.rejected.height() as u64;
+    // A file this broken is more likely a changed export than a few bad rows: refuse it whole
+    // rather than load part of it (nothing has been written yet).
+    if rows_read > 0 && rows_rejected as f64 > src.max_rejected_share * rows_read as f64 {
+        let mut reasons: Vec<(String, usize)> = Vec::new();
+        for r in crate::frame::str_values(&v.rejected, "reason")? {
+            match reasons.iter_mut().find(|(k, _)| *k == r) {
+                Some((_, n)) => *n += 1,
+                None => reasons.push((r, 1)),
+            }
+        }
+        reasons.sort_by(|a, b| b.1.cmp(&a.1));
+        let top: Vec<String> = reasons
+            .iter()
+            .take(3)
+            .map(|(r, n)| format!("{n} x {r}"))
+            .collect();
+        return Err(Error::Gate(format!(
+            "{source_name}: {rows_rejected} of {rows_read} rows rejected ({:.1}%), above \
+             source.max_rejected_share = {}; nothing was loaded. Most common: {}",
+            100.0 * rows_rejected as f64 / rows_read as f64,
+            src.max_rejected_share,
+            top.join("; ")
+        )));
+    }
 
     let fresh = dedupe_against(&wh, &manifest, v.accepted, &batch_id)?;
     let rows_duplicate = rows_read - rows_rejected - fresh.height() as u64;

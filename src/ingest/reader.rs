@@ -35,15 +35,14 @@ pub fn read_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Reads the mapped columns of a CSV export as text, with a record index in [`ROW_INDEX`].
-/// `wanted` pairs a pipeline key (for messages) with the export column. Fails with the missing
-/// column names when the header lacks a mapped column.
-pub fn read_raw(
+/// Reads the header of `path` and fails, naming file, keys and columns, when a mapped column is
+/// missing. Returns the header.
+pub fn check_header(
     path: &Path,
     delimiter: u8,
     section: &str,
     wanted: &[(&str, &String)],
-) -> Result<DataFrame> {
+) -> Result<Vec<String>> {
     let header = read_header(path, delimiter)?;
     let missing: Vec<String> = wanted
         .iter()
@@ -61,6 +60,19 @@ pub fn read_raw(
             ),
         });
     }
+    Ok(header)
+}
+
+/// Reads the mapped columns of a CSV export as text, with a record index in [`ROW_INDEX`].
+/// `wanted` pairs a pipeline key (for messages) with the export column. Fails with the missing
+/// column names when the header lacks a mapped column.
+pub fn read_raw(
+    path: &Path,
+    delimiter: u8,
+    section: &str,
+    wanted: &[(&str, &String)],
+) -> Result<DataFrame> {
+    let header = check_header(path, delimiter, section, wanted)?;
     let mut names: Vec<PlSmallStr> = wanted
         .iter()
         .map(|(_, n)| PlSmallStr::from(n.as_str()))

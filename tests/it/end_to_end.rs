@@ -208,3 +208,94 @@ fn score_without_a_model_says_to_train_first() {
         .stderr(predicate::str::contains("no current model"))
         .stderr(predicate::str::contains("churnflow train"));
 }
+
+#[test]
+fn validate_reports_every_input_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 20, 7, 0);
+    let ok = write_pipeline(dir.path(), &tx, "");
+    churnflow()
+        .arg("validate")
+        .arg(&ok)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("is valid"));
+    let text = std::fs::read_to_string(&ok)
+        .unwrap()
+        .replace("timestamp = \"order_date\"", "timestamp = \"date\"")
+        + "[events]\npath = \"no_such_events.csv\"\n[events.columns]\ncustomer_id = \"customer_id\"\nts = \"timestamp\"\nkind = \"kind\"\n";
+    std::fs::write(&ok, text).unwrap();
+    churnflow()
+        .arg("validate")
+        .arg(&ok)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "missing column(s) \"date\" (source.columns.timestamp)",
+        ))
+        .stderr(predicate::str::contains("[events]"))
+        .stderr(predicate::str::contains("no_such_events.csv"));
+}
+
+#[test]
+fn a_mostly_broken_file_is_refused_whole_with_exit_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = dir.path().join("tx.csv");
+    let mut text = String::from("order_id,customer_id,order_date,amount,quantity\n");
+    for i in 0..10 {
+        let amount = if i < 3 {
+            "n/a".to_string()
+        } else {
+            format!("{i}.5")
+        };
+        text.push_str(&format!("{i},C{i},2024-01-0{},{amount},1\n", 1 + i % 9));
+    }
+    std::fs::write(&tx, text).unwrap();
+    let pipeline = write_pipeline(dir.path(), &tx, "");
+    churnflow()
+        .arg("ingest")
+        .arg(&pipeline)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("3 of 10 rows rejected (30.0%)"))
+        .stderr(predicate::str::contains("3 x amount is not a number"));
+    assert!(!dir.path().join("work/warehouse/_manifest.json").exists());
+    assert!(!dir.path().join("work/warehouse/transactions").exists());
+}
+
+#[test]
+fn a_second_run_on_the_same_workdir_is_refused_while_the_first_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 2500, 7, 0);
+    let pipeline = write_pipeline(dir.path(), &tx, "");
+    let bin = assert_cmd::cargo::cargo_bin("churnflow");
+    let mut first = std::process::Command::new(&bin)
+        .arg("run")
+        .arg(&pipeline)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = dir.path().join("work/.churnflow.lock");
+    let start = std::time::Instant::now();
+    while !lock.exists() {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    churnflow()
+        .arg("run")
+        .arg(&pipeline)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "is locked by another churnflow run",
+        ));
+    assert!(
+        first.wait().unwrap().success(),
+        "the first run must finish normally"
+    );
+    assert!(!lock.exists(), "the lock is released at the end");
+}
