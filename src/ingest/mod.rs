@@ -129,7 +129,7 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
                 None => reasons.push((r, 1)),
             }
         }
-        reasons.sort_by(|a, b| b.1.cmp(&a.1));
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
         let top: Vec<String> = reasons
             .iter()
             .take(3)
