@@ -1,6 +1,7 @@
 //! Integration tests, compiled into one test binary. Each test works in its own temporary folder.
 
 mod cli_help;
+mod crash;
 mod end_to_end;
 mod features_fixture;
 mod ingest;
