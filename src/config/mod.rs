@@ -57,6 +57,15 @@ pub struct Source {
     pub timestamp_format: Option<String>,
     /// Share of rejected rows above which the file is refused.
     pub max_rejected_share: f64,
+    /// Timestamps before this day are implausible (epoch day).
+    pub earliest_day: i32,
+    /// Timestamps more than this many days after the ingest are implausible.
+    pub max_future_days: i32,
+    /// Plausible amounts.
+    pub amount_min: f64,
+    pub amount_max: f64,
+    /// Reject a row whose order id was used earlier in the file by a different row.
+    pub unique_order_id: bool,
     pub columns: ColumnMap,
 }
 
@@ -281,6 +290,27 @@ impl Pipeline {
                 raw.source.max_rejected_share
             ));
         }
+        let earliest_day =
+            crate::dates::parse_day(&raw.source.earliest_date).unwrap_or_else(|| {
+                problems.push(format!(
+                    "source.earliest_date: expected YYYY-MM-DD, found {:?}",
+                    raw.source.earliest_date
+                ));
+                0
+            });
+        in_range(
+            &mut problems,
+            "source.max_future_days",
+            raw.source.max_future_days,
+            0,
+            3660,
+        );
+        if !(raw.source.amount_min < raw.source.amount_max) {
+            problems.push(format!(
+                "source.amount_min / amount_max: expected min < max, found {} and {}",
+                raw.source.amount_min, raw.source.amount_max
+            ));
+        }
         let c = &raw.source.columns;
         let columns = ColumnMap {
             customer_id: c.customer_id.clone(),
@@ -424,6 +454,11 @@ impl Pipeline {
                 delimiter,
                 timestamp_format: raw.source.timestamp_format,
                 max_rejected_share: raw.source.max_rejected_share,
+                earliest_day,
+                max_future_days: raw.source.max_future_days as i32,
+                amount_min: raw.source.amount_min,
+                amount_max: raw.source.amount_max,
+                unique_order_id: raw.source.unique_order_id,
                 columns,
             },
             workdir,
@@ -512,6 +547,7 @@ fn check_side(
                 column: column.cloned(),
                 kind: field_kind,
                 required,
+                bounds: None,
             }
         })
         .collect();

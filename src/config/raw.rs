@@ -73,12 +73,43 @@ pub struct RawSource {
     /// Above this share of rejected rows the file is refused (exit 4) and nothing is written.
     #[serde(default = "default_max_rejected_share")]
     pub max_rejected_share: f64,
+    /// Rows dated before this day are rejected as implausible.
+    #[serde(default = "default_earliest_date")]
+    pub earliest_date: String,
+    /// Rows dated more than this many days after the ingest are rejected.
+    #[serde(default = "default_max_future_days")]
+    pub max_future_days: i64,
+    /// Amounts below this are rejected as absurd.
+    #[serde(default = "default_amount_min")]
+    pub amount_min: f64,
+    /// Amounts above this are rejected as absurd.
+    #[serde(default = "default_amount_max")]
+    pub amount_max: f64,
+    /// Reject a row whose order id was used earlier in the file by a different row (set false
+    /// for exports with one row per order line).
+    #[serde(default = "default_true")]
+    pub unique_order_id: bool,
     /// Column mapping.
     pub columns: RawColumns,
 }
 
 fn default_max_rejected_share() -> f64 {
     0.05
+}
+fn default_earliest_date() -> String {
+    "1990-01-01".into()
+}
+fn default_max_future_days() -> i64 {
+    1
+}
+fn default_amount_min() -> f64 {
+    -1e9
+}
+fn default_amount_max() -> f64 {
+    1e9
+}
+fn default_true() -> bool {
+    true
 }
 
 fn default_format() -> String {

@@ -16,10 +16,10 @@ use std::path::Path;
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::config::{ColumnMap, Pipeline, hex};
+use crate::config::{Pipeline, Source, hex};
 use crate::error::{EngineContext, Error, Result};
 use manifest::{Batch, Manifest};
-use validate::{Field, FieldKind};
+use validate::{Bounds, Field, FieldKind};
 
 /// What one ingest did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -110,13 +110,27 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
     }
     let batch_id = format!("b{}", &sha[..16]);
 
-    let raw = reader::read_raw(&src.path, src.delimiter, "source", &src.columns.mapped())?;
+    let mut raw = reader::read_raw(&src.path, src.delimiter, "source", &src.columns.mapped())?;
     let rows_read = raw.height() as u64;
+    let mut extra = Vec::new();
+    if let (Some(order), true) = (&src.columns.order_id, src.unique_order_id) {
+        let reused = reused_order_ids(&raw, order, &src.columns.mapped())?;
+        raw.with_column(Column::new("__reused_order_id".into(), reused))
+            .engine(|| "marking reused order ids".into())?;
+        extra.push((
+            col("__reused_order_id"),
+            order.clone(),
+            "duplicate order id: an earlier row of this file has the same id with other values"
+                .to_string(),
+        ));
+    }
+    let today = crate::dates::to_day(chrono::Utc::now().date_naive());
     let v = validate::validate(
         raw,
-        &transaction_fields(&src.columns),
+        &transaction_fields(src, today),
         src.timestamp_format.as_deref(),
         &source_name,
+        extra,
     )?;
     let rows_rejected = v.rejected.height() as u64;
     // A file this broken is more likely a changed export than a few bad rows: refuse it whole
@@ -175,8 +189,30 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
     Ok(report)
 }
 
-/// The transaction export's fields, in warehouse column order.
-pub fn transaction_fields(c: &ColumnMap) -> Vec<Field> {
+/// The transaction export's fields, in warehouse column order, with the plausibility bounds of
+/// `src` (`today` = the ingest day, for the future-date tolerance).
+pub fn transaction_fields(src: &Source, today: i32) -> Vec<Field> {
+    let c = &src.columns;
+    let ms = |day: i32| day as f64 * 86_400_000.0;
+    let mut ts = Field::required("ts", "timestamp", &c.timestamp, FieldKind::Timestamp);
+    ts.bounds = Some(Bounds {
+        min: ms(src.earliest_day),
+        max: ms(today + src.max_future_days + 1) - 1.0,
+        message: format!(
+            "timestamp outside the plausible range {} .. {} (source.earliest_date, source.max_future_days)",
+            crate::dates::format_day(src.earliest_day),
+            crate::dates::format_day(today + src.max_future_days)
+        ),
+    });
+    let mut amount = Field::required("amount", "amount", &c.amount, FieldKind::Number);
+    amount.bounds = Some(Bounds {
+        min: src.amount_min,
+        max: src.amount_max,
+        message: format!(
+            "amount outside the plausible range {} .. {} (source.amount_min, source.amount_max)",
+            src.amount_min, src.amount_max
+        ),
+    });
     vec![
         Field::required(
             "customer_id",
@@ -184,8 +220,8 @@ pub fn transaction_fields(c: &ColumnMap) -> Vec<Field> {
             &c.customer_id,
             FieldKind::Text,
         ),
-        Field::required("ts", "timestamp", &c.timestamp, FieldKind::Timestamp),
-        Field::required("amount", "amount", &c.amount, FieldKind::Number),
+        ts,
+        amount,
         Field::optional(
             "quantity",
             "quantity",
@@ -200,6 +236,33 @@ pub fn transaction_fields(c: &ColumnMap) -> Vec<Field> {
             FieldKind::Text,
         ),
     ]
+}
+
+/// True for each row whose order id appeared on an earlier row with different values (an exact
+/// repeat of a row is a duplicate delivery, dropped later, not an error).
+fn reused_order_ids(raw: &DataFrame, order: &str, mapped: &[(&str, &String)]) -> Result<Vec<bool>> {
+    let ids = crate::frame::str_values(raw, order)?;
+    let mut columns: Vec<&String> = mapped.iter().map(|(_, c)| *c).collect();
+    columns.dedup();
+    let values: Vec<Vec<String>> = columns
+        .iter()
+        .map(|c| crate::frame::str_values(raw, c))
+        .collect::<Result<_>>()?;
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    Ok((0..ids.len())
+        .map(|i| {
+            if ids[i].trim().is_empty() {
+                return false;
+            }
+            match first.get(ids[i].as_str()) {
+                None => {
+                    first.insert(&ids[i], i);
+                    false
+                }
+                Some(&j) => values.iter().any(|v| v[i] != v[j]),
+            }
+        })
+        .collect())
 }
 
 /// Drops rows identical to an earlier row of the same file or to a row already in the warehouse

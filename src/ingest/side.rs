@@ -30,7 +30,13 @@ pub fn ingest_side(wh: &Path, t: &SideTable) -> Result<IngestReport> {
     let batch_id = format!("b{}", &sha[..16]);
     let raw = reader::read_raw(&t.path, t.delimiter, table, &t.mapped())?;
     let rows_read = raw.height() as u64;
-    let v = validate::validate(raw, &t.fields, t.timestamp_format.as_deref(), &source)?;
+    let v = validate::validate(
+        raw,
+        &t.fields,
+        t.timestamp_format.as_deref(),
+        &source,
+        vec![],
+    )?;
     let rows_rejected = v.rejected.height() as u64;
     let mut accepted = v
         .accepted

@@ -43,6 +43,16 @@ pub struct Field {
     pub column: Option<String>,
     pub kind: FieldKind,
     pub required: bool,
+    /// Plausible range (numbers as is, timestamps in epoch milliseconds) and how to say it.
+    pub bounds: Option<Bounds>,
+}
+
+/// A plausible range for a field; values outside are rejected with `message`.
+#[derive(Debug, Clone)]
+pub struct Bounds {
+    pub min: f64,
+    pub max: f64,
+    pub message: String,
 }
 
 impl Field {
@@ -59,6 +69,7 @@ impl Field {
             column: Some(column.to_string()),
             kind,
             required: true,
+            bounds: None,
         }
     }
 
@@ -75,6 +86,7 @@ impl Field {
             column: column.cloned(),
             kind,
             required: false,
+            bounds: None,
         }
     }
 }
@@ -149,11 +161,14 @@ fn parsed(column: &str, kind: FieldKind, timestamp_format: Option<&str>) -> Expr
 }
 
 /// Validates `raw` (text columns named as in the export) against `fields`.
+/// `extra_rules` (failure test, column, reason) run after the field rules, e.g. over columns the
+/// caller added to `raw` (named with a leading `__`, never written to quarantine).
 pub fn validate(
     raw: DataFrame,
     fields: &[Field],
     timestamp_format: Option<&str>,
     source_file: &str,
+    extra_rules: Vec<(Expr, String, String)>,
 ) -> Result<Validated> {
     let ts_expected = timestamp_format
         .map(|f| format!("expected format {f}"))
@@ -175,18 +190,24 @@ pub fn validate(
         let bad = match f.kind {
             FieldKind::Text => None,
             FieldKind::Timestamp => Some((
-                value.is_null(),
+                value.clone().is_null(),
                 format!("unparseable {}; {ts_expected}", f.label),
             )),
             FieldKind::Number => Some((
-                value.clone().is_null().or(value.is_finite().not()),
+                value.clone().is_null().or(value.clone().is_finite().not()),
                 format!("{} is not a number", f.label),
             )),
         };
         if let Some((fails, why)) = bad {
-            rules.push((present.and(fails), c.clone(), why));
+            rules.push((present.clone().and(fails), c.clone(), why));
+        }
+        if let Some(b) = &f.bounds {
+            let x = value.cast(DataType::Float64);
+            let outside = x.clone().lt(lit(b.min)).or(x.gt(lit(b.max)));
+            rules.push((present.and(outside), c.clone(), b.message.clone()));
         }
     }
+    rules.extend(extra_rules);
     let mut reason = null_of(FieldKind::Text);
     let mut column = null_of(FieldKind::Text);
     for (fails, col_name, why) in rules.into_iter().rev() {
@@ -221,7 +242,7 @@ pub fn validate(
     let raw_names: Vec<Expr> = checked
         .get_column_names()
         .into_iter()
-        .filter(|n| !matches!(n.as_str(), "__reason" | "__column" | ROW_INDEX))
+        .filter(|n| !n.starts_with("__"))
         .map(|n| col(n.clone()))
         .collect();
     let mut quarantine = vec![
