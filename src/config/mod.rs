@@ -305,7 +305,9 @@ impl Pipeline {
             0,
             3660,
         );
-        if !(raw.source.amount_min < raw.source.amount_max) {
+        if raw.source.amount_min.partial_cmp(&raw.source.amount_max)
+            != Some(std::cmp::Ordering::Less)
+        {
             problems.push(format!(
                 "source.amount_min / amount_max: expected min < max, found {} and {}",
                 raw.source.amount_min, raw.source.amount_max
