@@ -1,10 +1,10 @@
 //! `churnflow validate`: checks the pipeline file and the headers of every input it names, and
-//! reports every problem at once, without reading data or writing anything.
+//! reports every problem at once, without loading data or writing to the workdir.
 
 use crate::cli::PipelineArgs;
 use crate::cmd::{Out, load};
 use crate::error::{Error, Result};
-use crate::ingest::reader;
+use crate::ingest::{self, prepare, reader};
 
 /// Runs `validate`.
 pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
@@ -13,22 +13,30 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
         "source",
         &p.source.path,
         p.source.delimiter,
+        p.source.encoding,
         p.source.columns.mapped(),
     )];
     for t in [&p.customers, &p.arrears, &p.events].into_iter().flatten() {
-        inputs.push((t.kind.name(), &t.path, t.delimiter, t.mapped()));
+        inputs.push((t.kind.name(), &t.path, t.delimiter, t.encoding, t.mapped()));
     }
+    // Compressed or GBK inputs are staged in the system's temporary folder, never the workdir.
+    let staging = std::env::temp_dir().join(format!("churnflow-validate-{}", std::process::id()));
     let mut problems = Vec::new();
-    for (section, path, delimiter, wanted) in &inputs {
-        match reader::check_header(path, *delimiter, section, wanted) {
-            Ok(header) => out.line(format!(
-                "ok: [{section}] {} ({} columns)",
-                path.display(),
-                header.len()
-            )),
+    for (section, path, delimiter, encoding, wanted) in &inputs {
+        let checked = prepare::expand(path).and_then(|files| {
+            for f in &files {
+                ingest::read_prepared(f, *encoding, &staging, |staged| {
+                    reader::check_header(staged, *delimiter, section, wanted)
+                })?;
+            }
+            Ok(files.len())
+        });
+        match checked {
+            Ok(n) => out.line(format!("ok: [{section}] {} ({n} file(s))", path.display())),
             Err(e) => problems.push(format!("  - [{section}] {e}")),
         }
     }
+    let _ = std::fs::remove_dir_all(&staging);
     if !problems.is_empty() {
         return Err(Error::Config {
             path: p.file.clone(),

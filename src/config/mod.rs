@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::features::spec::{self, FeatureSpec};
+use crate::ingest::prepare::Encoding;
 use crate::ingest::validate::{Field, FieldKind};
 use crate::label::LabelRule;
 use crate::segment::reasons::Language;
@@ -54,6 +55,7 @@ pub struct Source {
     pub path: PathBuf,
     pub format: SourceFormat,
     pub delimiter: u8,
+    pub encoding: Encoding,
     pub timestamp_format: Option<String>,
     /// Share of rejected rows above which the file is refused.
     pub max_rejected_share: f64,
@@ -119,6 +121,7 @@ pub struct SideTable {
     pub kind: SideKind,
     pub path: PathBuf,
     pub delimiter: u8,
+    pub encoding: Encoding,
     pub timestamp_format: Option<String>,
     /// The table's fields mapped to export columns.
     pub fields: Vec<Field>,
@@ -313,6 +316,8 @@ impl Pipeline {
                 raw.source.amount_min, raw.source.amount_max
             ));
         }
+        let source_encoding =
+            check_encoding("source", raw.source.encoding.as_deref(), &mut problems);
         let c = &raw.source.columns;
         let columns = ColumnMap {
             customer_id: c.customer_id.clone(),
@@ -455,6 +460,7 @@ impl Pipeline {
                 format,
                 delimiter,
                 timestamp_format: raw.source.timestamp_format,
+                encoding: source_encoding,
                 max_rejected_share: raw.source.max_rejected_share,
                 earliest_day,
                 max_future_days: raw.source.max_future_days as i32,
@@ -568,6 +574,7 @@ fn check_side(
         kind,
         path: resolve(&raw.path),
         delimiter,
+        encoding: check_encoding(section, raw.encoding.as_deref(), problems),
         timestamp_format: raw.timestamp_format.clone(),
         fields,
     }
@@ -718,6 +725,18 @@ fn check_scoring(
             growing_trend: l.growing_trend,
             declining_trend: l.declining_trend,
         },
+    }
+}
+
+fn check_encoding(section: &str, raw: Option<&str>, problems: &mut Vec<String>) -> Encoding {
+    match raw {
+        None => Encoding::Utf8,
+        Some(text) => Encoding::parse(text).unwrap_or_else(|| {
+            problems.push(format!(
+                "{section}.encoding: expected utf-8, gbk or gb18030, found {text:?}"
+            ));
+            Encoding::Utf8
+        }),
     }
 }
 

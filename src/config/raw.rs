@@ -49,6 +49,8 @@ pub struct RawSideTable {
     pub path: String,
     /// Field delimiter (one ASCII character).
     pub delimiter: Option<String>,
+    /// Text encoding: utf-8 (default), gbk or gb18030.
+    pub encoding: Option<String>,
     /// strftime format of the date column; ISO date or datetime when absent.
     pub timestamp_format: Option<String>,
     /// `[events]` only: event kinds that count as complaints.
@@ -68,6 +70,8 @@ pub struct RawSource {
     pub format: String,
     /// Field delimiter for CSV (one ASCII character).
     pub delimiter: Option<String>,
+    /// Text encoding: utf-8 (default), gbk or gb18030.
+    pub encoding: Option<String>,
     /// strftime format of the timestamp column; ISO date or datetime when absent.
     pub timestamp_format: Option<String>,
     /// Above this share of rejected rows the file is refused (exit 4) and nothing is written.

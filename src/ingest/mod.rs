@@ -4,6 +4,7 @@
 
 pub mod lock;
 pub mod manifest;
+pub mod prepare;
 pub mod reader;
 pub mod side;
 pub mod validate;
@@ -57,11 +58,30 @@ impl IngestReport {
 
 /// Ingests the transactions and every configured side table.
 pub fn ingest_all(p: &Pipeline) -> Result<Vec<IngestReport>> {
-    let mut reports = vec![ingest(p)?];
+    let mut reports = ingest(p)?;
     for t in [&p.customers, &p.arrears, &p.events].into_iter().flatten() {
-        reports.push(side::ingest_side(&p.warehouse_dir(), t)?);
+        for file in prepare::expand(&t.path)? {
+            reports.push(side::ingest_side(&p.warehouse_dir(), t, &file)?);
+        }
     }
     Ok(reports)
+}
+
+/// Runs `read` on the prepared (decompressed, UTF-8) copy of `file`; errors name `file`.
+pub fn read_prepared<T>(
+    file: &Path,
+    encoding: prepare::Encoding,
+    staging: &Path,
+    read: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    let prepared = prepare::prepare(file, encoding, staging)?;
+    read(&prepared.path).map_err(|e| match e {
+        Error::Input { message, .. } => Error::Input {
+            path: file.to_path_buf(),
+            message,
+        },
+        other => other,
+    })
 }
 
 /// SHA-256 and size of a file.
@@ -83,15 +103,24 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     Ok((hex(&hasher.finalize()), total))
 }
 
-/// Ingests the pipeline's source into its warehouse. The caller holds the workdir lock.
-pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
+/// Ingests every file the pipeline's source names (a file, a folder or a glob), each as its own
+/// batch committed on its own. The caller holds the workdir lock.
+pub fn ingest(p: &Pipeline) -> Result<Vec<IngestReport>> {
+    let wh = p.warehouse_dir();
+    warehouse::remove_uncommitted(&wh, &Manifest::load(&wh)?)?;
+    prepare::expand(&p.source.path)?
+        .iter()
+        .map(|file| ingest_file(p, file))
+        .collect()
+}
+
+fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     let wh = p.warehouse_dir();
     let src = &p.source;
-    let source_name = src.path.display().to_string();
+    let source_name = file.display().to_string();
     let mut manifest = Manifest::load(&wh)?;
-    warehouse::remove_uncommitted(&wh, &manifest)?;
 
-    let (sha, bytes) = hash_file(&src.path)?;
+    let (sha, bytes) = hash_file(file)?;
     if let Some(b) = manifest.find_by_hash(&sha) {
         return Ok(IngestReport::already(source_name, sha, b.batch_id.clone()));
     }
@@ -110,7 +139,9 @@ pub fn ingest(p: &Pipeline) -> Result<IngestReport> {
     }
     let batch_id = format!("b{}", &sha[..16]);
 
-    let mut raw = reader::read_raw(&src.path, src.delimiter, "source", &src.columns.mapped())?;
+    let mut raw = read_prepared(file, src.encoding, &wh.join(".staging"), |path| {
+        reader::read_raw(path, src.delimiter, "source", &src.columns.mapped())
+    })?;
     let rows_read = raw.height() as u64;
     let mut extra = Vec::new();
     if let (Some(order), true) = (&src.columns.order_id, src.unique_order_id) {

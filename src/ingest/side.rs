@@ -15,10 +15,10 @@ use crate::ingest::manifest::{Batch, Manifest, Part};
 use crate::ingest::{IngestReport, hash_file, reader, validate, warehouse};
 
 /// Ingests one side table; a file with the same content as before is a no-op.
-pub fn ingest_side(wh: &Path, t: &SideTable) -> Result<IngestReport> {
+pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport> {
     let mut manifest = Manifest::load(wh)?;
-    let source = t.path.display().to_string();
-    let (sha, bytes) = hash_file(&t.path)?;
+    let source = file.display().to_string();
+    let (sha, bytes) = hash_file(file)?;
     let table = t.kind.name();
     if let Some(b) = manifest
         .side_batches
@@ -28,7 +28,9 @@ pub fn ingest_side(wh: &Path, t: &SideTable) -> Result<IngestReport> {
         return Ok(IngestReport::already(source, sha, b.batch_id.clone()));
     }
     let batch_id = format!("b{}", &sha[..16]);
-    let raw = reader::read_raw(&t.path, t.delimiter, table, &t.mapped())?;
+    let raw = crate::ingest::read_prepared(file, t.encoding, &wh.join(".staging"), |path| {
+        reader::read_raw(path, t.delimiter, table, &t.mapped())
+    })?;
     let rows_read = raw.height() as u64;
     let v = validate::validate(
         raw,

@@ -28,12 +28,12 @@ fn an_overlapping_redelivery_adds_only_the_new_rows() {
     let csv = dir.path().join("export.csv");
     std::fs::write(&csv, format!("{HEADER}{}", rows(0..40))).unwrap();
     let p = Pipeline::load(&write_pipeline(dir.path(), &csv, "")).unwrap();
-    let first = ingest::ingest(&p).unwrap();
+    let first = ingest::ingest(&p).unwrap().remove(0);
     assert_eq!((first.rows_accepted, first.rows_duplicate), (40, 0));
 
     // The next export repeats the first 40 rows and adds 25 new ones, under the same name.
     std::fs::write(&csv, format!("{HEADER}{}", rows(0..65))).unwrap();
-    let second = ingest::ingest(&p).unwrap();
+    let second = ingest::ingest(&p).unwrap().remove(0);
     assert_eq!((second.rows_accepted, second.rows_duplicate), (65, 40));
     assert!(
         second.warnings[0].contains("different content"),
@@ -123,7 +123,7 @@ fn implausible_rows_are_quarantined_with_exact_reasons() {
     let p = Pipeline::load(&write_pipeline(dir.path(), &csv, "")).unwrap();
     let mut p = p;
     p.source.max_rejected_share = 1.0;
-    let r = ingest::ingest(&p).unwrap();
+    let r = ingest::ingest(&p).unwrap().remove(0);
     // Rows 1, 6 (first use of the id) kept; the exact repeat of row 1 is a duplicate, not an error.
     assert_eq!((r.rows_read, r.rows_rejected, r.rows_duplicate), (9, 6, 1));
     let q = p.warehouse_dir().join(r.quarantine.unwrap());
@@ -171,4 +171,58 @@ fn implausible_rows_are_quarantined_with_exact_reasons() {
         churnflow::frame::str_values(&ids, "customer_id").unwrap(),
         ["007", "008"]
     );
+}
+
+#[test]
+fn a_folder_of_daily_files_in_gzip_and_gbk_is_ingested_file_by_file() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let daily = dir.path().join("daily");
+    std::fs::create_dir(&daily).unwrap();
+    // Day 1 plain, day 2 gzip; names in GBK need the encoding set, so keep ids ASCII here.
+    std::fs::write(
+        daily.join("2024-02-01.csv"),
+        format!("{HEADER}{}", rows(0..10)),
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(daily.join("2024-02-02.csv.gz")).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(format!("{HEADER}{}", rows(10..25)).as_bytes())
+        .unwrap();
+    gz.finish().unwrap();
+    let p = Pipeline::load(&write_pipeline(dir.path(), &daily, "")).unwrap();
+    let reports = ingest::ingest(&p).unwrap();
+    assert_eq!(
+        reports.iter().map(|r| r.rows_accepted).collect::<Vec<_>>(),
+        [10, 15]
+    );
+    assert_eq!(Manifest::load(&p.warehouse_dir()).unwrap().total_rows(), 25);
+    // Nothing is left in the staging folder; a second pass adds nothing.
+    let staging = p.warehouse_dir().join(".staging");
+    assert_eq!(
+        std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0),
+        0
+    );
+    assert!(
+        ingest::ingest(&p)
+            .unwrap()
+            .iter()
+            .all(|r| r.already_ingested)
+    );
+
+    // A GBK customer master with Chinese names arrives as UTF-8.
+    let master = dir.path().join("customers_gbk.csv");
+    let text = "customer_id,name,owner\n00001,华信贸易有限公司,李伟\n";
+    std::fs::write(&master, encoding_rs::GBK.encode(text).0).unwrap();
+    let extra = format!(
+        "[customers]\npath = \"{}\"\nencoding = \"gbk\"\n[customers.columns]\ncustomer_id = \"customer_id\"\nname = \"name\"\nowner = \"owner\"\n",
+        master.display()
+    );
+    let p = Pipeline::load(&write_pipeline(dir.path(), &daily, &extra)).unwrap();
+    ingest::ingest_all(&p).unwrap();
+    let info = churnflow::ingest::side::customer_master(&p.warehouse_dir()).unwrap();
+    assert_eq!(info["00001"].name, "华信贸易有限公司");
+    assert_eq!(info["00001"].owner, "李伟");
 }
