@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::features::spec::{self, FeatureSpec};
 use crate::ingest::prepare::Encoding;
-use crate::ingest::validate::{Field, FieldKind};
+use crate::ingest::validate::{Field, FieldKind, NumberFormat};
 use crate::label::LabelRule;
 use crate::segment::reasons::Language;
 use raw::{RawLabel, RawPipeline};
@@ -63,6 +63,8 @@ pub struct Source {
     pub earliest_day: i32,
     /// Timestamps more than this many days after the ingest are implausible.
     pub max_future_days: i32,
+    /// How amounts are written.
+    pub amount_format: NumberFormat,
     /// Plausible amounts.
     pub amount_min: f64,
     pub amount_max: f64,
@@ -318,6 +320,17 @@ impl Pipeline {
         }
         let source_encoding =
             check_encoding("source", raw.source.encoding.as_deref(), &mut problems);
+        let (t, d) = (
+            &raw.source.thousands_separator,
+            &raw.source.decimal_separator,
+        );
+        if let (Some(t), Some(d)) = (t, d)
+            && t == d
+        {
+            problems.push(format!(
+                "source.thousands_separator and source.decimal_separator: must differ, both are {t:?}"
+            ));
+        }
         let c = &raw.source.columns;
         let columns = ColumnMap {
             customer_id: c.customer_id.clone(),
@@ -464,6 +477,11 @@ impl Pipeline {
                 max_rejected_share: raw.source.max_rejected_share,
                 earliest_day,
                 max_future_days: raw.source.max_future_days as i32,
+                amount_format: NumberFormat {
+                    thousands: raw.source.thousands_separator.clone(),
+                    decimal: raw.source.decimal_separator.clone(),
+                    currency: raw.source.currency_symbols.clone(),
+                },
                 amount_min: raw.source.amount_min,
                 amount_max: raw.source.amount_max,
                 unique_order_id: raw.source.unique_order_id,
@@ -556,6 +574,7 @@ fn check_side(
                 kind: field_kind,
                 required,
                 bounds: None,
+                number_format: None,
             }
         })
         .collect();

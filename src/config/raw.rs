@@ -83,6 +83,12 @@ pub struct RawSource {
     /// Rows dated more than this many days after the ingest are rejected.
     #[serde(default = "default_max_future_days")]
     pub max_future_days: i64,
+    /// Thousands separator in amounts, removed before parsing ("," in 1,234.50).
+    pub thousands_separator: Option<String>,
+    /// Decimal separator in amounts when it is not "." ("," in 1234,50).
+    pub decimal_separator: Option<String>,
+    /// Currency symbols stripped from amounts ("$€¥£").
+    pub currency_symbols: Option<String>,
     /// Amounts below this are rejected as absurd.
     #[serde(default = "default_amount_min")]
     pub amount_min: f64,

@@ -139,10 +139,18 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     }
     let batch_id = format!("b{}", &sha[..16]);
 
-    let mut raw = read_prepared(file, src.encoding, &wh.join(".staging"), |path| {
-        reader::read_raw(path, src.delimiter, "source", &src.columns.mapped())
+    let staging = wh.join(".staging");
+    let read = read_prepared(file, src.encoding, &staging, |path| {
+        reader::read_raw(
+            path,
+            src.delimiter,
+            "source",
+            &src.columns.mapped(),
+            &staging,
+        )
     })?;
-    let rows_read = raw.height() as u64;
+    let (mut raw, malformed, header) = (read.frame, read.malformed, read.header);
+    let rows_read = (raw.height() + malformed.len()) as u64;
     let mut extra = Vec::new();
     if let (Some(order), true) = (&src.columns.order_id, src.unique_order_id) {
         let reused = reused_order_ids(&raw, order, &src.columns.mapped())?;
@@ -156,13 +164,14 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         ));
     }
     let today = crate::dates::to_day(chrono::Utc::now().date_naive());
-    let v = validate::validate(
+    let mut v = validate::validate(
         raw,
         &transaction_fields(src, today),
         src.timestamp_format.as_deref(),
         &source_name,
         extra,
     )?;
+    v.rejected = validate::with_malformed(v.rejected, &malformed, &header, &source_name)?;
     let rows_rejected = v.rejected.height() as u64;
     // A file this broken is more likely a changed export than a few bad rows: refuse it whole
     // rather than load part of it (nothing has been written yet).
@@ -236,6 +245,7 @@ pub fn transaction_fields(src: &Source, today: i32) -> Vec<Field> {
         ),
     });
     let mut amount = Field::required("amount", "amount", &c.amount, FieldKind::Number);
+    amount.number_format = Some(src.amount_format.clone());
     amount.bounds = Some(Bounds {
         min: src.amount_min,
         max: src.amount_max,

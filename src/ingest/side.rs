@@ -28,17 +28,19 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
         return Ok(IngestReport::already(source, sha, b.batch_id.clone()));
     }
     let batch_id = format!("b{}", &sha[..16]);
-    let raw = crate::ingest::read_prepared(file, t.encoding, &wh.join(".staging"), |path| {
-        reader::read_raw(path, t.delimiter, table, &t.mapped())
+    let staging = wh.join(".staging");
+    let read = crate::ingest::read_prepared(file, t.encoding, &staging, |path| {
+        reader::read_raw(path, t.delimiter, table, &t.mapped(), &staging)
     })?;
-    let rows_read = raw.height() as u64;
-    let v = validate::validate(
-        raw,
+    let rows_read = (read.frame.height() + read.malformed.len()) as u64;
+    let mut v = validate::validate(
+        read.frame,
         &t.fields,
         t.timestamp_format.as_deref(),
         &source,
         vec![],
     )?;
+    v.rejected = validate::with_malformed(v.rejected, &read.malformed, &read.header, &source)?;
     let rows_rejected = v.rejected.height() as u64;
     let mut accepted = v
         .accepted

@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use crate::error::{EngineContext, Result};
-use crate::ingest::reader::ROW_INDEX;
+use crate::ingest::reader::{LINE, Malformed};
 
 /// Timestamp formats tried, in order, when the pipeline file names none.
 const DATETIME_FORMATS: [&str; 6] = [
@@ -45,6 +45,19 @@ pub struct Field {
     pub required: bool,
     /// Plausible range (numbers as is, timestamps in epoch milliseconds) and how to say it.
     pub bounds: Option<Bounds>,
+    /// For numbers: separators and currency symbols to remove before parsing.
+    pub number_format: Option<NumberFormat>,
+}
+
+/// How a number is written in the export: "1.234,50 €" or "$1,234.50".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NumberFormat {
+    /// Removed before parsing ("," in 1,234.50).
+    pub thousands: Option<String>,
+    /// Replaced by "." before parsing ("," in 1234,50).
+    pub decimal: Option<String>,
+    /// Characters stripped from both ends ("$€¥£ ").
+    pub currency: Option<String>,
 }
 
 /// A plausible range for a field; values outside are rejected with `message`.
@@ -70,6 +83,7 @@ impl Field {
             kind,
             required: true,
             bounds: None,
+            number_format: None,
         }
     }
 
@@ -87,6 +101,7 @@ impl Field {
             kind,
             required: false,
             bounds: None,
+            number_format: None,
         }
     }
 }
@@ -152,11 +167,27 @@ fn non_empty(name: &str) -> Expr {
         .and(text(name).str().len_bytes().gt(lit(0)))
 }
 
-fn parsed(column: &str, kind: FieldKind, timestamp_format: Option<&str>) -> Expr {
-    match kind {
+fn parse_number(column: &str, format: Option<&NumberFormat>) -> Expr {
+    let mut e = text(column);
+    if let Some(f) = format {
+        if let Some(c) = &f.currency {
+            e = e.str().strip_chars(lit(format!("{c} ")));
+        }
+        if let Some(t) = &f.thousands {
+            e = e.str().replace_all(lit(t.clone()), lit(""), true);
+        }
+        if let Some(d) = &f.decimal {
+            e = e.str().replace_all(lit(d.clone()), lit("."), true);
+        }
+    }
+    e.cast(DataType::Float64)
+}
+
+fn parsed(f: &Field, column: &str, timestamp_format: Option<&str>) -> Expr {
+    match f.kind {
         FieldKind::Text => text(column),
         FieldKind::Timestamp => parse_timestamp(column, timestamp_format),
-        FieldKind::Number => text(column).cast(DataType::Float64),
+        FieldKind::Number => parse_number(column, f.number_format.as_ref()),
     }
 }
 
@@ -178,7 +209,7 @@ pub fn validate(
     let mut rules: Vec<(Expr, String, String)> = Vec::new();
     for f in fields {
         let Some(c) = &f.column else { continue };
-        let value = parsed(c, f.kind, timestamp_format);
+        let value = parsed(f, c, timestamp_format);
         let present = non_empty(c);
         if f.required {
             rules.push((
@@ -225,7 +256,7 @@ pub fn validate(
         .iter()
         .map(|f| match &f.column {
             Some(c) => when(non_empty(c))
-                .then(parsed(c, f.kind, timestamp_format))
+                .then(parsed(f, c, timestamp_format))
                 .otherwise(null_of(f.kind))
                 .alias(f.name),
             None => null_of(f.kind).alias(f.name),
@@ -247,8 +278,7 @@ pub fn validate(
         .collect();
     let mut quarantine = vec![
         lit(source_file.to_string()).alias("source_file"),
-        // Line 1 is the header; one record per line is assumed for the line number.
-        (col(ROW_INDEX).cast(DataType::Int64) + lit(2i64)).alias("line"),
+        col(LINE).cast(DataType::Int64).alias("line"),
         col("__column").alias("column"),
         col("__reason").alias("reason"),
     ];
@@ -260,4 +290,52 @@ pub fn validate(
         .collect()
         .engine(|| format!("collecting rejected rows of {source_file}"))?;
     Ok(Validated { accepted, rejected })
+}
+
+/// Adds records that could not be split into fields to the rejected rows, in line order, with
+/// their fields placed under the header's column names.
+pub fn with_malformed(
+    rejected: DataFrame,
+    malformed: &[Malformed],
+    header: &[String],
+    source_file: &str,
+) -> Result<DataFrame> {
+    if malformed.is_empty() {
+        return Ok(rejected);
+    }
+    let raw_names: Vec<String> = rejected
+        .get_column_names()
+        .iter()
+        .skip(QUARANTINE_LEADING.len())
+        .map(|n| n.to_string())
+        .collect();
+    let mut columns = vec![
+        Column::new("source_file".into(), vec![source_file; malformed.len()]),
+        Column::new(
+            "line".into(),
+            malformed.iter().map(|m| m.line as i64).collect::<Vec<_>>(),
+        ),
+        Column::new("column".into(), vec!["(whole record)"; malformed.len()]),
+        Column::new(
+            "reason".into(),
+            malformed
+                .iter()
+                .map(|m| m.reason.clone())
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for name in &raw_names {
+        let idx = header.iter().position(|h| h == name);
+        let values: Vec<Option<String>> = malformed
+            .iter()
+            .map(|m| idx.and_then(|i| m.fields.get(i).cloned()))
+            .collect();
+        columns.push(Column::new(name.as_str().into(), values));
+    }
+    let extra =
+        DataFrame::new_infer_height(columns).engine(|| "listing malformed records".into())?;
+    rejected
+        .vstack(&extra)
+        .and_then(|df| df.sort(["line"], SortMultipleOptions::default()))
+        .engine(|| "collecting rejected rows".into())
 }
