@@ -9,8 +9,10 @@ use crate::atomic_file;
 use crate::cli::AsOfArgs;
 use crate::cmd::{Out, engine, ingest as ingest_cmd, load, train as train_cmd};
 use crate::error::Result;
+use crate::ingest::manifest::Manifest;
 use crate::ingest::{self, IngestReport, lock::WorkdirLock};
-use crate::model::registry::Registry;
+use crate::model::policy;
+use crate::model::registry::Decision;
 use crate::report::summary;
 use crate::score;
 
@@ -18,6 +20,13 @@ use crate::score;
 struct Stage {
     name: &'static str,
     seconds: f64,
+}
+
+#[derive(Serialize)]
+struct TrainedModel {
+    model_id: String,
+    promoted: bool,
+    reason: String,
 }
 
 #[derive(Serialize)]
@@ -29,7 +38,8 @@ struct RunManifest {
     started_at: String,
     as_of: String,
     ingest: Vec<IngestReport>,
-    trained_model: Option<String>,
+    retrain: policy::RetrainDecision,
+    trained_model: Option<TrainedModel>,
     model_id: String,
     scored_accounts: usize,
     listed_accounts: usize,
@@ -58,12 +68,20 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     timed("ingest", t);
 
     let mut trained_model = None;
-    if Registry::load(&p.models_dir)?.current.is_none() {
+    let fingerprint = Manifest::load(&p.warehouse_dir())?.fingerprint();
+    let retrain = policy::retrain_decision(&p, &mut engine(&p)?, &fingerprint, args.as_of)?;
+    if retrain.retrain {
         let t = Instant::now();
-        out.line("no current model: training one");
+        out.line(format!("retraining: {}", retrain.reason));
         let r = train_cmd::train_and_report(&p, out)?;
-        trained_model = Some(r.artifact.model_id);
+        trained_model = Some(TrainedModel {
+            model_id: r.artifact.model_id.clone(),
+            promoted: r.decision == Decision::Promoted,
+            reason: r.reason,
+        });
         timed("train", t);
+    } else {
+        out.line(format!("no retraining: {}", retrain.reason));
     }
 
     let t = Instant::now();
@@ -88,6 +106,7 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
         started_at: started_at.to_rfc3339(),
         as_of: outcome.as_of.clone(),
         ingest: ingest_report,
+        retrain,
         trained_model,
         model_id: outcome.model.model_id.clone(),
         scored_accounts: outcome.scored.len(),

@@ -208,6 +208,8 @@ pub struct TrainSettings {
     pub max_auc_drop: f64,
     pub max_log_loss_increase: f64,
     pub calibration_tolerance: f64,
+    pub retrain_every_days: i32,
+    pub max_feature_psi: f64,
 }
 
 /// A checked pipeline: every path resolved relative to the pipeline file.
@@ -503,6 +505,8 @@ impl Pipeline {
                 max_auc_drop: t.max_auc_drop,
                 max_log_loss_increase: t.max_log_loss_increase,
                 calibration_tolerance: t.calibration_tolerance,
+                retrain_every_days: t.retrain_every_days as i32,
+                max_feature_psi: t.max_feature_psi,
             },
             scoring,
             customers,

@@ -241,6 +241,19 @@ pub struct RawTrain {
     /// Expected calibration error above which a Platt correction is fitted out of time.
     #[serde(default = "default_calibration_tolerance")]
     pub calibration_tolerance: f64,
+    /// `run` retrains when the current model's data ends this many days before tonight (0: never).
+    #[serde(default = "default_retrain_every")]
+    pub retrain_every_days: i64,
+    /// `run` retrains when a feature's PSI since training exceeds this (0: no drift check).
+    #[serde(default = "default_max_psi")]
+    pub max_feature_psi: f64,
+}
+
+fn default_retrain_every() -> i64 {
+    30
+}
+fn default_max_psi() -> f64 {
+    0.25
 }
 
 fn default_cutoffs() -> i64 {
@@ -278,6 +291,8 @@ impl Default for RawTrain {
             max_auc_drop: default_tolerance(),
             max_log_loss_increase: default_tolerance(),
             calibration_tolerance: default_calibration_tolerance(),
+            retrain_every_days: default_retrain_every(),
+            max_feature_psi: default_max_psi(),
         }
     }
 }

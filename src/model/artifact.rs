@@ -129,6 +129,9 @@ pub struct ModelArtifact {
     pub data_fingerprint: String,
     pub metrics: ModelMetrics,
     pub calibration: Calibration,
+    /// Each feature's training distribution (transformed values), for drift checks.
+    #[serde(default)]
+    pub drift_reference: Vec<crate::model::drift::FeatureBins>,
 }
 
 impl ModelArtifact {
@@ -196,6 +199,24 @@ impl ModelArtifact {
     pub fn design(&self, table: &FeatureTable, rows: &[usize]) -> Result<Array2<f64>> {
         self.check_features(table)?;
         preprocess::matrix(&self.features, &[(table, rows)])
+    }
+
+    /// The largest population stability index of the model's features on the given rows of
+    /// `table`, with the feature's name; None without a stored reference.
+    pub fn max_psi(&self, table: &FeatureTable, rows: &[usize]) -> Result<Option<(String, f64)>> {
+        let mut worst: Option<(String, f64)> = None;
+        for (f, bins) in self.features.iter().zip(&self.drift_reference) {
+            let col = table.require(&f.name)?;
+            let values: Vec<f64> = rows
+                .iter()
+                .map(|&i| f.transform.apply(col[i].unwrap_or(f.impute)))
+                .collect();
+            let psi = bins.psi(&values);
+            if worst.as_ref().is_none_or(|(_, w)| psi > *w) {
+                worst = Some((f.name.clone(), psi));
+            }
+        }
+        Ok(worst)
     }
 
     /// P(churn) for the given rows of `table`.

@@ -4,8 +4,10 @@
 pub mod artifact;
 pub mod backtest;
 pub mod card;
+pub mod drift;
 pub mod fit;
 pub mod metrics;
+pub mod policy;
 pub mod preprocess;
 pub mod procedure;
 pub mod registry;

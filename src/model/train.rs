@@ -245,6 +245,7 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
             train: procedure::in_sample_metrics(&fitted, &train, val)?,
         },
         calibration: fitted.calibration.clone(),
+        drift_reference: drift_reference(&fitted.scaling, &all)?,
     };
     artifact.model_id = model_id(&artifact)?;
 
@@ -277,6 +278,28 @@ fn current_on(current: &ModelArtifact, val: &Snapshot) -> Result<Option<Metrics>
     }
     let p = current.predict(&val.table, &val.rows)?;
     Ok(Some(Metrics::compute(&p, &val.labels)))
+}
+
+/// Decile bins of every model feature's transformed training values.
+fn drift_reference(
+    scaling: &[crate::model::preprocess::FeatureScaling],
+    snaps: &[&Snapshot],
+) -> Result<Vec<crate::model::drift::FeatureBins>> {
+    scaling
+        .iter()
+        .map(|f| {
+            let mut values = Vec::new();
+            for s in snaps {
+                let col = s.table.require(&f.name)?;
+                values.extend(
+                    s.rows
+                        .iter()
+                        .map(|&i| f.transform.apply(col[i].unwrap_or(f.impute))),
+                );
+            }
+            Ok(crate::model::drift::FeatureBins::fit(&f.name, &values))
+        })
+        .collect()
 }
 
 /// Content-derived id: same data, pipeline and result give the same id.

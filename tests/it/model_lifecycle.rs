@@ -171,3 +171,64 @@ fn backtest_beats_recency_and_labels_agree_with_the_ground_truth() {
         "only {checked} truly churned accounts in the population"
     );
 }
+
+#[test]
+fn run_retrains_when_the_model_is_old_and_never_twice_on_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = generate(dir.path(), 300, 13, 0);
+    let text = std::fs::read_to_string(&full).unwrap();
+    // The first delivery stops at the end of October 2024; the second adds two months.
+    let october: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains(",2024-11-") && !l.contains(",2024-12-"))
+        .collect();
+    let export = dir.path().join("export.csv");
+    std::fs::write(&export, october.join("\n") + "\n").unwrap();
+    let pipeline = write_pipeline(
+        dir.path(),
+        &export,
+        "[train]\nretrain_every_days = 30\nalphas = [1.0]\n",
+    );
+    let decision = |stdout: &[u8]| -> String {
+        String::from_utf8_lossy(stdout)
+            .lines()
+            .find(|l| l.contains("retraining"))
+            .unwrap_or("")
+            .to_string()
+    };
+    let first = churnflow().arg("run").arg(&pipeline).assert().success();
+    assert!(decision(&first.get_output().stdout).starts_with("retraining: no current model"));
+    let again = churnflow().arg("run").arg(&pipeline).assert().success();
+    assert!(
+        decision(&again.get_output().stdout).contains("no retraining: current model"),
+        "same data must not retrain"
+    );
+    assert!(decision(&again.get_output().stdout).contains("exactly this warehouse content"));
+
+    std::fs::write(&export, &text).unwrap();
+    let later = churnflow().arg("run").arg(&pipeline).assert().success();
+    let d = decision(&later.get_output().stdout);
+    assert!(
+        d.starts_with("retraining:") && d.contains("retrain_every_days = 30"),
+        "{d}"
+    );
+    // The run manifest records the decision.
+    let runs = std::fs::read_dir(dir.path().join("work/runs")).unwrap();
+    let manifests: Vec<serde_json::Value> = runs
+        .map(|e| {
+            serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        manifests
+            .iter()
+            .filter(|m| m["retrain"]["retrain"] == true)
+            .count(),
+        2
+    );
+    assert!(
+        manifests
+            .iter()
+            .any(|m| m["trained_model"]["promoted"].is_boolean())
+    );
+}

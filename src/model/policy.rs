@@ -1,0 +1,102 @@
+//! When the nightly run retrains: when there is no (readable) current model, when the current
+//! model is older than `retrain_every_days`, or when a feature has drifted (PSI above
+//! `max_feature_psi`) since training; never twice on the same warehouse content.
+
+use crate::config::Pipeline;
+use crate::dates::{format_day, parse_day};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::features::{self, spec};
+use crate::model::artifact::ModelArtifact;
+use crate::model::registry::Registry;
+
+/// The decision and why, for the run manifest.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct RetrainDecision {
+    pub retrain: bool,
+    pub reason: String,
+}
+
+fn decide(retrain: bool, reason: String) -> RetrainDecision {
+    RetrainDecision { retrain, reason }
+}
+
+/// Decides whether tonight's run retrains, as of `as_of` (default: the last day with data).
+pub fn retrain_decision(
+    p: &Pipeline,
+    engine: &mut dyn Engine,
+    fingerprint: &str,
+    as_of: Option<i32>,
+) -> Result<RetrainDecision> {
+    let registry = Registry::load(&p.models_dir)?;
+    let Some(id) = registry.current else {
+        return Ok(decide(true, "no current model".into()));
+    };
+    let current = match ModelArtifact::load(&p.models_dir, &id) {
+        Ok(m) => m,
+        Err(e) => {
+            return Ok(decide(
+                true,
+                format!("current model {id} cannot be read: {e}"),
+            ));
+        }
+    };
+    if current.data_fingerprint == fingerprint {
+        return Ok(decide(
+            false,
+            format!("current model {id} was trained on exactly this warehouse content"),
+        ));
+    }
+    let (_, last) = engine.day_range()?;
+    let as_of = as_of.unwrap_or(last);
+    let trained_to = parse_day(&current.training.data_to).unwrap_or(as_of);
+    let age = as_of - trained_to;
+    if p.train.retrain_every_days > 0 && age >= p.train.retrain_every_days {
+        return Ok(decide(
+            true,
+            format!(
+                "current model {id} was trained on data to {} ({age} days before {}; retrain_every_days = {})",
+                current.training.data_to,
+                format_day(as_of),
+                p.train.retrain_every_days
+            ),
+        ));
+    }
+    if p.train.max_feature_psi > 0.0 {
+        let table = features::compute(
+            engine,
+            &spec::with_required(&p.features),
+            as_of,
+            &p.complaint_kinds,
+        )?;
+        if current.check_features(&table).is_err() {
+            return Ok(decide(
+                true,
+                format!("current model {id} uses features the pipeline no longer produces"),
+            ));
+        }
+        let rows = table.active_rows(p.active_within_days)?;
+        if let Some((feature, psi)) = current.max_psi(&table, &rows)? {
+            if psi > p.train.max_feature_psi {
+                return Ok(decide(
+                    true,
+                    format!(
+                        "feature {feature} drifted: PSI {psi:.3} above max_feature_psi = {}",
+                        p.train.max_feature_psi
+                    ),
+                ));
+            }
+            return Ok(decide(
+                false,
+                format!(
+                    "current model {id} is {age} days old; largest PSI {psi:.3} ({feature}) within {}",
+                    p.train.max_feature_psi
+                ),
+            ));
+        }
+    }
+    Ok(decide(
+        false,
+        format!("current model {id} is {age} days old"),
+    ))
+}
