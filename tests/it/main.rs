@@ -1,5 +1,6 @@
 //! Integration tests, compiled into one test binary. Each test works in its own temporary folder.
 
+mod bad_inputs;
 mod cli_help;
 mod crash;
 mod end_to_end;
