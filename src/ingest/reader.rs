@@ -249,3 +249,82 @@ pub fn read_raw(
     let _ = std::fs::remove_file(&staged);
     result
 }
+
+/// True when `path` is a Parquet file (it starts with the magic bytes `PAR1`).
+pub fn is_parquet(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut magic))
+        .map_err(|e| Error::io("reading", path, e))?;
+    Ok(n == 4 && &magic == b"PAR1")
+}
+
+/// Reads the mapped columns of a Parquet export as text (dates and datetimes in ISO form), so
+/// the same validation applies; [`LINE`] holds the row number (1-based, Parquet has no lines).
+pub fn read_parquet_raw(path: &Path, section: &str, wanted: &[(&str, &String)]) -> Result<RawRead> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .engine(|| format!("reading {} as Parquet", path.display()))?;
+    let header: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|(_, name)| !header.contains(name))
+        .map(|(key, name)| format!("{name:?} ({section}.columns.{key})"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "missing column(s) {}; the file has {header:?}",
+                missing.join(", ")
+            ),
+        });
+    }
+    let mut names: Vec<&String> = wanted.iter().map(|(_, n)| *n).collect();
+    names.dedup();
+    let mut exprs: Vec<Expr> = Vec::new();
+    for n in &names {
+        let dtype = df
+            .column(n.as_str())
+            .engine(|| format!("reading column {n}"))?
+            .dtype()
+            .clone();
+        let e = match dtype {
+            DataType::String => col(n.as_str()),
+            DataType::Datetime(..) => col(n.as_str()).dt().strftime("%Y-%m-%d %H:%M:%S%.f"),
+            DataType::Date => col(n.as_str()).dt().strftime("%Y-%m-%d"),
+            d if d.is_primitive_numeric() || d == DataType::Boolean => {
+                col(n.as_str()).cast(DataType::String)
+            }
+            other => {
+                return Err(Error::Input {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "column {n:?} has type {other}, expected text, a number or a date"
+                    ),
+                });
+            }
+        };
+        exprs.push(e.alias(n.as_str()));
+    }
+    exprs.push(
+        (int_range(lit(0i64), len().cast(DataType::Int64), 1, DataType::Int64) + lit(1i64))
+            .alias(LINE),
+    );
+    let frame = df
+        .lazy()
+        .select(exprs)
+        .collect()
+        .engine(|| format!("reading {}", path.display()))?;
+    Ok(RawRead {
+        frame,
+        malformed: Vec::new(),
+        header,
+    })
+}

@@ -347,3 +347,62 @@ fn catalogue() {
     // Leading zeros are kept (checked end to end in ingest.rs); the catalogue stays honest.
     assert!(cases >= 30, "catalogue has {cases} cases");
 }
+
+#[test]
+fn parquet_exports_go_through_the_same_validation() {
+    use polars::prelude::*;
+    let write = |df: &mut DataFrame| -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.parquet");
+        churnflow::ingest::warehouse::write_parquet_file(&p, df).unwrap();
+        std::fs::read(p).unwrap()
+    };
+    let mut good = df!(
+        "order_id" => ["1", "2"],
+        "customer_id" => ["007", "008"],
+        "order_date" => [19_724i32, 19_725],
+        "amount" => [10.5, -2.0],
+        "quantity" => [1i64, 2],
+    )
+    .unwrap();
+    good.apply("order_date", |c| c.cast(&DataType::Date).unwrap())
+        .unwrap();
+    let (r, _) = ingest_bytes("export.parquet", &write(&mut good), "").unwrap();
+    assert_eq!((r.rows_accepted, r.rows_rejected), (2, 0));
+
+    // A wrongly typed column: amounts as text, one of them not a number.
+    let mut text_amounts = df!(
+        "order_id" => ["1", "2"],
+        "customer_id" => ["A", "B"],
+        "order_date" => ["2024-01-02", "2024-01-03"],
+        "amount" => ["10", "ten"],
+        "quantity" => ["1", "1"],
+    )
+    .unwrap();
+    let (r, reasons) =
+        ingest_bytes("typed_as_text.parquet", &write(&mut text_amounts), "").unwrap();
+    assert_eq!(
+        (r.rows_accepted, reasons),
+        (1, vec!["amount is not a number".to_string()])
+    );
+
+    // A column whose type cannot hold the field at all.
+    let mut nested = df!(
+        "order_id" => ["1"],
+        "customer_id" => ["A"],
+        "order_date" => ["2024-01-02"],
+        "amount" => [1.0],
+        "quantity" => [1.0],
+    )
+    .unwrap()
+    .lazy()
+    .with_column(
+        concat_list([col("amount"), col("quantity")])
+            .unwrap()
+            .alias("amount"),
+    )
+    .collect()
+    .unwrap();
+    let e = err("nested.parquet", &write(&mut nested), "");
+    assert!(e.contains("column \"amount\" has type list"), "{e}");
+}
