@@ -63,11 +63,7 @@ pub fn check_header(
     wanted: &[(&str, &String)],
 ) -> Result<Vec<String>> {
     let header = read_header(path, delimiter)?;
-    let missing: Vec<String> = wanted
-        .iter()
-        .filter(|(_, name)| !header.contains(name))
-        .map(|(key, name)| format!("{name:?} ({section}.columns.{key})"))
-        .collect();
+    let missing = missing_columns(&header, section, wanted);
     if !missing.is_empty() {
         return Err(Error::Input {
             path: path.to_path_buf(),
@@ -250,6 +246,15 @@ pub fn read_raw(
     result
 }
 
+/// The mapped columns `header` lacks, each with its pipeline key.
+fn missing_columns(header: &[String], section: &str, wanted: &[(&str, &String)]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|(_, name)| !header.contains(name))
+        .map(|(key, name)| format!("{name:?} ({section}.columns.{key})"))
+        .collect()
+}
+
 /// True when `path` is a Parquet file (it starts with the magic bytes `PAR1`).
 pub fn is_parquet(path: &Path) -> Result<bool> {
     use std::io::Read;
@@ -272,11 +277,7 @@ pub fn read_parquet_raw(path: &Path, section: &str, wanted: &[(&str, &String)]) 
         .iter()
         .map(|c| c.to_string())
         .collect();
-    let missing: Vec<String> = wanted
-        .iter()
-        .filter(|(_, name)| !header.contains(name))
-        .map(|(key, name)| format!("{name:?} ({section}.columns.{key})"))
-        .collect();
+    let missing = missing_columns(&header, section, wanted);
     if !missing.is_empty() {
         return Err(Error::Input {
             path: path.to_path_buf(),
