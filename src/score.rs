@@ -156,12 +156,7 @@ pub fn score(p: &Pipeline, engine: &mut dyn Engine, as_of: Option<i32>) -> Resul
     let (_, last) = engine.day_range()?;
     let as_of = as_of.unwrap_or(last);
     let as_of_text = format_day(as_of);
-    let table = features::compute(
-        engine,
-        &spec::with_required(&p.features),
-        as_of,
-        &p.complaint_kinds,
-    )?;
+    let table = features::compute_for(p, engine, as_of)?;
     model.check_features(&table)?;
     let features_path = p.features_file(&as_of_text);
     features::write(&table, &features_path)?;

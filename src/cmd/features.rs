@@ -21,7 +21,7 @@ pub fn run(args: &FeaturesArgs, out: Out) -> Result<()> {
     }
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
-    let table = features::compute(&mut engine, &specs, args.as_of, &p.complaint_kinds)?;
+    let table = features::compute_for(&p, &mut engine, args.as_of)?;
     let path = p.features_file(&format_day(args.as_of));
     features::write(&table, &path)?;
     out.line(format!(

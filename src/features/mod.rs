@@ -88,6 +88,21 @@ pub fn compute(
     })
 }
 
+/// Everything the pipeline computes as of `as_of`: its model features plus the ones the lists
+/// always need.
+pub fn compute_for(
+    p: &crate::config::Pipeline,
+    engine: &mut dyn Engine,
+    as_of: i32,
+) -> Result<FeatureTable> {
+    compute(
+        engine,
+        &spec::with_required(&p.features),
+        as_of,
+        &p.complaint_kinds,
+    )
+}
+
 /// Writes a feature table to Parquet (one row per customer, plus the `as_of` date) atomically.
 pub fn write(table: &FeatureTable, path: &Path) -> Result<()> {
     let mut columns = vec![Column::new("customer_id".into(), &table.customer_ids)];

@@ -6,7 +6,7 @@ use crate::config::Pipeline;
 use crate::dates::{format_day, parse_day};
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::features::{self, spec};
+use crate::features;
 use crate::model::artifact::ModelArtifact;
 use crate::model::registry::Registry;
 
@@ -63,12 +63,7 @@ pub fn retrain_decision(
         ));
     }
     if p.train.max_feature_psi > 0.0 {
-        let table = features::compute(
-            engine,
-            &spec::with_required(&p.features),
-            as_of,
-            &p.complaint_kinds,
-        )?;
+        let table = features::compute_for(p, engine, as_of)?;
         if current.check_features(&table).is_err() {
             return Ok(decide(
                 true,

@@ -130,12 +130,7 @@ impl Snapshots {
 
 /// Features, labels and lost value at one cutoff.
 pub fn snapshot(p: &Pipeline, engine: &mut dyn Engine, cutoff: i32, last: i32) -> Result<Snapshot> {
-    let table = features::compute(
-        engine,
-        &spec::with_required(&p.features),
-        cutoff,
-        &p.complaint_kinds,
-    )?;
+    let table = features::compute_for(p, engine, cutoff)?;
     let rows = table.active_rows(p.active_within_days)?;
     let o = label::outcomes(engine, &p.label, &table, &rows, last)?;
     Ok(Snapshot {
