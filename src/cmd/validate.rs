@@ -12,21 +12,24 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
     let mut inputs = vec![(
         "source",
         &p.source.path,
-        p.source.delimiter,
+        p.source.format,
         p.source.encoding,
         p.source.columns.mapped(),
     )];
     for t in [&p.customers, &p.arrears, &p.events].into_iter().flatten() {
-        inputs.push((t.kind.name(), &t.path, t.delimiter, t.encoding, t.mapped()));
+        inputs.push((t.kind.name(), &t.path, t.format, t.encoding, t.mapped()));
     }
     // Compressed or GBK inputs are staged in the system's temporary folder, never the workdir.
     let staging = std::env::temp_dir().join(format!("churnflow-validate-{}", std::process::id()));
     let mut problems = Vec::new();
-    for (section, path, delimiter, encoding, wanted) in &inputs {
+    for (section, path, format, encoding, wanted) in &inputs {
         let checked = prepare::expand(path).and_then(|files| {
             for f in &files {
                 ingest::read_prepared(f, *encoding, &staging, |staged| {
-                    reader::check_header(staged, *delimiter, section, wanted)
+                    if reader::is_parquet(staged)? {
+                        return reader::read_parquet_raw(staged, section, wanted).map(|r| r.header);
+                    }
+                    reader::check_header(staged, *format, section, wanted)
                 })?;
             }
             Ok(files.len())

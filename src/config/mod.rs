@@ -10,16 +10,12 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::features::spec::{self, FeatureSpec};
 use crate::ingest::prepare::Encoding;
+use crate::ingest::reader::{Dialect, Format};
 use crate::ingest::validate::{Field, FieldKind, NumberFormat};
+use crate::ingest::zone::Zone;
 use crate::label::LabelRule;
 use crate::segment::reasons::Language;
 use raw::{RawLabel, RawPipeline};
-
-/// Supported export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceFormat {
-    Csv,
-}
 
 /// Canonical field -> export column name.
 #[derive(Debug, Clone)]
@@ -53,10 +49,11 @@ impl ColumnMap {
 #[derive(Debug, Clone)]
 pub struct Source {
     pub path: PathBuf,
-    pub format: SourceFormat,
-    pub delimiter: u8,
+    pub format: Format,
     pub encoding: Encoding,
     pub timestamp_format: Option<String>,
+    /// The zone the export's times are written in.
+    pub timezone: Zone,
     /// Share of rejected rows above which the file is refused.
     pub max_rejected_share: f64,
     /// Timestamps before this day are implausible (epoch day).
@@ -122,9 +119,10 @@ impl SideKind {
 pub struct SideTable {
     pub kind: SideKind,
     pub path: PathBuf,
-    pub delimiter: u8,
+    pub format: Format,
     pub encoding: Encoding,
     pub timestamp_format: Option<String>,
+    pub timezone: Zone,
     /// The table's fields mapped to export columns.
     pub fields: Vec<Field>,
 }
@@ -273,24 +271,15 @@ impl Pipeline {
         if raw.workdir.trim().is_empty() {
             problems.push("workdir: must not be empty".to_string());
         }
-        let format = match raw.source.format.as_str() {
-            "csv" => SourceFormat::Csv,
-            other => {
-                problems.push(format!("source.format: expected \"csv\", found {other:?}"));
-                SourceFormat::Csv
-            }
+        let rs = &raw.source;
+        let layout = Layout {
+            format: &rs.format,
+            delimiter: rs.delimiter.as_deref(),
+            quote: rs.quote.as_deref(),
+            has_header: rs.has_header,
+            timezone: rs.timezone.as_deref(),
         };
-        let delimiter = match raw.source.delimiter.as_deref() {
-            None => b',',
-            Some("\\t") | Some("\t") => b'\t',
-            Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
-            Some(d) => {
-                problems.push(format!(
-                    "source.delimiter: expected one ASCII character (or \"\\t\"), found {d:?}"
-                ));
-                b','
-            }
-        };
+        let (format, timezone) = check_layout("source", &layout, &mut problems);
         if !(0.0..=1.0).contains(&raw.source.max_rejected_share) {
             problems.push(format!(
                 "source.max_rejected_share: expected a share in 0..=1, found {}",
@@ -473,7 +462,7 @@ impl Pipeline {
             source: Source {
                 path: resolve(&raw.source.path),
                 format,
-                delimiter,
+                timezone,
                 timestamp_format: raw.source.timestamp_format,
                 encoding: source_encoding,
                 max_rejected_share: raw.source.max_rejected_share,
@@ -582,23 +571,21 @@ fn check_side(
             }
         })
         .collect();
-    let delimiter = match raw.delimiter.as_deref() {
-        None => b',',
-        Some("\\t") | Some("\t") => b'\t',
-        Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
-        Some(d) => {
-            problems.push(format!(
-                "{section}.delimiter: expected one ASCII character, found {d:?}"
-            ));
-            b','
-        }
+    let layout = Layout {
+        format: &raw.format,
+        delimiter: raw.delimiter.as_deref(),
+        quote: raw.quote.as_deref(),
+        has_header: raw.has_header,
+        timezone: raw.timezone.as_deref(),
     };
+    let (format, timezone) = check_layout(section, &layout, problems);
     SideTable {
         kind,
         path: resolve(&raw.path),
-        delimiter,
+        format,
         encoding: check_encoding(section, raw.encoding.as_deref(), problems),
         timestamp_format: raw.timestamp_format.clone(),
+        timezone,
         fields,
     }
 }
@@ -749,6 +736,74 @@ fn check_scoring(
             declining_trend: l.declining_trend,
         },
     }
+}
+
+/// The file-layout keys shared by `[source]` and the side tables, as written.
+struct Layout<'a> {
+    format: &'a str,
+    delimiter: Option<&'a str>,
+    quote: Option<&'a str>,
+    has_header: bool,
+    timezone: Option<&'a str>,
+}
+
+/// Checks a section's format, CSV dialect and time zone.
+fn check_layout(section: &str, raw: &Layout, problems: &mut Vec<String>) -> (Format, Zone) {
+    let mut one_char = |key: &str, value: Option<&str>, default: u8| match value {
+        None => default,
+        Some("\\t") | Some("\t") => b'\t',
+        Some(d) if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+        Some(d) => {
+            problems.push(format!(
+                "{section}.{key}: expected one ASCII character (or \"\\t\"), found {d:?}"
+            ));
+            default
+        }
+    };
+    let dialect = Dialect {
+        delimiter: one_char(
+            "delimiter",
+            raw.delimiter,
+            if raw.format == "tsv" { b'\t' } else { b',' },
+        ),
+        quote: one_char("quote", raw.quote, b'"'),
+        has_header: raw.has_header,
+    };
+    if dialect.delimiter == dialect.quote {
+        problems.push(format!(
+            "{section}.delimiter and {section}.quote: must differ, both are {:?}",
+            dialect.delimiter as char
+        ));
+    }
+    let format = match raw.format {
+        "csv" | "tsv" => Format::Csv(dialect),
+        "jsonl" | "ndjson" => Format::JsonLines,
+        other => {
+            problems.push(format!(
+                "{section}.format: expected \"csv\" or \"jsonl\" (Parquet is recognised by its \
+                 content), found {other:?}"
+            ));
+            Format::Csv(dialect)
+        }
+    };
+    if format == Format::JsonLines
+        && (raw.delimiter.is_some() || raw.quote.is_some() || !raw.has_header)
+    {
+        problems.push(format!(
+            "{section}: delimiter, quote and has_header apply to CSV only, not format = \"jsonl\""
+        ));
+    }
+    let timezone = match raw.timezone {
+        None => Zone::Utc,
+        Some(t) => Zone::parse(t).unwrap_or_else(|| {
+            problems.push(format!(
+                "{section}.timezone: expected an IANA zone name (\"Asia/Shanghai\"), an offset \
+                 (\"+08:00\") or \"UTC\", found {t:?}"
+            ));
+            Zone::Utc
+        }),
+    };
+    (format, timezone)
 }
 
 fn check_encoding(section: &str, raw: Option<&str>, problems: &mut Vec<String>) -> Encoding {

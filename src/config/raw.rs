@@ -45,14 +45,24 @@ pub struct RawPipeline {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSideTable {
-    /// Path to the CSV export, relative to the pipeline file.
+    /// Path to the export, relative to the pipeline file.
     pub path: String,
+    /// File format: `csv` (default) or `jsonl`; Parquet is recognised by its content.
+    #[serde(default = "default_format")]
+    pub format: String,
     /// Field delimiter (one ASCII character).
     pub delimiter: Option<String>,
+    /// Quote character of CSV fields (default `"`).
+    pub quote: Option<String>,
+    /// False when the CSV has no header line; columns are then named by position, "1", "2", ...
+    #[serde(default = "default_true")]
+    pub has_header: bool,
     /// Text encoding: utf-8 (default), gbk or gb18030.
     pub encoding: Option<String>,
     /// strftime format of the date column; ISO date or datetime when absent.
     pub timestamp_format: Option<String>,
+    /// Time zone the export's times are written in (IANA name or +HH:MM); stored as UTC.
+    pub timezone: Option<String>,
     /// `[events]` only: event kinds that count as complaints.
     pub complaint_kinds: Option<Vec<String>>,
     /// Canonical field -> export column.
@@ -65,15 +75,22 @@ pub struct RawSideTable {
 pub struct RawSource {
     /// Path to the export, relative to the pipeline file.
     pub path: String,
-    /// File format; only `csv` in this version.
+    /// File format: `csv` (default) or `jsonl`; Parquet is recognised by its content.
     #[serde(default = "default_format")]
     pub format: String,
     /// Field delimiter for CSV (one ASCII character).
     pub delimiter: Option<String>,
+    /// Quote character of CSV fields (default `"`).
+    pub quote: Option<String>,
+    /// False when the CSV has no header line; columns are then named by position, "1", "2", ...
+    #[serde(default = "default_true")]
+    pub has_header: bool,
     /// Text encoding: utf-8 (default), gbk or gb18030.
     pub encoding: Option<String>,
     /// strftime format of the timestamp column; ISO date or datetime when absent.
     pub timestamp_format: Option<String>,
+    /// Time zone the export's times are written in (IANA name or +HH:MM); stored as UTC.
+    pub timezone: Option<String>,
     /// Above this share of rejected rows the file is refused (exit 4) and nothing is written.
     #[serde(default = "default_max_rejected_share")]
     pub max_rejected_share: f64,

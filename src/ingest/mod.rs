@@ -9,6 +9,7 @@ pub mod reader;
 pub mod side;
 pub mod validate;
 pub mod warehouse;
+pub mod zone;
 
 use std::fs::File;
 use std::io::Read;
@@ -144,13 +145,7 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         reader::read_parquet_raw(file, "source", &src.columns.mapped())?
     } else {
         read_prepared(file, src.encoding, &staging, |path| {
-            reader::read_raw(
-                path,
-                src.delimiter,
-                "source",
-                &src.columns.mapped(),
-                &staging,
-            )
+            reader::read_raw(path, src.format, "source", &src.columns.mapped(), &staging)
         })?
     };
     let (mut raw, malformed, header) = (read.frame, read.malformed, read.header);
@@ -168,13 +163,15 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         ));
     }
     let today = crate::dates::to_day(chrono::Utc::now().date_naive());
+    let fields = transaction_fields(src, today);
     let mut v = validate::validate(
         raw,
-        &transaction_fields(src, today),
+        &fields,
         src.timestamp_format.as_deref(),
         &source_name,
         extra,
     )?;
+    v.accepted = zone::to_utc(v.accepted, &fields, src.timezone)?;
     v.rejected = validate::with_malformed(v.rejected, &malformed, &header, &source_name)?;
     let rows_rejected = v.rejected.height() as u64;
     // A file this broken is more likely a changed export than a few bad rows: refuse it whole

@@ -32,47 +32,116 @@ pub struct RawRead {
     pub header: Vec<String>,
 }
 
-/// Reads the header line and returns the column names (BOM and surrounding quotes removed).
-pub fn read_header(path: &Path, delimiter: u8) -> Result<Vec<String>> {
-    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let mut line = String::new();
-    BufReader::new(file)
-        .read_line(&mut line)
-        .map_err(|e| Error::io("reading header of", path, e))?;
-    let line = line
-        .trim_start_matches('\u{feff}')
-        .trim_end_matches(['\r', '\n']);
-    if line.is_empty() {
+/// How a delimited text export is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    pub delimiter: u8,
+    pub quote: u8,
+    /// False when the first line is already data; columns are then named "1", "2", ...
+    pub has_header: bool,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect {
+            delimiter: b',',
+            quote: b'"',
+            has_header: true,
+        }
+    }
+}
+
+/// The layout of an export file. Parquet needs no setting: it is recognised by its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv(Dialect),
+    /// One JSON object per line.
+    JsonLines,
+}
+
+impl Default for Format {
+    fn default() -> Self {
+        Format::Csv(Dialect::default())
+    }
+}
+
+/// Column names of a file without a header: 1-based positions.
+fn positional_names(n: usize) -> Vec<String> {
+    (1..=n).map(|i| i.to_string()).collect()
+}
+
+/// Reads the header record and returns the column names (BOM and surrounding blanks removed),
+/// or positional names when the dialect has no header.
+pub fn read_header(path: &Path, dialect: Dialect) -> Result<Vec<String>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(dialect.delimiter)
+        .quote(dialect.quote)
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let mut record = csv::ByteRecord::new();
+    let found = rdr.read_byte_record(&mut record).unwrap_or(false);
+    if !found || (record.len() == 1 && record[0].iter().all(|b| b.is_ascii_whitespace())) {
         return Err(Error::Input {
             path: path.to_path_buf(),
-            message: "the file is empty: expected a header line naming the columns".into(),
+            message: if dialect.has_header {
+                "the file is empty: expected a header line naming the columns".into()
+            } else {
+                "the file is empty".into()
+            },
         });
     }
-    Ok(line
-        .split(delimiter as char)
-        .map(|c| c.trim().trim_matches('"').to_string())
+    if !dialect.has_header {
+        return Ok(positional_names(record.len()));
+    }
+    Ok(record
+        .iter()
+        .map(|f| {
+            String::from_utf8_lossy(f)
+                .trim_start_matches('\u{feff}')
+                .trim()
+                .to_string()
+        })
         .collect())
 }
 
-/// Reads the header of `path` and fails, naming file, keys and columns, when a mapped column is
-/// missing. Returns the header.
+/// Reads the header of `path` (or, for JSON lines, the keys of its first objects) and fails,
+/// naming file, keys and columns, when a mapped column is missing. Returns the header.
 pub fn check_header(
     path: &Path,
-    delimiter: u8,
+    format: Format,
     section: &str,
     wanted: &[(&str, &String)],
 ) -> Result<Vec<String>> {
-    let header = read_header(path, delimiter)?;
+    let header = match format {
+        Format::Csv(d) => read_header(path, d)?,
+        Format::JsonLines => json_keys(path, 1000)?,
+    };
     let missing = missing_columns(&header, section, wanted);
     if !missing.is_empty() {
+        let hint = match format {
+            Format::Csv(d) if !d.has_header => format!(
+                "the file has {} columns, named by position \"1\"..\"{}\" because \
+                 {section}.has_header = false",
+                header.len(),
+                header.len()
+            ),
+            Format::Csv(_) => format!(
+                "the header has {header:?}. Check {section}.columns and {section}.delimiter in \
+                 the pipeline file"
+            ),
+            Format::JsonLines => format!(
+                "the objects have the keys {header:?}. Check {section}.columns in the pipeline \
+                 file"
+            ),
+        };
         return Err(Error::Input {
             path: path.to_path_buf(),
-            message: format!(
-                "missing column(s) {}; the header has {:?}. Check {section}.columns and \
-                 {section}.delimiter in the pipeline file",
-                missing.join(", "),
-                header
-            ),
+            message: format!("missing column(s) {}; {hint}", missing.join(", ")),
         });
     }
     Ok(header)
@@ -80,7 +149,7 @@ pub fn check_header(
 
 fn polars_read(
     path: &Path,
-    delimiter: u8,
+    dialect: Dialect,
     header: &[String],
     wanted: &[(&str, &String)],
     line_column: bool,
@@ -99,35 +168,40 @@ fn polars_read(
         names.push(LINE.into());
     }
     let df = CsvReadOptions::default()
-        .with_has_header(true)
+        .with_has_header(dialect.has_header)
         .with_schema(Some(Arc::new(Schema::from_iter(fields))))
         .with_columns(Some(names.into()))
         .with_row_index(Some(RowIndex {
             name: "__row".into(),
             offset: 0,
         }))
-        .map_parse_options(|o| o.with_separator(delimiter))
+        .map_parse_options(|o| {
+            o.with_separator(dialect.delimiter)
+                .with_quote_char(Some(dialect.quote))
+        })
         .try_into_reader_with_file_path(Some(path.to_path_buf()))?
         .finish()?;
     if line_column {
         return df.drop("__row");
     }
     // Fast path: one record per line, so the line is the record index plus the header line.
+    let first_line = if dialect.has_header { 2i64 } else { 1 };
     df.lazy()
-        .with_column((col("__row").cast(DataType::Int64) + lit(2i64)).alias(LINE))
+        .with_column((col("__row").cast(DataType::Int64) + lit(first_line)).alias(LINE))
         .drop(cols(["__row"]))
         .collect()
 }
 
 /// Splits `path` record by record (quotes and embedded newlines understood) into a clean copy
-/// with each record's line number, and the records that cannot be used.
+/// with a header and each record's line number, and the records that cannot be used.
 fn split_records(
     path: &Path,
-    delimiter: u8,
+    dialect: Dialect,
     staged: &Path,
 ) -> Result<(Vec<String>, Vec<Malformed>)> {
     let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
+        .delimiter(dialect.delimiter)
+        .quote(dialect.quote)
         .has_headers(false)
         .flexible(true)
         .from_path(path)
@@ -136,7 +210,8 @@ fn split_records(
             message: e.to_string(),
         })?;
     let mut out = csv::WriterBuilder::new()
-        .delimiter(delimiter)
+        .delimiter(dialect.delimiter)
+        .quote(dialect.quote)
         .from_path(staged)
         .map_err(|e| Error::io("creating", staged, std::io::Error::other(e.to_string())))?;
     let mut header: Vec<String> = Vec::new();
@@ -157,22 +232,28 @@ fn split_records(
         }
         let line = record.position().map_or(0, |p| p.line());
         if header.is_empty() {
-            header = record
-                .iter()
-                .map(|f| {
-                    String::from_utf8_lossy(f)
-                        .trim_start_matches('\u{feff}')
-                        .trim()
-                        .to_string()
-                })
-                .collect();
+            header = if dialect.has_header {
+                record
+                    .iter()
+                    .map(|f| {
+                        String::from_utf8_lossy(f)
+                            .trim_start_matches('\u{feff}')
+                            .trim()
+                            .to_string()
+                    })
+                    .collect()
+            } else {
+                positional_names(record.len())
+            };
             let mut h = csv::ByteRecord::new();
             for f in &header {
                 h.push_field(f.as_bytes());
             }
             h.push_field(LINE.as_bytes());
             out.write_byte_record(&h).map_err(write_err)?;
-            continue;
+            if dialect.has_header {
+                continue;
+            }
         }
         let lossy: Vec<String> = record
             .iter()
@@ -211,20 +292,44 @@ fn split_records(
     Ok((header, malformed))
 }
 
-/// Reads the mapped columns of a CSV export as text, with each record's line in [`LINE`].
-/// `wanted` pairs a pipeline key (for messages) with the export column. Fails with the missing
-/// column names when the header lacks a mapped column. A well-formed file is read directly; when
-/// polars cannot parse it, the file is split record by record so that malformed records are
-/// quarantined instead of failing the whole file.
+/// Reads the mapped columns of an export as text, with each record's line in [`LINE`].
+/// `wanted` pairs a pipeline key (for messages) with the export column. Parquet is recognised by
+/// its content whatever `format` says. Fails with the missing column names when a mapped column
+/// is absent.
 pub fn read_raw(
     path: &Path,
-    delimiter: u8,
+    format: Format,
     section: &str,
     wanted: &[(&str, &String)],
     staging: &Path,
 ) -> Result<RawRead> {
-    let header = check_header(path, delimiter, section, wanted)?;
-    if let Ok(frame) = polars_read(path, delimiter, &header, wanted, false) {
+    if is_parquet(path)? {
+        return read_parquet_raw(path, section, wanted);
+    }
+    match format {
+        Format::Csv(dialect) => read_csv_raw(path, dialect, section, wanted, staging),
+        Format::JsonLines => read_jsonl_raw(path, section, wanted),
+    }
+}
+
+/// A well-formed CSV file is read directly by polars; when polars cannot parse it, the file is
+/// split record by record so that malformed records are quarantined instead of failing the file.
+fn read_csv_raw(
+    path: &Path,
+    dialect: Dialect,
+    section: &str,
+    wanted: &[(&str, &String)],
+    staging: &Path,
+) -> Result<RawRead> {
+    let header = check_header(path, Format::Csv(dialect), section, wanted)?;
+    // Without a header polars silently drops fields beyond the first record's count, so such
+    // files always take the record-level path, which rejects them.
+    let direct = if dialect.has_header {
+        polars_read(path, dialect, &header, wanted, false).ok()
+    } else {
+        None
+    };
+    if let Some(frame) = direct {
         return Ok(RawRead {
             frame,
             malformed: Vec::new(),
@@ -233,8 +338,12 @@ pub fn read_raw(
     }
     std::fs::create_dir_all(staging).map_err(|e| Error::io("creating directory", staging, e))?;
     let staged = staging.join(format!("{}-records.csv", std::process::id()));
-    let result = split_records(path, delimiter, &staged).and_then(|(header, malformed)| {
-        let frame = polars_read(&staged, delimiter, &header, wanted, true)
+    let result = split_records(path, dialect, &staged).and_then(|(header, malformed)| {
+        let staged_dialect = Dialect {
+            has_header: true,
+            ..dialect
+        };
+        let frame = polars_read(&staged, staged_dialect, &header, wanted, true)
             .engine(|| format!("reading {} as CSV", path.display()))?;
         Ok(RawRead {
             frame,
@@ -244,6 +353,183 @@ pub fn read_raw(
     });
     let _ = std::fs::remove_file(&staged);
     result
+}
+
+/// The keys of the first `limit` JSON objects of a JSON lines file, in order of appearance.
+fn json_keys(path: &Path, limit: usize) -> Result<Vec<String>> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut seen = 0;
+    for_each_json_line(path, |_, parsed| {
+        if let Ok(obj) = parsed {
+            for k in obj.keys() {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+            seen += 1;
+        }
+        seen < limit
+    })?;
+    if seen == 0 {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: "no JSON object found: expected one object per line".into(),
+        });
+    }
+    Ok(keys)
+}
+
+type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// Calls `each(line, object or (reason, raw text))` for every non-blank line until it returns
+/// false.
+fn for_each_json_line(
+    path: &Path,
+    mut each: impl FnMut(u64, std::result::Result<JsonObject, (String, String)>) -> bool,
+) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io("reading", path, e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        line += 1;
+        let mut bytes = buf.as_slice();
+        if line == 1 {
+            bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        }
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let parsed = match std::str::from_utf8(bytes) {
+            Err(_) => Err((
+                "not valid UTF-8 text (check source.encoding)".to_string(),
+                String::from_utf8_lossy(bytes).trim_end().to_string(),
+            )),
+            Ok(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(obj)) => Ok(obj),
+                Ok(other) => Err((
+                    format!("expected a JSON object, found {}", json_kind(&other)),
+                    text.trim_end().to_string(),
+                )),
+                Err(e) => Err((format!("not valid JSON: {e}"), text.trim_end().to_string())),
+            },
+        };
+        if !each(line, parsed) {
+            return Ok(());
+        }
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Reads the mapped keys of a JSON lines export as text: strings as they are, numbers and
+/// booleans as written, null or absent keys as missing. A line that is not a JSON object, or
+/// whose mapped value is an array or object, is malformed; its raw text is kept under the first
+/// mapped column so the quarantine loses nothing.
+fn read_jsonl_raw(path: &Path, section: &str, wanted: &[(&str, &String)]) -> Result<RawRead> {
+    let mut names: Vec<&String> = wanted.iter().map(|(_, n)| *n).collect();
+    names.dedup();
+    let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
+    let mut present = vec![false; names.len()];
+    let mut lines: Vec<i64> = Vec::new();
+    let mut malformed = Vec::new();
+    let mut objects = 0usize;
+    for_each_json_line(path, |line, parsed| {
+        let obj = match parsed {
+            Ok(obj) => obj,
+            Err((reason, raw)) => {
+                malformed.push(Malformed {
+                    line,
+                    reason,
+                    fields: vec![raw],
+                });
+                return true;
+            }
+        };
+        objects += 1;
+        let mut row = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let v = match obj.get(name.as_str()) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(s.clone()),
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
+                Some(other) => {
+                    malformed.push(Malformed {
+                        line,
+                        reason: format!(
+                            "key {name:?} holds {}, expected text, a number or null",
+                            json_kind(other)
+                        ),
+                        fields: vec![serde_json::Value::Object(obj.clone()).to_string()],
+                    });
+                    return true;
+                }
+            };
+            present[i] |= obj.contains_key(name.as_str());
+            row.push(v);
+        }
+        for (column, v) in values.iter_mut().zip(row) {
+            column.push(v);
+        }
+        lines.push(line as i64);
+        true
+    })?;
+    if objects == 0 && malformed.is_empty() {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: "the file is empty: expected one JSON object per line".into(),
+        });
+    }
+    let header: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    if objects > 0 {
+        let seen: Vec<String> = names
+            .iter()
+            .zip(&present)
+            .filter(|(_, p)| **p)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let missing = missing_columns(&seen, section, wanted);
+        if !missing.is_empty() {
+            return Err(Error::Input {
+                path: path.to_path_buf(),
+                message: format!(
+                    "missing column(s) {}: no object in the file has that key. Check \
+                     {section}.columns in the pipeline file",
+                    missing.join(", ")
+                ),
+            });
+        }
+    }
+    let mut columns: Vec<Column> = names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| Column::new(n.as_str().into(), v))
+        .collect();
+    columns.push(Column::new(LINE.into(), lines));
+    let frame = DataFrame::new_infer_height(columns)
+        .engine(|| format!("reading {} as JSON lines", path.display()))?;
+    Ok(RawRead {
+        frame,
+        malformed,
+        header,
+    })
 }
 
 /// The mapped columns `header` lacks, each with its pipeline key.

@@ -30,7 +30,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
     let batch_id = format!("b{}", &sha[..16]);
     let staging = wh.join(".staging");
     let read = crate::ingest::read_prepared(file, t.encoding, &staging, |path| {
-        reader::read_raw(path, t.delimiter, table, &t.mapped(), &staging)
+        reader::read_raw(path, t.format, table, &t.mapped(), &staging)
     })?;
     let rows_read = (read.frame.height() + read.malformed.len()) as u64;
     let mut v = validate::validate(
@@ -41,6 +41,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
         vec![],
     )?;
     v.rejected = validate::with_malformed(v.rejected, &read.malformed, &read.header, &source)?;
+    v.accepted = crate::ingest::zone::to_utc(v.accepted, &t.fields, t.timezone)?;
     let rows_rejected = v.rejected.height() as u64;
     let mut accepted = v
         .accepted

@@ -141,6 +141,14 @@ fn catalogue() {
         &["expected 5 fields, found 6"],
     );
     case();
+    expect(
+        "extra_field_in_a_later_row.csv",
+        "2,B,2024-01-03,11,1\n1,A,2024-01-02,10,1,surprise\n3,C,2024-01-03,11,1\n",
+        "",
+        (2, 1, 0),
+        &["expected 5 fields, found 6"],
+    );
+    case();
     expect("short_row.csv", "1,A,2024-01-02,10\n", "", (1, 0, 0), &[]);
     case();
     expect(

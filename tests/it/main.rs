@@ -5,6 +5,7 @@ mod cli_help;
 mod crash;
 mod end_to_end;
 mod features_fixture;
+mod formats;
 mod ingest;
 mod lists;
 mod model_lifecycle;
