@@ -17,6 +17,7 @@ pub mod frame;
 pub mod ingest;
 pub mod label;
 pub mod model;
+pub mod progress;
 pub mod report;
 pub mod score;
 pub mod segment;

@@ -8,8 +8,7 @@ use churnflow::cli::{Cli, Command};
 use churnflow::cmd::{self, Out};
 use churnflow::error::{EXIT_OK, Result};
 
-fn dispatch(cli: &Cli) -> Result<()> {
-    let out = Out { quiet: cli.quiet };
+fn dispatch(cli: &Cli, out: Out) -> Result<()> {
     match &cli.command {
         Command::Generate(a) => cmd::generate::run(a, out),
         Command::Ingest(a) => cmd::ingest::run(a, out),
@@ -25,11 +24,16 @@ fn dispatch(cli: &Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match dispatch(&cli) {
+    let out = Out {
+        quiet: cli.quiet,
+        format: cli.log_format,
+    };
+    out.init();
+    match dispatch(&cli, out) {
         Ok(()) => ExitCode::from(EXIT_OK as u8),
         Err(e) => {
             // Every variant's message already includes its cause, so print it once.
-            eprintln!("error: {e}");
+            out.error(e.to_string(), e.exit_code());
             ExitCode::from(e.exit_code() as u8)
         }
     }

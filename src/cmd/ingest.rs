@@ -15,10 +15,10 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
     Ok(())
 }
 
-/// Prints what an ingest did, warnings on stderr.
+/// Reports what an ingest did, with its warnings.
 pub fn print_report(r: &IngestReport, warehouse: &std::path::Path, out: Out) {
     for w in &r.warnings {
-        eprintln!("warning: {w}");
+        out.warn(w);
     }
     if r.already_ingested {
         out.line(format!(
@@ -32,10 +32,10 @@ pub fn print_report(r: &IngestReport, warehouse: &std::path::Path, out: Out) {
         r.rows_read, r.source, r.rows_accepted, r.rows_rejected, r.rows_duplicate, r.batch_id
     ));
     if let Some(q) = &r.quarantine {
-        eprintln!(
-            "warning: {} rejected rows written with their reasons to {}",
+        out.warn(format!(
+            "{} rejected rows written with their reasons to {}",
             r.rows_rejected,
             warehouse.join(q).display()
-        );
+        ));
     }
 }

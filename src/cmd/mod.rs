@@ -12,21 +12,57 @@ pub mod validate;
 
 use std::path::Path;
 
+use crate::cli::LogFormat;
 use crate::config::Pipeline;
 use crate::engine::PolarsEngine;
 use crate::error::Result;
 
-/// Prints progress unless `--quiet`.
-#[derive(Debug, Clone, Copy)]
+/// How a command reports: human lines on stdout (warnings on stderr), or JSON log events on
+/// stderr for schedulers; `--quiet` keeps only warnings and errors.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Out {
     pub quiet: bool,
+    pub format: LogFormat,
 }
 
 impl Out {
-    /// Prints one line to stdout unless `--quiet`.
+    /// Reports progress or a result unless `--quiet`.
     pub fn line(&self, text: impl AsRef<str>) {
-        if !self.quiet {
-            print_line(text.as_ref());
+        if self.quiet {
+            return;
+        }
+        match self.format {
+            LogFormat::Text => print_line(text.as_ref()),
+            LogFormat::Json => tracing::info!("{}", text.as_ref()),
+        }
+    }
+
+    /// Reports something a person should look at; never silenced.
+    pub fn warn(&self, text: impl AsRef<str>) {
+        match self.format {
+            LogFormat::Text => eprintln!("warning: {}", text.as_ref()),
+            LogFormat::Json => tracing::warn!("{}", text.as_ref()),
+        }
+    }
+
+    /// Reports the error that ends the command, with its exit code.
+    pub fn error(&self, text: impl AsRef<str>, exit_code: i32) {
+        match self.format {
+            LogFormat::Text => eprintln!("error: {}", text.as_ref()),
+            LogFormat::Json => tracing::error!(exit_code, "{}", text.as_ref()),
+        }
+    }
+
+    /// Sets up JSON logging (one object per line on stderr) and progress bars for this format.
+    pub fn init(&self) {
+        crate::progress::enable(self.format == LogFormat::Text && !self.quiet);
+        if self.format == LogFormat::Json {
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_current_span(false)
+                .try_init();
         }
     }
 }

@@ -109,10 +109,18 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 pub fn ingest(p: &Pipeline) -> Result<Vec<IngestReport>> {
     let wh = p.warehouse_dir();
     warehouse::remove_uncommitted(&wh, &Manifest::load(&wh)?)?;
-    prepare::expand(&p.source.path)?
+    let files = prepare::expand(&p.source.path)?;
+    let bar = crate::progress::bar(files.len() as u64, "ingesting files");
+    let reports = files
         .iter()
-        .map(|file| ingest_file(p, file))
-        .collect()
+        .map(|file| {
+            let r = ingest_file(p, file);
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+    reports
 }
 
 fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {

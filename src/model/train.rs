@@ -113,12 +113,18 @@ impl Snapshots {
 
     /// Computes the snapshots of `cutoffs` that are not cached yet.
     pub fn ensure(&mut self, p: &Pipeline, engine: &mut dyn Engine, cutoffs: &[i32]) -> Result<()> {
-        for &c in cutoffs {
-            if !self.by_cutoff.contains_key(&c) {
-                let s = snapshot(p, engine, c, self.last)?;
-                self.by_cutoff.insert(c, s);
-            }
+        let missing: Vec<i32> = cutoffs
+            .iter()
+            .copied()
+            .filter(|c| !self.by_cutoff.contains_key(c))
+            .collect();
+        let bar = crate::progress::bar(missing.len() as u64, "features at cutoffs");
+        for c in missing {
+            let s = snapshot(p, engine, c, self.last)?;
+            self.by_cutoff.insert(c, s);
+            bar.inc(1);
         }
+        bar.finish_and_clear();
         Ok(())
     }
 

@@ -299,3 +299,45 @@ fn a_second_run_on_the_same_workdir_is_refused_while_the_first_runs() {
     );
     assert!(!lock.exists(), "the lock is released at the end");
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_on_stderr_for_schedulers() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 60, 7, 2);
+    let pipeline = write_pipeline(dir.path(), &tx, "");
+    let events = |args: &[&str]| -> (i32, String, Vec<serde_json::Value>) {
+        let o = churnflow().args(args).arg(&pipeline).output().unwrap();
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        let events = stderr
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+            .collect();
+        let stdout = String::from_utf8(o.stdout).unwrap();
+        (o.status.code().unwrap(), stdout, events)
+    };
+    let (code, stdout, ev) = events(&["--log-format", "json", "ingest"]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    let level_of = |e: &serde_json::Value| e["level"].as_str().unwrap().to_string();
+    let message = |e: &serde_json::Value| e["fields"]["message"].as_str().unwrap().to_string();
+    assert!(ev.iter().any(|e| level_of(e) == "INFO"
+        && message(e).starts_with("ingest: ")
+        && message(e).contains("2 rejected")));
+    assert!(
+        ev.iter()
+            .any(|e| level_of(e) == "WARN" && message(e).starts_with("2 rejected rows written"))
+    );
+    assert!(ev.iter().all(|e| e["timestamp"].is_string()));
+
+    // --quiet keeps warnings only.
+    std::fs::remove_dir_all(dir.path().join("work")).unwrap();
+    let (_, _, ev) = events(&["--log-format", "json", "--quiet", "ingest"]);
+    assert!(!ev.is_empty() && ev.iter().all(|e| level_of(e) == "WARN"));
+
+    // The error that ends a command carries its exit code.
+    let (code, _, ev) = events(&["--log-format", "json", "score"]);
+    assert_eq!(code, 1);
+    let last = ev.last().unwrap();
+    assert_eq!(level_of(last), "ERROR");
+    assert_eq!(last["fields"]["exit_code"], 1);
+    assert!(message(last).contains("train"), "{last}");
+}
