@@ -7,6 +7,7 @@ pub mod manifest;
 pub mod prepare;
 pub mod reader;
 pub mod side;
+pub mod timestamp;
 pub mod validate;
 pub mod warehouse;
 pub mod zone;

@@ -7,17 +7,6 @@ use polars::prelude::*;
 use crate::error::{EngineContext, Result};
 use crate::ingest::reader::{LINE, Malformed};
 
-/// Timestamp formats tried, in order, when the pipeline file names none.
-const DATETIME_FORMATS: [&str; 6] = [
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M",
-];
-const DATE_FORMAT: &str = "%Y-%m-%d";
-
 /// Columns of a quarantine file before the raw source columns.
 pub const QUARANTINE_LEADING: [&str; 4] = ["source_file", "line", "column", "reason"];
 
@@ -146,19 +135,18 @@ fn parse_with(expr: Expr, format: &str) -> Expr {
     }
 }
 
-/// Parses a timestamp column with the configured format, or ISO date/datetime formats.
+/// Parses a timestamp column with the configured format; without one, the ISO date/datetime
+/// layouts were parsed up front by [`crate::ingest::timestamp`] into [`iso_column`].
 fn parse_timestamp(name: &str, format: Option<&str>) -> Expr {
     match format {
         Some(f) => parse_with(text(name), f),
-        None => {
-            let mut tries: Vec<Expr> = DATETIME_FORMATS
-                .iter()
-                .map(|f| parse_with(text(name), f))
-                .collect();
-            tries.push(parse_with(text(name), DATE_FORMAT));
-            coalesce(&tries)
-        }
+        None => col(iso_column(name)),
     }
+}
+
+/// The helper column holding `name` parsed as an ISO date or datetime.
+fn iso_column(name: &str) -> String {
+    format!("__iso_{name}")
 }
 
 fn non_empty(name: &str) -> Expr {
@@ -201,6 +189,21 @@ pub fn validate(
     source_file: &str,
     extra_rules: Vec<(Expr, String, String)>,
 ) -> Result<Validated> {
+    let mut raw = raw;
+    if timestamp_format.is_none() {
+        for c in fields
+            .iter()
+            .filter(|f| f.kind == FieldKind::Timestamp)
+            .filter_map(|f| f.column.as_ref())
+        {
+            let parsed = raw
+                .column(c)
+                .and_then(crate::ingest::timestamp::parse_column)
+                .engine(|| format!("parsing {c} of {source_file}"))?;
+            raw.with_column(parsed.with_name(iso_column(c).into()))
+                .engine(|| format!("parsing {c} of {source_file}"))?;
+        }
+    }
     let ts_expected = timestamp_format
         .map(|f| format!("expected format {f}"))
         .unwrap_or_else(|| "expected an ISO date (YYYY-MM-DD) or datetime".into());
