@@ -157,15 +157,12 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
             reader::read_raw(path, src.format, "source", &src.columns.mapped(), &staging)
         })?
     };
-    let (mut raw, malformed, header) = (read.frame, read.malformed, read.header);
+    let (raw, malformed, header) = (read.frame, read.malformed, read.header);
     let rows_read = (raw.height() + malformed.len()) as u64;
     let mut extra = Vec::new();
     if let (Some(order), true) = (&src.columns.order_id, src.unique_order_id) {
-        let reused = reused_order_ids(&raw, order, &src.columns.mapped())?;
-        raw.with_column(Column::new("__reused_order_id".into(), reused))
-            .engine(|| "marking reused order ids".into())?;
         extra.push((
-            col("__reused_order_id"),
+            reused_order_id(order, &src.columns.mapped())?,
             order.clone(),
             "duplicate order id: an earlier row of this file has the same id with other values"
                 .to_string(),
@@ -290,30 +287,26 @@ pub fn transaction_fields(src: &Source, today: i32) -> Vec<Field> {
 }
 
 /// True for each row whose order id appeared on an earlier row with different values (an exact
-/// repeat of a row is a duplicate delivery, dropped later, not an error).
-fn reused_order_ids(raw: &DataFrame, order: &str, mapped: &[(&str, &String)]) -> Result<Vec<bool>> {
-    let ids = crate::frame::str_values(raw, order)?;
+/// repeat of a row is a duplicate delivery, dropped later, not an error). Evaluated by polars as
+/// a window over the order id: no per-row copies of the file's text.
+fn reused_order_id(order: &str, mapped: &[(&str, &String)]) -> Result<Expr> {
     let mut columns: Vec<&String> = mapped.iter().map(|(_, c)| *c).collect();
+    columns.sort();
     columns.dedup();
-    let values: Vec<Vec<String>> = columns
-        .iter()
-        .map(|c| crate::frame::str_values(raw, c))
-        .collect::<Result<_>>()?;
-    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    Ok((0..ids.len())
-        .map(|i| {
-            if ids[i].trim().is_empty() {
-                return false;
-            }
-            match first.get(ids[i].as_str()) {
-                None => {
-                    first.insert(&ids[i], i);
-                    false
-                }
-                Some(&j) => values.iter().any(|v| v[i] != v[j]),
-            }
-        })
-        .collect())
+    let mut differs = lit(false);
+    for c in columns {
+        let first = col(c.as_str())
+            .first()
+            .over([col(order)])
+            .engine(|| "marking reused order ids".into())?;
+        differs = differs.or(col(c.as_str()).neq_missing(first));
+    }
+    let id = col(order).str().strip_chars(lit(NULL));
+    Ok(id
+        .clone()
+        .is_not_null()
+        .and(id.str().len_bytes().gt(lit(0)))
+        .and(differs))
 }
 
 /// Drops rows identical to an earlier row of the same file or to a row already in the warehouse

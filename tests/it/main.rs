@@ -6,6 +6,7 @@ mod crash;
 mod end_to_end;
 mod features_fixture;
 mod formats;
+mod fuzz_regressions;
 mod ingest;
 mod lists;
 mod model_lifecycle;
