@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Benchmark churnflow against the Python reference pipeline, in one invocation, on the same data.
+
+For each size it generates transactions with `churnflow generate` (reused when present), then runs,
+`--runs` times each and in alternation so that machine noise hits both sides alike:
+
+  churnflow: ingest (CSV -> warehouse), features (as of the scoring day), train (features at every
+             training cutoff, alpha grid, out-of-time validation), score (scores, lists, report),
+             and the whole nightly `run` on a fresh workdir;
+  reference: ../shared/bench/baseline.py with --engine polars and --engine pandas on the same CSV.
+
+Wall time is measured around each process; peak memory is the process's maximum resident set size
+(getrusage of the child). Medians go to a Markdown table (default bench/RESULTS.md). Only the Python
+standard library is used here; the reference runs in its own virtualenv.
+
+    python3 bench/bench.py --sizes 1e6,1e7 --runs 3
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS_PER_CUSTOMER = 12.8  # what `churnflow generate` yields on average over its default 730 days
+
+PIPELINE = """name = "bench"
+workdir = "{workdir}"
+[source]
+path = "{csv}"
+[source.columns]
+customer_id = "customer_id"
+timestamp = "order_date"
+amount = "amount"
+order_id = "order_id"
+quantity = "quantity"
+"""
+
+
+def measure(cmd, log):
+    """Runs cmd; returns (wall seconds, peak RSS bytes). Fails loudly with the log's tail."""
+    t = time.perf_counter()
+    with open(log, "ab") as out:
+        out.write(("$ " + " ".join(map(str, cmd)) + "\n").encode())
+        out.flush()
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        tail = Path(log).read_text(errors="replace").splitlines()[-15:]
+        sys.exit(f"failed ({code}): {' '.join(map(str, cmd))}\n" + "\n".join(tail))
+    return wall, usage.ru_maxrss * 1024
+
+
+def generate(binary, size, data_dir, log):
+    folder = data_dir / f"gen_{size:.0e}".replace("+", "")
+    csv = folder / "transactions.csv"
+    if not csv.exists():
+        customers = max(100, int(size / ROWS_PER_CUSTOMER))
+        print(f"generating ~{size:.0e} rows ({customers} customers) in {folder}", flush=True)
+        measure([binary, "-q", "generate", "--out", folder, "--customers", customers,
+                 "--seed", "7"], log)
+    with open(csv, "rb") as f:
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b"")) - 1
+    return csv, rows
+
+
+def churnflow_round(binary, csv, work, log):
+    """One pass over the stages and one whole `run`; returns {stage: (wall, rss)}."""
+    res = {}
+    for name in ("stages", "run"):
+        wd = work / name
+        if wd.exists():
+            shutil.rmtree(wd)
+        wd.mkdir(parents=True)
+        (wd / "bench.toml").write_text(PIPELINE.format(workdir=wd / "work", csv=csv))
+    pipeline = work / "stages" / "bench.toml"
+    res["ingest"] = measure([binary, "-q", "ingest", pipeline], log)
+    res["features"] = measure([binary, "-q", "features", pipeline], log)
+    res["train"] = measure([binary, "-q", "train", pipeline], log)
+    res["score"] = measure([binary, "-q", "score", pipeline], log)
+    res["run"] = measure([binary, "-q", "run", work / "run" / "bench.toml"], log)
+    return res
+
+
+def reference_round(python, ref_dir, engine, csv, log, cutoffs):
+    train_cutoff, test_cutoff = cutoffs
+    before = Path(log).stat().st_size if Path(log).exists() else 0
+    wall, rss = measure([python, ref_dir / "baseline.py", "--engine", engine, "--input", csv,
+                         "--date-col", "order_date", "--train-cutoff", train_cutoff,
+                         "--test-cutoff", test_cutoff, "--horizon-days", "90",
+                         "--window-days", "365"], log)
+    with open(log, "rb") as f:
+        f.seek(before)
+        text = f.read().decode(errors="replace")
+    result = json.loads([l for l in text.splitlines() if l.startswith("RESULT ")][-1][7:])
+    t = result["timings"]
+    return {"run": (wall, rss), "ingest": (t["ingest_s"], None),
+            "features": (t["features_s"], None), "train": (t["train_s"], None),
+            "score": (t["score_s"], None)}, result
+
+
+def median(rounds, stage, i):
+    vals = [r[stage][i] for r in rounds if r[stage][i] is not None]
+    return statistics.median(vals) if vals else None
+
+
+def fmt_s(x):
+    return "" if x is None else f"{x:.2f}"
+
+
+def fmt_gb(x):
+    return "" if x is None else f"{x / 1e9:.2f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1e6,1e7", help="comma-separated row counts")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--data-dir", default=os.environ.get("CHURNFLOW_BENCH_DATA",
+                                                         "/tmp/churnflow-bench"))
+    ap.add_argument("--reference", default=str(ROOT.parent / "shared" / "bench"))
+    ap.add_argument("--binary", default=str(ROOT / "target" / "release" / "churnflow"))
+    ap.add_argument("--engines", default="polars,pandas")
+    ap.add_argument("--skip-reference-above", type=float, default=float("inf"),
+                    help="do not run the reference above this size (it may not fit in memory)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    a = ap.parse_args()
+
+    binary = Path(a.binary)
+    if not binary.exists():
+        sys.exit(f"{binary} not found: run `cargo build --release` first")
+    ref_dir = Path(a.reference)
+    python = ref_dir / ".venv" / "bin" / "python"
+    if not python.exists():
+        sys.exit(f"{python} not found: set up the reference (see {ref_dir}/README.md)")
+    data_dir = Path(a.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "bench.log"
+    engines = [e for e in a.engines.split(",") if e]
+
+    sections = []
+    for size in [float(s) for s in a.sizes.split(",")]:
+        csv, rows = generate(binary, size, data_dir, log)
+        work = data_dir / f"work_{size:.0e}".replace("+", "")
+        cf, ref = [], {e: [] for e in engines}
+        ref_result = {}
+        run_ref = size <= a.skip_reference_above
+        for i in range(a.runs):
+            print(f"{rows:,} rows: round {i + 1}/{a.runs}", flush=True)
+            cf.append(churnflow_round(binary, csv, work, log))
+            for e in engines if run_ref else []:
+                r, ref_result[e] = reference_round(python, ref_dir, e, csv, log,
+                                                   ("2024-06-30", "2024-09-30"))
+                ref[e].append(r)
+        sections.append(table(rows, csv, cf, ref, ref_result, a.runs))
+        print(sections[-1], flush=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+    head = (f"# churnflow benchmark\n\nMachine: {os.cpu_count()} cores, {platform.machine()}, "
+            f"{platform.system()} {platform.release()}; {time.strftime('%Y-%m-%d')}. Produced by "
+            f"`python3 bench/bench.py --sizes {a.sizes} --runs {a.runs}`; medians of "
+            f"{a.runs} runs, churnflow and the reference alternating.\n\n"
+            "Wall time in seconds, peak RSS in GB. churnflow's stages are separate processes "
+            "(ingest, features as of the scoring day, train over every training cutoff, score "
+            "with lists and report); `run` is the whole nightly job on a fresh workdir. The "
+            "reference's stages are its own in-process timings; its `run` is the whole process "
+            "(interpreter start and imports included). Ratio = churnflow / reference: below 1 "
+            "means churnflow is faster.\n")
+    Path(a.out).write_text(head + "\n" + "\n".join(sections))
+    print(f"wrote {a.out}")
+
+
+def table(rows, csv, cf, ref, ref_result, runs):
+    size_mb = csv.stat().st_size / 1e6
+    lines = [f"## {rows:,} rows ({size_mb:,.0f} MB of CSV)\n",
+             "| stage | churnflow s | churnflow GB | " +
+             " | ".join(f"{e} ref s | ratio vs {e}" for e in ref) + " |",
+             "|---|---|---|" + "---|---|" * len(ref)]
+    for stage in ("ingest", "features", "train", "score", "run"):
+        c = median(cf, stage, 0)
+        cells = [stage if stage != "run" else "**whole run**", fmt_s(c), fmt_gb(median(cf, stage, 1))]
+        for e, rounds in ref.items():
+            r = median(rounds, stage, 0) if rounds else None
+            cells += [fmt_s(r), "" if (r is None or c is None) else f"{c / r:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    for e, rounds in ref.items():
+        if rounds:
+            lines.append(f"\nReference `{e}` peak RSS {fmt_gb(median(rounds, 'run', 1))} GB; "
+                         f"its test ROC AUC {ref_result[e]['test']['roc_auc']:.4f}.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
