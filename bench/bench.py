@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS_PER_CUSTOMER = 12.8  # what `churnflow generate` yields on average over its default 730 days
+LAST_DAY = "2024-12-30"  # `churnflow generate` defaults: 730 days from 2023-01-01
 
 PIPELINE = """name = "bench"
 workdir = "{workdir}"
@@ -49,7 +50,7 @@ def measure(cmd, log):
     with open(log, "ab") as out:
         out.write(("$ " + " ".join(map(str, cmd)) + "\n").encode())
         out.flush()
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        p = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
     code = os.waitstatus_to_exitcode(status)
@@ -83,7 +84,7 @@ def churnflow_round(binary, csv, work, log):
         (wd / "bench.toml").write_text(PIPELINE.format(workdir=wd / "work", csv=csv))
     pipeline = work / "stages" / "bench.toml"
     res["ingest"] = measure([binary, "-q", "ingest", pipeline], log)
-    res["features"] = measure([binary, "-q", "features", pipeline], log)
+    res["features"] = measure([binary, "-q", "features", "--as-of", LAST_DAY, pipeline], log)
     res["train"] = measure([binary, "-q", "train", pipeline], log)
     res["score"] = measure([binary, "-q", "score", pipeline], log)
     res["run"] = measure([binary, "-q", "run", work / "run" / "bench.toml"], log)

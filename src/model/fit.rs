@@ -58,6 +58,17 @@ pub fn sigmoid(t: f64) -> f64 {
 
 /// Fits an L2 logistic regression of `y` (true = churned) on `x`.
 pub fn fit(x: &Array2<f64>, y: &[bool], params: FitParams) -> Result<LinearModel> {
+    fit_from(x, y, params, None)
+}
+
+/// Like [`fit`], starting the optimiser from `start` (a model on similarly scaled features):
+/// near the optimum it needs a fraction of the iterations.
+pub fn fit_from(
+    x: &Array2<f64>,
+    y: &[bool],
+    params: FitParams,
+    start: Option<&LinearModel>,
+) -> Result<LinearModel> {
     let churners = y.iter().filter(|v| **v).count();
     if churners == 0 || churners == y.len() {
         return Err(Error::Data(format!(
@@ -69,11 +80,21 @@ pub fn fit(x: &Array2<f64>, y: &[bool], params: FitParams) -> Result<LinearModel
     }
     let ds = Dataset::new(x.clone(), Array1::from_vec(y.to_vec()));
     // linfa's loss is a sum over rows, so the gradient tolerance scales with the row count.
-    let fitted = LogisticRegression::default()
+    let mut solver = LogisticRegression::default()
         .alpha(params.alpha)
         .max_iterations(params.max_iterations)
         .gradient_tolerance(params.gradient_tolerance * y.len() as f64)
-        .with_intercept(true)
+        .with_intercept(true);
+    if let Some(m) = start.filter(|m| m.coefficients.len() == x.ncols()) {
+        // linfa's positive class is the larger one (the first seen on a tie) and it stores the
+        // intercept last; orient the start accordingly.
+        let churn_is_positive = 2 * churners > y.len() || (2 * churners == y.len() && y[0]);
+        let sign = if churn_is_positive { 1.0 } else { -1.0 };
+        let mut w: Vec<f64> = m.coefficients.iter().map(|c| sign * c).collect();
+        w.push(sign * m.intercept);
+        solver = solver.initial_params(Array1::from_vec(w));
+    }
+    let fitted = solver
         .fit(&ds)
         .map_err(|e| Error::Data(format!("logistic regression failed: {e}")))?;
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
@@ -142,5 +163,40 @@ mod tests {
     fn sigmoid_is_stable() {
         assert_eq!(sigmoid(0.0), 0.5);
         assert!(sigmoid(-800.0) >= 0.0 && sigmoid(800.0) <= 1.0);
+    }
+
+    #[test]
+    fn a_warm_start_reaches_the_same_optimum_in_either_class_orientation() {
+        // Deterministic data: churn more likely with the first feature, less with the second.
+        let n = 600;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| {
+            (((i * 7919 + j * 104_729) % 1000) as f64 / 500.0) - 1.0
+        });
+        for share in [0.3, 0.7] {
+            let y: Vec<bool> = (0..n)
+                .map(|i| {
+                    let z = 2.0 * x[[i, 0]] - x[[i, 1]] + ((i * 31) % 17) as f64 / 8.0 - 1.0;
+                    sigmoid(z) > 1.0 - share
+                })
+                .collect();
+            let params = FitParams {
+                alpha: 1.0,
+                max_iterations: 500,
+                gradient_tolerance: 1e-10,
+            };
+            let cold = fit(&x, &y, params).unwrap();
+            let near = LinearModel {
+                intercept: cold.intercept + 0.3,
+                coefficients: cold.coefficients.iter().map(|c| c * 0.8).collect(),
+            };
+            let warm = fit_from(&x, &y, params, Some(&near)).unwrap();
+            assert!(
+                (warm.intercept - cold.intercept).abs() < 1e-5,
+                "{warm:?} vs {cold:?}"
+            );
+            for (w, c) in warm.coefficients.iter().zip(&cold.coefficients) {
+                assert!((w - c).abs() < 1e-5, "{warm:?} vs {cold:?}");
+            }
+        }
     }
 }

@@ -88,13 +88,14 @@ fn fit_maybe_sampled(
     y: &[bool],
     params: FitParams,
     settings: &TrainSettings,
+    start: Option<&LinearModel>,
 ) -> Result<(LinearModel, usize)> {
     match stratified_sample(y, settings.max_train_rows, settings.seed) {
-        None => Ok((fit::fit(x, y, params)?, y.len())),
+        None => Ok((fit::fit_from(x, y, params, start)?, y.len())),
         Some(idx) => {
             let xs = x.select(Axis(0), &idx);
             let ys: Vec<bool> = idx.iter().map(|&i| y[i]).collect();
-            Ok((fit::fit(&xs, &ys, params)?, idx.len()))
+            Ok((fit::fit_from(&xs, &ys, params, start)?, idx.len()))
         }
     }
 }
@@ -170,7 +171,7 @@ pub fn fit_procedure(
         .alphas
         .par_iter()
         .map(|&alpha| {
-            let (m, _) = fit_maybe_sampled(&x_t, &y_t, params(alpha), settings)?;
+            let (m, _) = fit_maybe_sampled(&x_t, &y_t, params(alpha), settings, None)?;
             let p = m.predict(&x_v);
             Ok((alpha, m, p))
         })
@@ -208,7 +209,7 @@ pub fn fit_procedure(
             let p = m.predict(&x_v);
             (m, p)
         }
-        None => (oot_raw, p_raw),
+        None => (oot_raw.clone(), p_raw),
     };
     let calibration = Calibration {
         table_before,
@@ -224,7 +225,9 @@ pub fn fit_procedure(
     let scaling = preprocess::fit(specs, &rows_of(&all))?;
     let x_f = preprocess::matrix(&scaling, &rows_of(&all))?;
     let y_f = labels_of(&all);
-    let (final_raw, fitted_rows) = fit_maybe_sampled(&x_f, &y_f, params(alpha), settings)?;
+    // The refit adds one cutoff to the same features: start it from the chosen out-of-time fit.
+    let (final_raw, fitted_rows) =
+        fit_maybe_sampled(&x_f, &y_f, params(alpha), settings, Some(&oot_raw))?;
     let model = match &correction {
         Some(c) => apply_platt(&final_raw, c),
         None => final_raw,
