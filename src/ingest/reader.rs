@@ -217,6 +217,7 @@ fn split_records(
     let mut header: Vec<String> = Vec::new();
     let mut malformed = Vec::new();
     let mut record = csv::ByteRecord::new();
+    let mut lines = LineCounter::open(path)?;
     let write_err =
         |e: csv::Error| Error::io("writing", staged, std::io::Error::other(e.to_string()));
     loop {
@@ -230,7 +231,8 @@ fn split_records(
                 });
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        // The csv crate's own line count skips blank lines; count newlines up to the record.
+        let line = lines.line_at(record.position().map_or(0, |p| p.byte()))?;
         if header.is_empty() {
             header = if dialect.has_header {
                 record
@@ -324,10 +326,16 @@ fn read_csv_raw(
     let header = check_header(path, Format::Csv(dialect), section, wanted)?;
     // Without a header polars silently drops fields beyond the first record's count, so such
     // files always take the record-level path, which rejects them.
+    // The direct read numbers records by position, which is the line only when every record is
+    // one line: a quoted newline or a blank line sends the file to the record-level path too.
     let direct = if dialect.has_header {
         polars_read(path, dialect, &header, wanted, false).ok()
     } else {
         None
+    };
+    let direct = match direct {
+        Some(frame) if frame.height() as u64 + 1 == count_lines(path)? => Some(frame),
+        _ => None,
     };
     if let Some(frame) = direct {
         return Ok(RawRead {
@@ -353,6 +361,82 @@ fn read_csv_raw(
     });
     let _ = std::fs::remove_file(&staged);
     result
+}
+
+/// Line numbers of byte offsets in a file, read forward once.
+struct LineCounter<'a> {
+    path: &'a Path,
+    reader: BufReader<File>,
+    pos: u64,
+    newlines: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn open(path: &'a Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+        Ok(LineCounter {
+            path,
+            reader: BufReader::with_capacity(1 << 20, file),
+            pos: 0,
+            newlines: 0,
+        })
+    }
+
+    /// The 1-based line of the record that starts at byte `offset`; offsets must not decrease
+    /// between calls.
+    fn line_at(&mut self, offset: u64) -> Result<u64> {
+        while self.pos < offset {
+            let buf = self
+                .reader
+                .fill_buf()
+                .map_err(|e| Error::io("reading", self.path, e))?;
+            if buf.is_empty() {
+                break;
+            }
+            let take = buf.len().min((offset - self.pos) as usize);
+            self.newlines += buf[..take].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.reader.consume(take);
+            self.pos += take as u64;
+        }
+        // The reader reports a record after blank lines at the first blank line; a record never
+        // starts with a line break, so step over them.
+        loop {
+            let buf = self
+                .reader
+                .fill_buf()
+                .map_err(|e| Error::io("reading", self.path, e))?;
+            let breaks = buf
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count();
+            if breaks == 0 {
+                break;
+            }
+            self.newlines += buf[..breaks].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.reader.consume(breaks);
+            self.pos += breaks as u64;
+        }
+        Ok(self.newlines + 1)
+    }
+}
+
+/// Lines in a file: newline characters, plus one when the last line has none.
+fn count_lines(path: &Path) -> Result<u64> {
+    use std::io::Read;
+    let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("reading", path, e))?;
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        last = buf[n - 1];
+    }
+    Ok(lines + u64::from(last != b'\n'))
 }
 
 /// The keys of the first `limit` JSON objects of a JSON lines file, in order of appearance.

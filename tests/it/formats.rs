@@ -222,3 +222,21 @@ amount = "a"
         "{e}"
     );
 }
+
+#[test]
+fn a_quoted_newline_does_not_shift_the_lines_of_later_rejected_rows() {
+    let source = r#"[source]
+path = "{FILE}"
+max_rejected_share = 1.0
+[source.columns]
+customer_id = "customer_id"
+timestamp = "ts"
+amount = "amount"
+"#;
+    let body = "customer_id,ts,amount\n\"A\nB\",2024-01-02,1\nC,someday,2\n\nD,2024-01-03,x\n";
+    let (r, q, stored) = ingest_with("nl.csv", body.as_bytes(), source).unwrap();
+    assert_eq!((r.rows_accepted, r.rows_rejected), (1, 2));
+    assert_eq!(stored[0][0], "A\nB");
+    let lines: Vec<(&str, &str)> = q.iter().map(|r| (r[1].as_str(), r[2].as_str())).collect();
+    assert_eq!(lines, [("4", "ts"), ("6", "amount")]);
+}
