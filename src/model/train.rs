@@ -246,7 +246,7 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
             train: procedure::in_sample_metrics(&fitted, &train, val)?,
         },
         calibration: fitted.calibration.clone(),
-        drift_reference: drift_reference(&fitted.scaling, &all)?,
+        drift_reference: drift_reference(p, engine, &fitted.scaling, last)?,
     };
     artifact.model_id = model_id(&artifact)?;
 
@@ -281,23 +281,26 @@ fn current_on(current: &ModelArtifact, val: &Snapshot) -> Result<Option<Metrics>
     Ok(Some(Metrics::compute(&p, &val.labels)))
 }
 
-/// Decile bins of every model feature's transformed training values.
+/// Decile bins of every model feature's transformed values over the population as of `last`,
+/// the first night the model scores. Nightly drift checks compare like with like: the pooled
+/// training snapshots lie months earlier, and features that grow with time (tenure) would look
+/// drifted every night against them, forcing a retrain each time.
 fn drift_reference(
+    p: &Pipeline,
+    engine: &mut dyn Engine,
     scaling: &[crate::model::preprocess::FeatureScaling],
-    snaps: &[&Snapshot],
+    last: i32,
 ) -> Result<Vec<crate::model::drift::FeatureBins>> {
+    let table = features::compute_for(p, engine, last)?;
+    let rows = table.active_rows(p.active_within_days)?;
     scaling
         .iter()
         .map(|f| {
-            let mut values = Vec::new();
-            for s in snaps {
-                let col = s.table.require(&f.name)?;
-                values.extend(
-                    s.rows
-                        .iter()
-                        .map(|&i| f.transform.apply(col[i].unwrap_or(f.impute))),
-                );
-            }
+            let col = table.require(&f.name)?;
+            let values: Vec<f64> = rows
+                .iter()
+                .map(|&i| f.transform.apply(col[i].unwrap_or(f.impute)))
+                .collect();
             Ok(crate::model::drift::FeatureBins::fit(&f.name, &values))
         })
         .collect()
