@@ -108,6 +108,42 @@ def reference_round(python, ref_dir, engine, csv, log, cutoffs):
             "score": (t["score_s"], None)}, result
 
 
+def incremental(binary, csv, work, log, runs):
+    """A nightly delivery of one day on top of everything before it: night 1 ingests the history
+    and trains; each measured night 2 starts from night 1's workdir and adds the last day's file.
+    Returns ((night-1 wall, rss), [(night-2 wall, rss)], days's rows)."""
+    base = work / "incremental"
+    shutil.rmtree(base, ignore_errors=True)
+    (base / "src").mkdir(parents=True)
+    day_file = base / "day.csv"
+    with open(csv) as f, open(base / "src" / "history.csv", "w") as hist, \
+            open(day_file, "w") as day:
+        header = f.readline()
+        hist.write(header)
+        day.write(header)
+        date_col = header.strip().split(",").index("order_date")
+        day_rows = 0
+        for line in f:
+            if line.split(",")[date_col].startswith(LAST_DAY):
+                day.write(line)
+                day_rows += 1
+            else:
+                hist.write(line)
+    pipeline = base / "bench.toml"
+    pipeline.write_text(PIPELINE.format(workdir=base / "work", csv=base / "src"))
+    night1 = measure([binary, "-q", "run", pipeline], log)
+    shutil.copytree(base / "work", base / "after_night1")
+    nights = []
+    for _ in range(runs):
+        shutil.rmtree(base / "work")
+        shutil.copytree(base / "after_night1", base / "work")
+        shutil.copy(day_file, base / "src" / "day.csv")
+        nights.append(measure([binary, "-q", "run", pipeline], log))
+        (base / "src" / "day.csv").unlink()
+    shutil.rmtree(base, ignore_errors=True)
+    return night1, nights, day_rows
+
+
 def median(rounds, stage, i):
     vals = [r[stage][i] for r in rounds if r[stage][i] is not None]
     return statistics.median(vals) if vals else None
@@ -133,6 +169,9 @@ def main():
     ap.add_argument("--skip-reference-above", type=float, default=float("inf"),
                     help="do not run the reference above this size (it may not fit in memory)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    ap.add_argument("--incremental", action="store_true",
+                    help="only measure a one-day nightly delivery on top of the history, and "
+                         "append the result to --out")
     a = ap.parse_args()
 
     binary = Path(a.binary)
@@ -146,6 +185,30 @@ def main():
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "bench.log"
     engines = [e for e in a.engines.split(",") if e]
+
+    if a.incremental:
+        for label in a.sizes.split(","):
+            size = float(label)
+            csv, rows = generate(binary, size, data_dir, log)
+            work = data_dir / f"work_{size:.0e}".replace("+", "")
+            print(f"{rows:,} rows: incremental night, {a.runs} runs", flush=True)
+            (w1, m1), nights, day_rows = incremental(binary, csv, work, log, a.runs)
+            w2 = statistics.median(n[0] for n in nights)
+            m2 = statistics.median(n[1] for n in nights)
+            text = (f"\n## Incremental night, {rows:,} rows\n\n"
+                    f"`python3 bench/bench.py --sizes {label} --runs {a.runs} --incremental`, "
+                    f"{time.strftime('%Y-%m-%d')}. Night 1 ingests the history (all but "
+                    f"{LAST_DAY}) and trains; night 2 adds {LAST_DAY} ({day_rows:,} rows) as a "
+                    "new file in the source folder, checks drift and scores (median of "
+                    f"{a.runs}, each from night 1's workdir).\n\n"
+                    "| night | wall s | peak GB |\n|---|---|---|\n"
+                    f"| 1: full history, training | {w1:.2f} | {fmt_gb(m1)} |\n"
+                    f"| 2: one more day | {w2:.2f} | {fmt_gb(m2)} |\n\n"
+                    f"Night 2 costs {w2 / w1:.2f} of night 1.\n")
+            print(text, flush=True)
+            with open(a.out, "a") as out:
+                out.write(text)
+        return
 
     sections = []
     for size in [float(s) for s in a.sizes.split(",")]:
