@@ -152,11 +152,25 @@ fn high_risk(rule: RiskRule, ids: &[String], prob: &[f64], next_value: &[f64]) -
 /// Scores the active population as of `as_of` (default: the last day with data) and writes
 /// features, scores, the lists, the workbook and the report.
 pub fn score(p: &Pipeline, engine: &mut dyn Engine, as_of: Option<i32>) -> Result<ScoreOutcome> {
+    score_with(p, engine, as_of, None)
+}
+
+/// Like [`score`], reusing `tonight` (features already computed on the same warehouse, e.g. by
+/// the drift check) when it is as of the scoring day.
+pub fn score_with(
+    p: &Pipeline,
+    engine: &mut dyn Engine,
+    as_of: Option<i32>,
+    tonight: Option<features::FeatureTable>,
+) -> Result<ScoreOutcome> {
     let model = current_model(p)?;
     let (_, last) = engine.day_range()?;
     let as_of = as_of.unwrap_or(last);
     let as_of_text = format_day(as_of);
-    let table = features::compute_for(p, engine, as_of)?;
+    let table = match tonight {
+        Some(t) if t.as_of == as_of => t,
+        _ => features::compute_for(p, engine, as_of)?,
+    };
     model.check_features(&table)?;
     let features_path = p.features_file(&as_of_text);
     features::write(&table, &features_path)?;

@@ -69,7 +69,8 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
 
     let mut trained_model = None;
     let fingerprint = Manifest::load(&p.warehouse_dir())?.fingerprint();
-    let retrain = policy::retrain_decision(&p, &mut engine(&p)?, &fingerprint, args.as_of)?;
+    let (retrain, tonight) =
+        policy::retrain_decision(&p, &mut engine(&p)?, &fingerprint, args.as_of)?;
     if retrain.retrain {
         let t = Instant::now();
         out.line(format!("retraining: {}", retrain.reason));
@@ -86,7 +87,8 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
 
     let t = Instant::now();
     let mut engine = engine(&p)?;
-    let outcome = score::score(&p, &mut engine, args.as_of)?;
+    // Tonight's features do not depend on the model, so those of the drift check are reused.
+    let outcome = score::score_with(&p, &mut engine, args.as_of, tonight)?;
     timed("score", t);
     out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());
     for path in &outcome.outputs {

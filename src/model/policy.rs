@@ -22,29 +22,33 @@ fn decide(retrain: bool, reason: String) -> RetrainDecision {
 }
 
 /// Decides whether tonight's run retrains, as of `as_of` (default: the last day with data).
+/// Also returns tonight's features when the drift check computed them, for scoring to reuse.
 pub fn retrain_decision(
     p: &Pipeline,
     engine: &mut dyn Engine,
     fingerprint: &str,
     as_of: Option<i32>,
-) -> Result<RetrainDecision> {
+) -> Result<(RetrainDecision, Option<features::FeatureTable>)> {
     let registry = Registry::load(&p.models_dir)?;
     let Some(id) = registry.current else {
-        return Ok(decide(true, "no current model".into()));
+        return Ok((decide(true, "no current model".into()), None));
     };
     let current = match ModelArtifact::load(&p.models_dir, &id) {
         Ok(m) => m,
         Err(e) => {
-            return Ok(decide(
-                true,
-                format!("current model {id} cannot be read: {e}"),
+            return Ok((
+                decide(true, format!("current model {id} cannot be read: {e}")),
+                None,
             ));
         }
     };
     if current.data_fingerprint == fingerprint {
-        return Ok(decide(
-            false,
-            format!("current model {id} was trained on exactly this warehouse content"),
+        return Ok((
+            decide(
+                false,
+                format!("current model {id} was trained on exactly this warehouse content"),
+            ),
+            None,
         ));
     }
     let (_, last) = engine.day_range()?;
@@ -52,46 +56,60 @@ pub fn retrain_decision(
     let trained_to = parse_day(&current.training.data_to).unwrap_or(as_of);
     let age = as_of - trained_to;
     if p.train.retrain_every_days > 0 && age >= p.train.retrain_every_days {
-        return Ok(decide(
-            true,
-            format!(
-                "current model {id} was trained on data to {} ({age} days before {}; retrain_every_days = {})",
-                current.training.data_to,
-                format_day(as_of),
-                p.train.retrain_every_days
+        return Ok((
+            decide(
+                true,
+                format!(
+                    "current model {id} was trained on data to {} ({age} days before {}; retrain_every_days = {})",
+                    current.training.data_to,
+                    format_day(as_of),
+                    p.train.retrain_every_days
+                ),
             ),
+            None,
         ));
     }
+    let mut tonight = None;
     if p.train.max_feature_psi > 0.0 {
         let table = features::compute_for(p, engine, as_of)?;
         if current.check_features(&table).is_err() {
-            return Ok(decide(
-                true,
-                format!("current model {id} uses features the pipeline no longer produces"),
+            return Ok((
+                decide(
+                    true,
+                    format!("current model {id} uses features the pipeline no longer produces"),
+                ),
+                None,
             ));
         }
         let rows = table.active_rows(p.active_within_days)?;
         if let Some((feature, psi)) = current.max_psi(&table, &rows)? {
             if psi > p.train.max_feature_psi {
-                return Ok(decide(
-                    true,
-                    format!(
-                        "feature {feature} drifted: PSI {psi:.3} above max_feature_psi = {}",
-                        p.train.max_feature_psi
+                return Ok((
+                    decide(
+                        true,
+                        format!(
+                            "feature {feature} drifted: PSI {psi:.3} above max_feature_psi = {}",
+                            p.train.max_feature_psi
+                        ),
                     ),
+                    Some(table),
                 ));
             }
-            return Ok(decide(
-                false,
-                format!(
-                    "current model {id} is {age} days old; largest PSI {psi:.3} ({feature}) within {}",
-                    p.train.max_feature_psi
+            return Ok((
+                decide(
+                    false,
+                    format!(
+                        "current model {id} is {age} days old; largest PSI {psi:.3} ({feature}) within {}",
+                        p.train.max_feature_psi
+                    ),
                 ),
+                Some(table),
             ));
         }
+        tonight = Some(table);
     }
-    Ok(decide(
-        false,
-        format!("current model {id} is {age} days old"),
+    Ok((
+        decide(false, format!("current model {id} is {age} days old")),
+        tonight,
     ))
 }

@@ -222,6 +222,20 @@ fn run_retrains_when_the_model_is_old_and_never_twice_on_the_same_data() {
         d.starts_with("no retraining:") && d.contains("largest PSI"),
         "{d}"
     );
+    // That run scored with the drift check's features; scoring afresh gives the same list.
+    let newest = std::fs::read_dir(dir.path().join("work/outputs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let list = newest.join("at_risk_key_accounts.csv");
+    let reused = std::fs::read(&list).unwrap();
+    assert!(
+        reused.iter().filter(|&&b| b == b'\n').count() > 2,
+        "list too short to compare"
+    );
+    churnflow().arg("score").arg(&pipeline).assert().success();
+    assert_eq!(std::fs::read(&list).unwrap(), reused);
 
     std::fs::write(&export, &text).unwrap();
     let later = churnflow().arg("run").arg(&pipeline).assert().success();
