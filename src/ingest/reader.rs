@@ -70,10 +70,9 @@ fn positional_names(n: usize) -> Vec<String> {
     (1..=n).map(|i| i.to_string()).collect()
 }
 
-/// Reads the header record and returns the column names (BOM and surrounding blanks removed),
-/// or positional names when the dialect has no header.
-pub fn read_header(path: &Path, dialect: Dialect) -> Result<Vec<String>> {
-    let mut rdr = csv::ReaderBuilder::new()
+/// A reader of raw records (every line, the header too; any field count) in `dialect`.
+fn record_reader(path: &Path, dialect: Dialect) -> Result<csv::Reader<File>> {
+    csv::ReaderBuilder::new()
         .delimiter(dialect.delimiter)
         .quote(dialect.quote)
         .has_headers(false)
@@ -82,7 +81,26 @@ pub fn read_header(path: &Path, dialect: Dialect) -> Result<Vec<String>> {
         .map_err(|e| Error::Input {
             path: path.to_path_buf(),
             message: e.to_string(),
-        })?;
+        })
+}
+
+/// Column names of a header record: BOM and surrounding blanks removed.
+fn header_names(record: &csv::ByteRecord) -> Vec<String> {
+    record
+        .iter()
+        .map(|f| {
+            String::from_utf8_lossy(f)
+                .trim_start_matches('\u{feff}')
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Reads the header record and returns the column names (BOM and surrounding blanks removed),
+/// or positional names when the dialect has no header.
+pub fn read_header(path: &Path, dialect: Dialect) -> Result<Vec<String>> {
+    let mut rdr = record_reader(path, dialect)?;
     let mut record = csv::ByteRecord::new();
     let found = rdr.read_byte_record(&mut record).unwrap_or(false);
     if !found || (record.len() == 1 && record[0].iter().all(|b| b.is_ascii_whitespace())) {
@@ -98,15 +116,7 @@ pub fn read_header(path: &Path, dialect: Dialect) -> Result<Vec<String>> {
     if !dialect.has_header {
         return Ok(positional_names(record.len()));
     }
-    Ok(record
-        .iter()
-        .map(|f| {
-            String::from_utf8_lossy(f)
-                .trim_start_matches('\u{feff}')
-                .trim()
-                .to_string()
-        })
-        .collect())
+    Ok(header_names(&record))
 }
 
 /// Reads the header of `path` (or, for JSON lines, the keys of its first objects) and fails,
@@ -199,16 +209,7 @@ fn split_records(
     dialect: Dialect,
     staged: &Path,
 ) -> Result<(Vec<String>, Vec<Malformed>)> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(dialect.delimiter)
-        .quote(dialect.quote)
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| Error::Input {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let mut rdr = record_reader(path, dialect)?;
     let mut out = csv::WriterBuilder::new()
         .delimiter(dialect.delimiter)
         .quote(dialect.quote)
@@ -235,15 +236,7 @@ fn split_records(
         let line = lines.line_at(record.position().map_or(0, |p| p.byte()))?;
         if header.is_empty() {
             header = if dialect.has_header {
-                record
-                    .iter()
-                    .map(|f| {
-                        String::from_utf8_lossy(f)
-                            .trim_start_matches('\u{feff}')
-                            .trim()
-                            .to_string()
-                    })
-                    .collect()
+                header_names(&record)
             } else {
                 positional_names(record.len())
             };
@@ -422,20 +415,11 @@ impl<'a> LineCounter<'a> {
 
 /// Lines in a file: newline characters, plus one when the last line has none.
 fn count_lines(path: &Path) -> Result<u64> {
-    use std::io::Read;
-    let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let mut buf = vec![0u8; 1 << 20];
     let (mut lines, mut last) = (0u64, b'\n');
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| Error::io("reading", path, e))?;
-        if n == 0 {
-            break;
-        }
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-        last = buf[n - 1];
-    }
+    crate::ingest::for_each_chunk(path, |chunk| {
+        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        last = chunk[chunk.len() - 1];
+    })?;
     Ok(lines + u64::from(last != b'\n'))
 }
 
