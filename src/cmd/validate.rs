@@ -26,9 +26,6 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
         let checked = prepare::expand(path).and_then(|files| {
             for f in &files {
                 ingest::read_prepared(f, *encoding, &staging, |staged| {
-                    if reader::is_parquet(staged)? {
-                        return reader::read_parquet_raw(staged, section, wanted).map(|r| r.header);
-                    }
                     reader::check_header(staged, *format, section, wanted)
                 })?;
             }

@@ -157,13 +157,9 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     let batch_id = format!("b{}", &sha[..16]);
 
     let staging = wh.join(".staging");
-    let read = if reader::is_parquet(file)? {
-        reader::read_parquet_raw(file, "source", &src.columns.mapped())?
-    } else {
-        read_prepared(file, src.encoding, &staging, |path| {
-            reader::read_raw(path, src.format, "source", &src.columns.mapped(), &staging)
-        })?
-    };
+    let read = read_prepared(file, src.encoding, &staging, |path| {
+        reader::read_raw(path, src.format, "source", &src.columns.mapped(), &staging)
+    })?;
     let (raw, malformed, header) = (read.frame, read.malformed, read.header);
     let rows_read = (raw.height() + malformed.len()) as u64;
     let mut extra = Vec::new();

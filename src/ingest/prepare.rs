@@ -109,7 +109,9 @@ impl Drop for Prepared {
 /// `file` as plain UTF-8 text, staging a copy under `staging` when needed.
 pub fn prepare(file: &Path, encoding: Encoding, staging: &Path) -> Result<Prepared> {
     let compression = sniff(file)?;
-    if compression == Compression::None && encoding == Encoding::Utf8 {
+    // Parquet is binary with its own compression: never transcoded.
+    let parquet = compression == Compression::None && crate::ingest::reader::is_parquet(file)?;
+    if parquet || (compression == Compression::None && encoding == Encoding::Utf8) {
         return Ok(Prepared {
             path: file.to_path_buf(),
             staged: false,

@@ -127,6 +127,9 @@ pub fn check_header(
     section: &str,
     wanted: &[(&str, &String)],
 ) -> Result<Vec<String>> {
+    if is_parquet(path)? {
+        return parquet_columns(path, section, wanted);
+    }
     let header = match format {
         Format::Csv(d) => read_header(path, d)?,
         Format::JsonLines => json_keys(path, 1000)?,
@@ -619,16 +622,13 @@ pub fn is_parquet(path: &Path) -> Result<bool> {
     Ok(n == 4 && &magic == b"PAR1")
 }
 
-/// Reads the mapped columns of a Parquet export as text (dates and datetimes in ISO form), so
-/// the same validation applies; [`LINE`] holds the row number (1-based, Parquet has no lines).
-pub fn read_parquet_raw(path: &Path, section: &str, wanted: &[(&str, &String)]) -> Result<RawRead> {
+/// The column names of a Parquet file, from its footer; fails naming the mapped columns it lacks.
+fn parquet_columns(path: &Path, section: &str, wanted: &[(&str, &String)]) -> Result<Vec<String>> {
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .engine(|| format!("reading {} as Parquet", path.display()))?;
-    let header: Vec<String> = df
-        .get_column_names()
-        .iter()
+    let header: Vec<String> = ParquetReader::new(file)
+        .schema()
+        .engine(|| format!("reading the schema of {} as Parquet", path.display()))?
+        .iter_names()
         .map(|c| c.to_string())
         .collect();
     let missing = missing_columns(&header, section, wanted);
@@ -641,6 +641,17 @@ pub fn read_parquet_raw(path: &Path, section: &str, wanted: &[(&str, &String)]) 
             ),
         });
     }
+    Ok(header)
+}
+
+/// Reads the mapped columns of a Parquet export as text (dates and datetimes in ISO form), so
+/// the same validation applies; [`LINE`] holds the row number (1-based, Parquet has no lines).
+fn read_parquet_raw(path: &Path, section: &str, wanted: &[(&str, &String)]) -> Result<RawRead> {
+    let header = parquet_columns(path, section, wanted)?;
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .engine(|| format!("reading {} as Parquet", path.display()))?;
     let mut names: Vec<&String> = wanted.iter().map(|(_, n)| *n).collect();
     names.dedup();
     let mut exprs: Vec<Expr> = Vec::new();

@@ -69,47 +69,48 @@ pub fn retrain_decision(
             None,
         ));
     }
-    let mut tonight = None;
-    if p.train.max_feature_psi > 0.0 {
-        let table = features::compute_for(p, engine, as_of)?;
-        if current.check_features(&table).is_err() {
-            return Ok((
-                decide(
-                    true,
-                    format!("current model {id} uses features the pipeline no longer produces"),
-                ),
-                None,
-            ));
-        }
-        let rows = table.active_rows(p.active_within_days)?;
-        if let Some((feature, psi)) = current.max_psi(&table, &rows)? {
-            if psi > p.train.max_feature_psi {
-                return Ok((
-                    decide(
-                        true,
-                        format!(
-                            "feature {feature} drifted: PSI {psi:.3} above max_feature_psi = {}",
-                            p.train.max_feature_psi
-                        ),
-                    ),
-                    Some(table),
-                ));
-            }
-            return Ok((
-                decide(
-                    false,
-                    format!(
-                        "current model {id} is {age} days old; largest PSI {psi:.3} ({feature}) within {}",
-                        p.train.max_feature_psi
-                    ),
-                ),
-                Some(table),
-            ));
-        }
-        tonight = Some(table);
+    if p.train.max_feature_psi <= 0.0 {
+        return Ok((
+            decide(false, format!("current model {id} is {age} days old")),
+            None,
+        ));
     }
-    Ok((
-        decide(false, format!("current model {id} is {age} days old")),
-        tonight,
-    ))
+    let table = features::compute_for(p, engine, as_of)?;
+    let decision = drift_decision(p, &current, &id, age, &table)?;
+    Ok((decision, Some(table)))
+}
+
+/// The decision from tonight's features: retrain when the model cannot use them or one has
+/// drifted beyond `max_feature_psi` since the model's first night.
+fn drift_decision(
+    p: &Pipeline,
+    current: &ModelArtifact,
+    id: &str,
+    age: i32,
+    table: &features::FeatureTable,
+) -> Result<RetrainDecision> {
+    if current.check_features(table).is_err() {
+        return Ok(decide(
+            true,
+            format!("current model {id} uses features the pipeline no longer produces"),
+        ));
+    }
+    let rows = table.active_rows(p.active_within_days)?;
+    Ok(match current.max_psi(table, &rows)? {
+        Some((feature, psi)) if psi > p.train.max_feature_psi => decide(
+            true,
+            format!(
+                "feature {feature} drifted: PSI {psi:.3} above max_feature_psi = {}",
+                p.train.max_feature_psi
+            ),
+        ),
+        Some((feature, psi)) => decide(
+            false,
+            format!(
+                "current model {id} is {age} days old; largest PSI {psi:.3} ({feature}) within {}",
+                p.train.max_feature_psi
+            ),
+        ),
+        None => decide(false, format!("current model {id} is {age} days old")),
+    })
 }
