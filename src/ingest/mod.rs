@@ -2,11 +2,14 @@
 //! file for rejected rows, and a new manifest. Re-ingesting a file with the same content is a
 //! no-op; a failure at any point leaves the previous warehouse as it was.
 
+pub mod chunks;
 pub mod lock;
 pub mod manifest;
+pub mod orders;
 pub mod prepare;
 pub mod reader;
 pub mod side;
+pub mod stage;
 pub mod timestamp;
 pub mod validate;
 pub mod warehouse;
@@ -20,7 +23,7 @@ use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Pipeline, Source, hex};
-use crate::error::{EngineContext, Error, Result};
+use crate::error::{Error, Result};
 use manifest::{Batch, Manifest};
 use validate::{Bounds, Field, FieldKind};
 
@@ -157,37 +160,73 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     let batch_id = format!("b{}", &sha[..16]);
 
     let staging = wh.join(".staging");
-    let read = read_prepared(file, src.encoding, &staging, |path| {
-        reader::read_raw(path, src.format, "source", &src.columns.mapped(), &staging)
-    })?;
-    let (raw, malformed, header) = (read.frame, read.malformed, read.header);
-    let rows_read = (raw.height() + malformed.len()) as u64;
-    let mut extra = Vec::new();
-    if let (Some(order), true) = (&src.columns.order_id, src.unique_order_id) {
-        extra.push((
-            reused_order_id(order, &src.columns.mapped())?,
-            order.clone(),
-            "duplicate order id: an earlier row of this file has the same id with other values"
-                .to_string(),
-        ));
-    }
+    let mapped = src.columns.mapped();
+    let mut orders = match (&src.columns.order_id, src.unique_order_id) {
+        (Some(order), true) => Some(orders::OrderIds::new(order, &mapped)),
+        _ => None,
+    };
     let today = crate::dates::to_day(chrono::Utc::now().date_naive());
     let fields = transaction_fields(src, today);
-    let mut v = validate::validate(
-        raw,
-        &fields,
-        src.timestamp_format.as_deref(),
-        &source_name,
-        extra,
-    )?;
-    v.accepted = zone::to_utc(v.accepted, &fields, src.timezone)?;
-    v.rejected = validate::with_malformed(v.rejected, &malformed, &header, &source_name)?;
-    let rows_rejected = v.rejected.height() as u64;
+    let mut stage = stage::MonthStage::create(staging.join(&batch_id))?;
+    let mut rejected: Vec<DataFrame> = Vec::new();
+    let mut rows_read = 0u64;
+    let chunk_bytes = chunk_bytes();
+    read_prepared(file, src.encoding, &staging, |path| {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        reader::for_each_raw(
+            path,
+            src.format,
+            "source",
+            &mapped,
+            &staging,
+            chunk_bytes,
+            |read| {
+                let (mut raw, malformed, header) = (read.frame, read.malformed, read.header);
+                let mut extra = Vec::new();
+                if let (Some(ids), Some(order)) = (&mut orders, &src.columns.order_id) {
+                    if rows_read == 0 && size > chunk_bytes as u64 && raw.height() > 0 {
+                        ids.reserve(
+                            (size as f64 / chunk_bytes as f64 * raw.height() as f64 * 1.02)
+                                as usize,
+                        );
+                    }
+                    ids.mark(&mut raw)?;
+                    extra.push((
+                    col(orders::REUSED),
+                    order.clone(),
+                    "duplicate order id: an earlier row of this file has the same id with other \
+                     values"
+                        .to_string(),
+                ));
+                }
+                rows_read += (raw.height() + malformed.len()) as u64;
+                let mut v = validate::validate(
+                    raw,
+                    &fields,
+                    src.timestamp_format.as_deref(),
+                    &source_name,
+                    extra,
+                )?;
+                v.accepted = zone::to_utc(v.accepted, &fields, src.timezone)?;
+                rejected.push(validate::with_malformed(
+                    v.rejected,
+                    &malformed,
+                    &header,
+                    &source_name,
+                )?);
+                stage.add(v.accepted)
+            },
+        )
+    })?;
+    drop(orders);
+    let mut rejected = validate::concat_rejected(rejected)?;
+    let rows_rejected = rejected.as_ref().map_or(0, |r| r.height() as u64);
     // A file this broken is more likely a changed export than a few bad rows: refuse it whole
-    // rather than load part of it (nothing has been written yet).
+    // rather than load part of it (nothing has been written to the warehouse yet).
     if rows_read > 0 && rows_rejected as f64 > src.max_rejected_share * rows_read as f64 {
+        let rejected = rejected.as_ref().expect("rows were rejected");
         let mut reasons: Vec<(String, usize)> = Vec::new();
-        for r in crate::frame::str_values(&v.rejected, "reason")? {
+        for r in crate::frame::str_values(rejected, "reason")? {
             match reasons.iter_mut().find(|(k, _)| *k == r) {
                 Some((_, n)) => *n += 1,
                 None => reasons.push((r, 1)),
@@ -208,18 +247,16 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         )));
     }
 
-    let fresh = dedupe_against(&wh, &manifest, v.accepted, &batch_id)?;
-    let rows_duplicate = rows_read - rows_rejected - fresh.height() as u64;
-
-    let quarantine = if rows_rejected > 0 {
-        let rel = format!("quarantine/{batch_id}.csv");
-        let mut rejected = v.rejected;
-        crate::report::csv::write_frame(&wh.join(&rel), &mut rejected, false)?;
-        Some(rel)
-    } else {
-        None
+    let quarantine = match &mut rejected {
+        Some(rows) if rows.height() > 0 => {
+            let rel = format!("quarantine/{batch_id}.csv");
+            crate::report::csv::write_frame(&wh.join(&rel), rows, false)?;
+            Some(rel)
+        }
+        _ => None,
     };
-    let parts = warehouse::write_parts(&wh, &batch_id, &fresh)?;
+    let (parts, fresh) = stage.write_parts(&wh, &manifest, &batch_id)?;
+    let rows_duplicate = stage.rows() - fresh;
     let report = IngestReport {
         source: source_name,
         source_sha256: sha,
@@ -237,6 +274,17 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         .push(Batch::from_report(&report, bytes, parts));
     manifest.save(&wh)?;
     Ok(report)
+}
+
+/// Bytes of text read per chunk of a large CSV export: about 1.2 million rows of a typical
+/// transaction export. `CHURNFLOW_INGEST_CHUNK_BYTES` overrides it (tests use tiny chunks to
+/// cross chunk boundaries; a machine with little memory can use smaller ones).
+pub fn chunk_bytes() -> usize {
+    std::env::var("CHURNFLOW_INGEST_CHUNK_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(64 << 20)
 }
 
 /// The transaction export's fields, in warehouse column order, with the plausibility bounds of
@@ -287,75 +335,4 @@ pub fn transaction_fields(src: &Source, today: i32) -> Vec<Field> {
             FieldKind::Text,
         ),
     ]
-}
-
-/// True for each row whose order id appeared on an earlier row with different values (an exact
-/// repeat of a row is a duplicate delivery, dropped later, not an error). Evaluated by polars as
-/// a window over the order id: no per-row copies of the file's text.
-fn reused_order_id(order: &str, mapped: &[(&str, &String)]) -> Result<Expr> {
-    let mut columns: Vec<&String> = mapped.iter().map(|(_, c)| *c).collect();
-    columns.sort();
-    columns.dedup();
-    let mut differs = lit(false);
-    for c in columns {
-        let first = col(c.as_str())
-            .first()
-            .over([col(order)])
-            .engine(|| "marking reused order ids".into())?;
-        differs = differs.or(col(c.as_str()).neq_missing(first));
-    }
-    let id = col(order).str().strip_chars(lit(NULL));
-    Ok(id
-        .clone()
-        .is_not_null()
-        .and(id.str().len_bytes().gt(lit(0)))
-        .and(differs))
-}
-
-/// Drops rows identical to an earlier row of the same file or to a row already in the warehouse
-/// (same month), and stamps the batch id on what remains.
-fn dedupe_against(
-    wh: &Path,
-    manifest: &Manifest,
-    rows: DataFrame,
-    batch_id: &str,
-) -> Result<DataFrame> {
-    let identity: Vec<Expr> = warehouse::IDENTITY.iter().map(|c| col(*c)).collect();
-    let new = rows
-        .lazy()
-        .with_column(lit(batch_id).alias("source_batch"))
-        .select(
-            warehouse::CANONICAL
-                .iter()
-                .map(|c| col(*c))
-                .collect::<Vec<_>>(),
-        );
-    let months: Vec<String> = new
-        .clone()
-        .select([col("ts").dt().strftime("%Y-%m").unique().alias("m")])
-        .collect()
-        .engine(|| "listing months of new rows".into())?
-        .column("m")
-        .engine(|| "listing months".into())?
-        .str()
-        .engine(|| "listing months".into())?
-        .iter()
-        .flatten()
-        .map(String::from)
-        .collect();
-    let new = new.with_column(lit(1i32).alias("__new"));
-    let combined = match warehouse::scan_months(wh, manifest, &months)? {
-        Some(old) => concat(
-            [old.with_column(lit(0i32).alias("__new")), new],
-            UnionArgs::default(),
-        )
-        .engine(|| "combining new rows with the warehouse".into())?,
-        None => new,
-    };
-    combined
-        .unique_stable_generic(Some(identity), UniqueKeepStrategy::First)
-        .filter(col("__new").eq(lit(1i32)))
-        .drop(cols(["__new"]))
-        .collect()
-        .engine(|| "removing duplicate rows".into())
 }

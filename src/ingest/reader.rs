@@ -167,6 +167,24 @@ fn polars_read(
     wanted: &[(&str, &String)],
     line_column: bool,
 ) -> PolarsResult<DataFrame> {
+    let file = File::open(path)?;
+    let first_line = if dialect.has_header { 2 } else { 1 };
+    polars_read_from(file, dialect, header, wanted, line_column, first_line)
+}
+
+/// A column past the header's, filled only by records with too many fields.
+const EXTRA: &str = "__extra_field";
+
+/// Reads the mapped columns as text; without `line_column` the records are numbered from
+/// `first_line`, one line each.
+fn polars_read_from<R: polars::io::mmap::MmapBytesReader>(
+    source: R,
+    dialect: Dialect,
+    header: &[String],
+    wanted: &[(&str, &String)],
+    line_column: bool,
+    first_line: i64,
+) -> PolarsResult<DataFrame> {
     let mut names: Vec<PlSmallStr> = wanted
         .iter()
         .map(|(_, n)| PlSmallStr::from(n.as_str()))
@@ -180,6 +198,10 @@ fn polars_read(
         fields.push(Field::new(LINE.into(), DataType::Int64));
         names.push(LINE.into());
     }
+    // polars skips the fields of a record beyond the last projected column, so a record with
+    // too many fields would pass unnoticed: one more column catches them.
+    fields.push(Field::new(EXTRA.into(), DataType::String));
+    names.push(EXTRA.into());
     let df = CsvReadOptions::default()
         .with_has_header(dialect.has_header)
         .with_schema(Some(Arc::new(Schema::from_iter(fields))))
@@ -192,17 +214,74 @@ fn polars_read(
             o.with_separator(dialect.delimiter)
                 .with_quote_char(Some(dialect.quote))
         })
-        .try_into_reader_with_file_path(Some(path.to_path_buf()))?
+        .into_reader_with_file_handle(source)
         .finish()?;
+    let extra = df.column(EXTRA)?;
+    if extra.null_count() < extra.len() {
+        polars_bail!(ComputeError: "a record has more fields than the header");
+    }
+    let df = df.drop(EXTRA)?;
     if line_column {
         return df.drop("__row");
     }
-    // Fast path: one record per line, so the line is the record index plus the header line.
-    let first_line = if dialect.has_header { 2i64 } else { 1 };
     df.lazy()
         .with_column((col("__row").cast(DataType::Int64) + lit(first_line)).alias(LINE))
         .drop(cols(["__row"]))
         .collect()
+}
+
+/// Reads one chunk of whole records (see [`crate::ingest::chunks`]) like [`read_raw`], with
+/// lines as in the source file. `header` is the file's checked header.
+pub fn read_chunk(
+    chunk: crate::ingest::chunks::Chunk,
+    dialect: Dialect,
+    header: &[String],
+    wanted: &[(&str, &String)],
+    staging: &Path,
+) -> Result<RawRead> {
+    let first_line = chunk.first_line as i64;
+    let direct = polars_read_from(
+        std::io::Cursor::new(&chunk.text),
+        dialect,
+        header,
+        wanted,
+        false,
+        first_line,
+    )
+    .ok();
+    // As for a whole file: the direct read is right only when every record is one line (polars
+    // reads a chunk of blank lines as a record of nulls, so those take the record path too).
+    let records = &chunk.text[chunk.records_start..];
+    let blank = records.starts_with(b"\n")
+        || records.starts_with(b"\r\n")
+        || memchr::memmem::find(records, b"\n\n").is_some()
+        || memchr::memmem::find(records, b"\n\r\n").is_some();
+    if let Some(frame) = direct.filter(|f| !blank && f.height() as u64 == chunk.lines) {
+        return Ok(RawRead {
+            frame,
+            malformed: Vec::new(),
+            header: header.to_vec(),
+        });
+    }
+    std::fs::create_dir_all(staging).map_err(|e| Error::io("creating directory", staging, e))?;
+    let staged = staging.join(format!("{}-chunk-{first_line}.csv", std::process::id()));
+    let result = std::fs::write(&staged, &chunk.text)
+        .map_err(|e| Error::io("writing", &staged, e))
+        .and_then(|()| read_records(&staged, dialect, wanted, staging));
+    let _ = std::fs::remove_file(&staged);
+    let mut read = result?;
+    // The staged copy has the header on line 1 and the chunk's records from line 2.
+    let shift = first_line - 2;
+    read.frame = read
+        .frame
+        .lazy()
+        .with_column(col(LINE) + lit(shift))
+        .collect()
+        .engine(|| "numbering the lines of a chunk".into())?;
+    for m in &mut read.malformed {
+        m.line = (m.line as i64 + shift) as u64;
+    }
+    Ok(read)
 }
 
 /// Splits `path` record by record (quotes and embedded newlines understood) into a clean copy
@@ -310,6 +389,32 @@ pub fn read_raw(
     }
 }
 
+/// Reads an export piece by piece, calling `each` on the pieces in file order, so that memory is
+/// bounded by `chunk_bytes` of text rather than by the file. A CSV file with a header is read in
+/// chunks of whole records; JSON lines, Parquet and header-less CSV are read whole, as one piece.
+pub fn for_each_raw(
+    path: &Path,
+    format: Format,
+    section: &str,
+    wanted: &[(&str, &String)],
+    staging: &Path,
+    chunk_bytes: usize,
+    mut each: impl FnMut(RawRead) -> Result<()>,
+) -> Result<()> {
+    match format {
+        Format::Csv(dialect) if dialect.has_header && !is_parquet(path)? => {
+            let header = check_header(path, format, section, wanted)?;
+            let mut chunks =
+                crate::ingest::chunks::RecordChunks::open(path, dialect.quote, chunk_bytes)?;
+            while let Some(chunk) = chunks.next_chunk()? {
+                each(read_chunk(chunk, dialect, &header, wanted, staging)?)?;
+            }
+            Ok(())
+        }
+        _ => each(read_raw(path, format, section, wanted, staging)?),
+    }
+}
+
 /// A well-formed CSV file is read directly by polars; when polars cannot parse it, the file is
 /// split record by record so that malformed records are quarantined instead of failing the file.
 fn read_csv_raw(
@@ -340,6 +445,16 @@ fn read_csv_raw(
             header,
         });
     }
+    read_records(path, dialect, wanted, staging)
+}
+
+/// The record-level read: exact lines, and malformed records set aside instead of failing.
+fn read_records(
+    path: &Path,
+    dialect: Dialect,
+    wanted: &[(&str, &String)],
+    staging: &Path,
+) -> Result<RawRead> {
     std::fs::create_dir_all(staging).map_err(|e| Error::io("creating directory", staging, e))?;
     let staged = staging.join(format!("{}-records.csv", std::process::id()));
     let result = split_records(path, dialect, &staged).and_then(|(header, malformed)| {

@@ -342,3 +342,17 @@ pub fn with_malformed(
         .and_then(|df| df.sort(["line"], SortMultipleOptions::default()))
         .engine(|| "collecting rejected rows".into())
 }
+
+/// The rejected rows of a file's chunks, in line order (chunks come in file order); None when
+/// the file had no chunk.
+pub fn concat_rejected(chunks: Vec<DataFrame>) -> Result<Option<DataFrame>> {
+    let mut chunks = chunks.into_iter();
+    let Some(mut all) = chunks.next() else {
+        return Ok(None);
+    };
+    for c in chunks {
+        all.vstack_mut(&c)
+            .engine(|| "collecting rejected rows".into())?;
+    }
+    Ok(Some(all))
+}

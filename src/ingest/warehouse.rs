@@ -33,7 +33,7 @@ pub const IDENTITY: [&str; 6] = [
 
 /// Scan options: the files are listed explicitly and carry every column, so the `month=`
 /// folder names must not be turned into an extra column.
-fn scan_args() -> ScanArgsParquet {
+pub fn scan_args() -> ScanArgsParquet {
     ScanArgsParquet {
         hive_options: HiveOptions::new_disabled(),
         ..ScanArgsParquet::default()
@@ -72,49 +72,6 @@ fn scan_parts(
     LazyFrame::scan_parquet_files(paths.into_iter().collect(), scan_args())
         .engine(|| format!("scanning the warehouse {}", warehouse.display()))
         .map(Some)
-}
-
-/// Writes `rows` (canonical schema) split by month as parts of `batch_id`; returns the parts.
-pub fn write_parts(warehouse: &Path, batch_id: &str, rows: &DataFrame) -> Result<Vec<Part>> {
-    let with_month = rows
-        .clone()
-        .lazy()
-        .sort(
-            ["ts", "customer_id"],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .with_column(col("ts").dt().strftime("%Y-%m").alias("__month"))
-        .collect()
-        .engine(|| "assigning rows to months".into())?;
-    let months = with_month
-        .column("__month")
-        .and_then(|c| c.unique_stable())
-        .engine(|| "listing months".into())?;
-    let mut parts = Vec::new();
-    for month in months
-        .str()
-        .engine(|| "reading months".into())?
-        .iter()
-        .flatten()
-    {
-        let mask = with_month
-            .column("__month")
-            .and_then(|c| c.str().map(|s| s.equal(month)))
-            .engine(|| "selecting a month".into())?;
-        let mut part = with_month
-            .filter(&mask)
-            .and_then(|df| df.select(CANONICAL))
-            .engine(|| format!("selecting month {month}"))?;
-        let rel = format!("transactions/month={month}/part-{batch_id}.parquet");
-        let path = warehouse.join(&rel);
-        write_parquet_file(&path, &mut part)?;
-        parts.push(Part {
-            path: rel,
-            month: month.to_string(),
-            rows: part.height() as u64,
-        });
-    }
-    Ok(parts)
 }
 
 /// Writes one Parquet file atomically, verifying the footer's row count before renaming.

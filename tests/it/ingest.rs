@@ -356,3 +356,93 @@ fn malformed_records_are_quarantined_with_their_real_line_numbers() {
         ["A", "B, with\nnewline", "D", "E"]
     );
 }
+
+/// An export exercising everything that crosses chunk boundaries: a quoted line break, a blank
+/// line, a repeated row, a reused order id, a malformed record and a bad value, spread far apart.
+fn tricky_export() -> String {
+    let mut text = String::from("order_id,customer_id,order_date,amount,quantity,note\n");
+    for i in 0..300 {
+        let line = match i {
+            50 => "SO50,00001,2024-02-10 10:00:00,60.50,1,\"two\nlines\"\n".to_string(),
+            120 => "SO10,00003,2024-05-10 10:00:00,20.50,2,plain\n".to_string(),
+            150 => "SO20,00006,2024-03-10 10:00:00,999.50,3,plain\n".to_string(),
+            200 => "SO200,00004,2024-03-10 10:00:00,1.50,1,plain,extra,fields\n".to_string(),
+            250 => "SO250,00005,2024-05-10 10:00:00,abc,1,plain\n".to_string(),
+            _ => format!(
+                "SO{i},{:05},2024-0{}-1{} 10:00:00,{}.50,{},plain\n",
+                i % 7,
+                1 + i % 6,
+                i % 10,
+                10 + i,
+                1 + i % 3
+            ),
+        };
+        text.push_str(&line);
+        if i == 100 {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Ingests `text` with chunks of `chunk_bytes` (None = the default) through the binary; returns
+/// the warehouse rows in a fixed order, the quarantine text and the batch's counts.
+fn ingest_with_chunks(
+    text: &str,
+    chunk_bytes: Option<usize>,
+) -> (polars::prelude::DataFrame, String, (u64, u64, u64, u64)) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("export.csv");
+    std::fs::write(&csv, text).unwrap();
+    let pipeline = write_pipeline(dir.path(), &csv, "");
+    let mut cmd = crate::util::churnflow();
+    if let Some(n) = chunk_bytes {
+        cmd.env("CHURNFLOW_INGEST_CHUNK_BYTES", n.to_string());
+    }
+    cmd.arg("ingest").arg(&pipeline).assert().success();
+    let p = Pipeline::load(&pipeline).unwrap();
+    let wh = p.warehouse_dir();
+    let m = Manifest::load(&wh).unwrap();
+    let b = &m.batches[0];
+    let counts = (
+        b.rows_read,
+        b.rows_rejected,
+        b.rows_duplicate,
+        m.total_rows(),
+    );
+    let rows = churnflow::engine::PolarsEngine::open(&wh)
+        .and_then(|mut e| {
+            use churnflow::engine::Engine;
+            e.query(
+                "SELECT customer_id, ts, amount, quantity, order_id FROM transactions \
+                 ORDER BY ts, customer_id, order_id",
+            )
+        })
+        .unwrap();
+    let quarantine = std::fs::read_to_string(wh.join(b.quarantine.as_ref().unwrap()))
+        .unwrap()
+        .replace(&dir.path().display().to_string(), "DIR");
+    (rows, quarantine, counts)
+}
+
+#[test]
+fn chunk_size_changes_nothing_that_is_loaded_or_quarantined() {
+    let text = tricky_export();
+    let (whole, whole_q, whole_counts) = ingest_with_chunks(&text, None);
+    // 300 records; rejected: the reused order id, the malformed record, the bad amount; the
+    // repeated row is a duplicate.
+    assert_eq!(whole_counts, (300, 3, 1, 296));
+    let lines: Vec<&str> = whole_q
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    // Lines count the header, the quoted line break and the blank line.
+    assert_eq!(lines, ["154", "204", "254"], "{whole_q}");
+    for chunk in [40, 200, 1000] {
+        let (rows, q, counts) = ingest_with_chunks(&text, Some(chunk));
+        assert_eq!(counts, whole_counts, "chunks of {chunk} bytes");
+        assert!(rows.equals_missing(&whole), "chunks of {chunk} bytes");
+        assert_eq!(q, whole_q, "chunks of {chunk} bytes");
+    }
+}

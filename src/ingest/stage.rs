@@ -1,0 +1,149 @@
+//! Accepted rows on their way into the warehouse. Each chunk's rows are spilled by month to a
+//! staging folder; then each month is de-duplicated (against itself and the warehouse's parts of
+//! that month) and written as one part. Memory is bounded by a chunk in the first step and by a
+//! month in the second, never by the file.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::{EngineContext, Error, Result};
+use crate::ingest::manifest::{Manifest, Part};
+use crate::ingest::warehouse::{self, CANONICAL, IDENTITY};
+
+/// Staged rows of one batch, by month; the folder is removed when the stage is dropped.
+pub struct MonthStage {
+    dir: PathBuf,
+    files: BTreeMap<i32, Vec<PathBuf>>,
+    spills: usize,
+    rows: u64,
+}
+
+/// The month key (year * 100 + month) of a UTC timestamp column.
+fn month_key() -> Expr {
+    col("ts").dt().year() * lit(100) + col("ts").dt().month().cast(DataType::Int32)
+}
+
+impl MonthStage {
+    /// A new, empty stage in `dir` (anything left there by a crashed run is removed).
+    pub fn create(dir: PathBuf) -> Result<Self> {
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| Error::io("removing", &dir, e))?;
+        }
+        fs::create_dir_all(&dir).map_err(|e| Error::io("creating directory", &dir, e))?;
+        Ok(MonthStage {
+            dir,
+            files: BTreeMap::new(),
+            spills: 0,
+            rows: 0,
+        })
+    }
+
+    /// Rows staged so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Spills validated rows (the canonical columns without `source_batch`), split by month.
+    pub fn add(&mut self, rows: DataFrame) -> Result<()> {
+        if rows.height() == 0 {
+            return Ok(());
+        }
+        self.rows += rows.height() as u64;
+        let keyed = rows
+            .lazy()
+            .with_column(month_key().alias("__month"))
+            .collect()
+            .engine(|| "assigning rows to months".into())?;
+        let key = keyed
+            .column("__month")
+            .and_then(|c| c.i32().cloned())
+            .engine(|| "assigning rows to months".into())?;
+        let mut months: Vec<i32> = key.iter().flatten().collect();
+        months.sort_unstable();
+        months.dedup();
+        for month in months {
+            let mut part = keyed
+                .filter(&key.equal(month))
+                .and_then(|df| df.drop("__month"))
+                .engine(|| format!("selecting month {month}"))?;
+            let path = self.dir.join(format!("{month}-{}.parquet", self.spills));
+            let file = File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
+            ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Uncompressed)
+                .with_statistics(StatisticsOptions::empty())
+                .finish(&mut part)
+                .engine(|| format!("staging rows in {}", path.display()))?;
+            self.files.entry(month).or_default().push(path);
+        }
+        self.spills += 1;
+        Ok(())
+    }
+
+    /// Writes each staged month's rows that are not already in the warehouse (and not repeats of
+    /// an earlier row of the file) as a part of `batch_id`, sorted by time and customer. Returns
+    /// the parts and the number of rows written.
+    pub fn write_parts(
+        &self,
+        wh: &Path,
+        manifest: &Manifest,
+        batch_id: &str,
+    ) -> Result<(Vec<Part>, u64)> {
+        let identity: Vec<Expr> = IDENTITY.iter().map(|c| col(*c)).collect();
+        let canonical: Vec<Expr> = CANONICAL.iter().map(|c| col(*c)).collect();
+        let mut parts = Vec::new();
+        let mut written = 0u64;
+        for (key, files) in &self.files {
+            let month = format!("{:04}-{:02}", key / 100, key % 100);
+            let paths: Vec<PlRefPath> = files
+                .iter()
+                .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+                .collect();
+            let new =
+                LazyFrame::scan_parquet_files(paths.into_iter().collect(), warehouse::scan_args())
+                    .engine(|| format!("reading staged rows of {month}"))?
+                    .with_column(lit(batch_id).alias("source_batch"))
+                    .select(canonical.clone())
+                    .with_column(lit(1i32).alias("__new"));
+            let combined = match warehouse::scan_months(wh, manifest, std::slice::from_ref(&month))?
+            {
+                Some(old) => concat(
+                    [old.with_column(lit(0i32).alias("__new")), new],
+                    UnionArgs::default(),
+                )
+                .engine(|| format!("combining new rows of {month} with the warehouse"))?,
+                None => new,
+            };
+            let mut fresh = combined
+                .unique_stable_generic(Some(identity.clone()), UniqueKeepStrategy::First)
+                .filter(col("__new").eq(lit(1i32)))
+                .drop(cols(["__new"]))
+                .sort(
+                    ["ts", "customer_id"],
+                    SortMultipleOptions::default().with_maintain_order(true),
+                )
+                .collect()
+                .engine(|| format!("removing duplicate rows of {month}"))?;
+            if fresh.height() == 0 {
+                continue;
+            }
+            let rel = format!("transactions/month={month}/part-{batch_id}.parquet");
+            warehouse::write_parquet_file(&wh.join(&rel), &mut fresh)?;
+            written += fresh.height() as u64;
+            parts.push(Part {
+                path: rel,
+                month,
+                rows: fresh.height() as u64,
+            });
+        }
+        Ok((parts, written))
+    }
+}
+
+impl Drop for MonthStage {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
