@@ -1,8 +1,7 @@
 //! One writer per workdir. A lock file holds the owner's pid and host; a second run exits at once
 //! with a clear message, and a lock left by a process that no longer exists is taken over.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -20,24 +19,38 @@ impl WorkdirLock {
     pub fn acquire(workdir: &Path) -> Result<Self> {
         fs::create_dir_all(workdir).map_err(|e| Error::io("creating directory", workdir, e))?;
         let path = workdir.join(LOCK_FILE);
+        // The owner's details are written to a private file first and hard-linked into place:
+        // the link is atomic and fails if the lock exists, so a run killed at any point never
+        // leaves a lock file without an owner (which nobody could tell was stale).
+        let own = workdir.join(format!("{LOCK_FILE}.{}", std::process::id()));
+        let text = format!(
+            "pid={}\nhost={}\nstarted={}\n",
+            std::process::id(),
+            hostname(),
+            chrono::Utc::now().to_rfc3339()
+        );
+        fs::write(&own, text).map_err(|e| Error::io("writing lock file", &own, e))?;
+        let result = Self::link(workdir, &own, &path);
+        let _ = fs::remove_file(&own);
+        if result.is_ok() {
+            remove_leftovers(workdir);
+        }
+        result
+    }
+
+    fn link(workdir: &Path, own: &Path, path: &Path) -> Result<Self> {
         for _ in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let text = format!(
-                        "pid={}\nhost={}\nstarted={}\n",
-                        std::process::id(),
-                        hostname(),
-                        chrono::Utc::now().to_rfc3339()
-                    );
-                    f.write_all(text.as_bytes())
-                        .map_err(|e| Error::io("writing lock file", &path, e))?;
-                    return Ok(WorkdirLock { path });
+            match fs::hard_link(own, path) {
+                Ok(()) => {
+                    return Ok(WorkdirLock {
+                        path: path.to_path_buf(),
+                    });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = fs::read_to_string(&path).unwrap_or_default();
+                    let owner = fs::read_to_string(path).unwrap_or_default();
                     if is_stale(&owner) {
                         // The owner died without cleaning up; nobody else can be writing.
-                        let _ = fs::remove_file(&path);
+                        let _ = fs::remove_file(path);
                         continue;
                     }
                     return Err(Error::Locked(format!(
@@ -47,13 +60,23 @@ impl WorkdirLock {
                         owner.split_whitespace().collect::<Vec<_>>().join(" ")
                     )));
                 }
-                Err(e) => return Err(Error::io("creating lock file", &path, e)),
+                Err(e) => return Err(Error::io("creating lock file", path, e)),
             }
         }
         Err(Error::Locked(format!(
             "could not take the lock {} after removing a stale one",
             path.display()
         )))
+    }
+}
+
+/// Removes owner files of runs killed between writing them and taking the lock.
+fn remove_leftovers(workdir: &Path) {
+    let prefix = format!("{LOCK_FILE}.");
+    for entry in fs::read_dir(workdir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -111,5 +134,21 @@ mod tests {
         let text = format!("pid=999999999\nhost={}\n", hostname());
         fs::write(dir.path().join(LOCK_FILE), text).unwrap();
         WorkdirLock::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn owner_file_of_a_run_killed_before_locking_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let leftover = dir.path().join(format!("{LOCK_FILE}.999999999"));
+        fs::write(&leftover, "pid=999999999\n").unwrap();
+        let lock = WorkdirLock::acquire(dir.path()).unwrap();
+        assert!(!leftover.exists());
+        let owner = fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
+        assert!(
+            owner.contains(&format!("pid={}", std::process::id())),
+            "{owner}"
+        );
+        drop(lock);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

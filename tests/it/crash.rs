@@ -111,8 +111,12 @@ fn killed_runs_leave_complete_states_and_the_next_run_finishes() {
         child.wait().unwrap();
         assert_consistent(&work);
         // The next night completes, whatever state the kill left (a stale lock included).
-        let status = run().status().unwrap();
-        assert!(status.success(), "re-run after trial {trials} failed");
+        let out = run().stderr(Stdio::piped()).output().unwrap();
+        assert!(
+            out.status.success(),
+            "re-run after trial {trials} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_consistent(&work);
         trials += 1;
     }
