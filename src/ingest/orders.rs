@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::error::{EngineContext, Result};
 
@@ -51,29 +52,36 @@ impl OrderIds {
                 .and_then(|c| c.str().cloned())
                 .engine(|| format!("reading column {name}"))
         };
-        let ids = text(&self.order)?;
+        // Single-array columns, so that rows can be hashed in parallel by index.
+        let ids = text(&self.order)?.rechunk().into_owned();
         let columns: Vec<StringChunked> = self
             .columns
             .iter()
-            .map(|c| text(c))
+            .map(|c| text(c).map(|c| c.rechunk().into_owned()))
             .collect::<Result<_>>()?;
-        let mut values: Vec<_> = columns.iter().map(|c| c.iter()).collect();
-        let mut reused = Vec::with_capacity(ids.len());
-        for id in ids.iter() {
-            let mut row = self.rows.build_hasher();
-            for v in &mut values {
-                v.next().flatten().hash(&mut row);
-            }
-            let flag = match id {
-                Some(id) if !id.trim().is_empty() => {
-                    let key = self.ids.hash_one(id);
-                    let row = row.finish();
-                    *self.first.entry(key).or_insert(row) != row
+        let arrays: Vec<_> = columns.iter().flat_map(|c| c.downcast_iter()).collect();
+        let id_array = ids.downcast_iter().next();
+        let (id_hash, row_hash) = (&self.ids, &self.rows);
+        // (id hash or None for a blank id, row hash); hashing is the parallel part, the table
+        // lookups below must run in file order.
+        let hashes: Vec<Option<(u64, u64)>> = (0..ids.len())
+            .into_par_iter()
+            .map(|i| {
+                let id = id_array.and_then(|a| a.get(i))?;
+                if id.trim().is_empty() {
+                    return None;
                 }
-                _ => false,
-            };
-            reused.push(flag);
-        }
+                let mut row = row_hash.build_hasher();
+                for a in &arrays {
+                    a.get(i).hash(&mut row);
+                }
+                Some((id_hash.hash_one(id), row.finish()))
+            })
+            .collect();
+        let reused: Vec<bool> = hashes
+            .into_iter()
+            .map(|h| h.is_some_and(|(key, row)| *self.first.entry(key).or_insert(row) != row))
+            .collect();
         raw.with_column(Column::new(REUSED.into(), reused))
             .engine(|| "marking reused order ids".into())?;
         Ok(())
