@@ -168,7 +168,9 @@ def main():
     ap.add_argument("--engines", default="polars,pandas")
     ap.add_argument("--skip-reference-above", type=float, default=float("inf"),
                     help="do not run the reference above this size (it may not fit in memory)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    ap.add_argument("--out", default=None,
+                    help="Markdown file for the tables (default: RESULTS.md in --data-dir; "
+                         "bench/RESULTS.md is the curated record, tables pasted with analysis)")
     ap.add_argument("--incremental", action="store_true",
                     help="only measure a one-day nightly delivery on top of the history, and "
                          "append the result to --out")
@@ -183,6 +185,8 @@ def main():
         sys.exit(f"{python} not found: set up the reference (see {ref_dir}/README.md)")
     data_dir = Path(a.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    if a.out is None:
+        a.out = str(data_dir / "RESULTS.md")
     log = data_dir / "bench.log"
     engines = [e for e in a.engines.split(",") if e]
 

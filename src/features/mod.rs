@@ -55,6 +55,20 @@ impl FeatureTable {
             .collect())
     }
 
+    /// The table restricted to `rows`, in that order.
+    pub fn select_rows(&self, rows: &[usize]) -> FeatureTable {
+        FeatureTable {
+            as_of: self.as_of,
+            customer_ids: rows.iter().map(|&i| self.customer_ids[i].clone()).collect(),
+            names: self.names.clone(),
+            values: self
+                .values
+                .iter()
+                .map(|v| rows.iter().map(|&i| v[i]).collect())
+                .collect(),
+        }
+    }
+
     /// Number of customers.
     pub fn len(&self) -> usize {
         self.customer_ids.len()

@@ -139,6 +139,11 @@ pub fn snapshot(p: &Pipeline, engine: &mut dyn Engine, cutoff: i32, last: i32) -
     let table = features::compute_for(p, engine, cutoff)?;
     let rows = table.active_rows(p.active_within_days)?;
     let o = label::outcomes(engine, &p.label, &table, &rows, last)?;
+    // Fitting and validation read only the active rows; keeping just those makes the snapshots
+    // of all cutoffs, held together while training, cost the active population rather than
+    // everyone ever seen (at 10^8 rows they did not fit in memory).
+    let table = table.select_rows(&rows);
+    let rows = (0..table.len()).collect();
     Ok(Snapshot {
         cutoff,
         table,
