@@ -19,26 +19,37 @@ pub struct WinbackAccount {
     pub top_products: Vec<String>,
 }
 
-/// Per customer: last purchase day and the year before it, as of `as_of`.
-pub fn render(as_of: i32) -> String {
+/// Last purchase day of the customers lapsed as of `as_of` (none for longer than `lost_after_days`).
+/// Only those are joined back to their transactions: the join and the grouping after it then
+/// cost the lapsed accounts' rows, not the whole history.
+fn lapsed(as_of: i32, lost_after_days: f64) -> String {
     format!(
-        "WITH last AS (\nSELECT customer_id, MAX(CASE WHEN amount > 0 THEN day END) AS last_day\nFROM transactions\nWHERE day <= {as_of}\nGROUP BY customer_id\n)\n\
+        "WITH last AS (\nSELECT customer_id, MAX(CASE WHEN amount > 0 THEN day END) AS last_day\nFROM transactions\nWHERE day <= {as_of}\nGROUP BY customer_id\nHAVING {as_of} - MAX(CASE WHEN amount > 0 THEN day END) > {lost_after_days:?}\n)\n"
+    )
+}
+
+/// Per lapsed customer: last purchase day and the year before it, as of `as_of`.
+pub fn render(as_of: i32, lost_after_days: f64) -> String {
+    format!(
+        "{}\
          SELECT t.customer_id, MAX(l.last_day) AS last_day, SUM(t.amount) AS value_year_before,\n  \
          SUM(CASE WHEN t.amount > 0 THEN 1.0 ELSE 0.0 END) AS orders_year_before,\n  \
          SUM(CASE WHEN t.amount > 0 THEN COALESCE(t.quantity, 0.0) ELSE 0.0 END) AS units_year_before\n\
          FROM transactions t JOIN last l ON t.customer_id = l.customer_id\n\
-         WHERE t.day <= {as_of} AND t.day > l.last_day - 365\nGROUP BY t.customer_id\nORDER BY t.customer_id"
+         WHERE t.day <= {as_of} AND t.day > l.last_day - 365\nGROUP BY t.customer_id\nORDER BY t.customer_id",
+        lapsed(as_of, lost_after_days)
     )
 }
 
-/// Value per customer and product in the year before each customer's last purchase.
-pub fn render_products(as_of: i32) -> String {
+/// Value per lapsed customer and product in the year before the customer's last purchase.
+pub fn render_products(as_of: i32, lost_after_days: f64) -> String {
     format!(
-        "WITH last AS (\nSELECT customer_id, MAX(CASE WHEN amount > 0 THEN day END) AS last_day\nFROM transactions\nWHERE day <= {as_of}\nGROUP BY customer_id\n)\n\
+        "{}\
          SELECT t.customer_id, t.product_id, SUM(t.amount) AS value\n\
          FROM transactions t JOIN last l ON t.customer_id = l.customer_id\n\
          WHERE t.day <= {as_of} AND t.day > l.last_day - 365 AND t.amount > 0 AND t.product_id IS NOT NULL\n\
-         GROUP BY t.customer_id, t.product_id"
+         GROUP BY t.customer_id, t.product_id",
+        lapsed(as_of, lost_after_days)
     )
 }
 
@@ -49,7 +60,7 @@ pub fn winback(
     lost_after_days: f64,
     key_line: f64,
 ) -> Result<Vec<WinbackAccount>> {
-    let df = engine.query(&render(as_of))?;
+    let df = engine.query(&render(as_of, lost_after_days))?;
     let ids = frame::str_values(&df, "customer_id")?;
     let last = frame::f64_values(&df, "last_day")?;
     let value = frame::f64_values(&df, "value_year_before")?;
@@ -77,7 +88,7 @@ pub fn winback(
             .then_with(|| a.customer_id.cmp(&b.customer_id))
     });
     if !out.is_empty() {
-        let df = engine.query(&render_products(as_of))?;
+        let df = engine.query(&render_products(as_of, lost_after_days))?;
         let (ids, products, values) = (
             frame::str_values(&df, "customer_id")?,
             frame::str_values(&df, "product_id")?,
