@@ -161,64 +161,39 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
 
     let staging = wh.join(".staging");
     let mapped = src.columns.mapped();
-    let mut orders = match (&src.columns.order_id, src.unique_order_id) {
-        (Some(order), true) => Some(orders::OrderIds::new(order, &mapped)),
-        _ => None,
-    };
     let today = crate::dates::to_day(chrono::Utc::now().date_naive());
-    let fields = transaction_fields(src, today);
-    let mut stage = stage::MonthStage::create(staging.join(&batch_id))?;
-    let mut rejected: Vec<DataFrame> = Vec::new();
-    let mut rows_read = 0u64;
-    let chunk_bytes = chunk_bytes();
+    let mut chunks = ChunkIngest {
+        src,
+        fields: transaction_fields(src, today),
+        source_name: &source_name,
+        orders: match (&src.columns.order_id, src.unique_order_id) {
+            (Some(order), true) => Some(orders::OrderIds::new(order, &mapped)),
+            _ => None,
+        },
+        stage: stage::MonthStage::create(staging.join(&batch_id))?,
+        rejected: Vec::new(),
+        rows_read: 0,
+        chunk_bytes: chunk_bytes(),
+        file_bytes: 0,
+    };
     read_prepared(file, src.encoding, &staging, |path| {
-        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        chunks.file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
         reader::for_each_raw(
             path,
             src.format,
             "source",
             &mapped,
             &staging,
-            chunk_bytes,
-            |read| {
-                let (mut raw, malformed, header) = (read.frame, read.malformed, read.header);
-                let mut extra = Vec::new();
-                if let (Some(ids), Some(order)) = (&mut orders, &src.columns.order_id) {
-                    if rows_read == 0 && size > chunk_bytes as u64 && raw.height() > 0 {
-                        ids.reserve(
-                            (size as f64 / chunk_bytes as f64 * raw.height() as f64 * 1.02)
-                                as usize,
-                        );
-                    }
-                    ids.mark(&mut raw)?;
-                    extra.push((
-                    col(orders::REUSED),
-                    order.clone(),
-                    "duplicate order id: an earlier row of this file has the same id with other \
-                     values"
-                        .to_string(),
-                ));
-                }
-                rows_read += (raw.height() + malformed.len()) as u64;
-                let mut v = validate::validate(
-                    raw,
-                    &fields,
-                    src.timestamp_format.as_deref(),
-                    &source_name,
-                    extra,
-                )?;
-                v.accepted = zone::to_utc(v.accepted, &fields, src.timezone)?;
-                rejected.push(validate::with_malformed(
-                    v.rejected,
-                    &malformed,
-                    &header,
-                    &source_name,
-                )?);
-                stage.add(v.accepted)
-            },
+            chunks.chunk_bytes,
+            |read| chunks.add(read),
         )
     })?;
-    drop(orders);
+    let ChunkIngest {
+        stage,
+        rejected,
+        rows_read,
+        ..
+    } = chunks;
     let mut rejected = validate::concat_rejected(rejected)?;
     let rows_rejected = rejected.as_ref().map_or(0, |r| r.height() as u64);
     // A file this broken is more likely a changed export than a few bad rows: refuse it whole
@@ -275,6 +250,55 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     manifest.save(&wh)?;
     Ok(report)
 }
+
+/// One file's ingest in progress: each chunk is checked for reused order ids, validated,
+/// converted to UTC, and its rows staged by month; rejected rows are kept for the quarantine.
+struct ChunkIngest<'a> {
+    src: &'a Source,
+    fields: Vec<Field>,
+    source_name: &'a str,
+    orders: Option<orders::OrderIds>,
+    stage: stage::MonthStage,
+    rejected: Vec<DataFrame>,
+    rows_read: u64,
+    chunk_bytes: usize,
+    /// Size of the prepared file, to size the order-id table from the first chunk.
+    file_bytes: u64,
+}
+
+impl ChunkIngest<'_> {
+    fn add(&mut self, read: reader::RawRead) -> Result<()> {
+        let (mut raw, malformed, header) = (read.frame, read.malformed, read.header);
+        let mut extra = Vec::new();
+        if let (Some(ids), Some(order)) = (&mut self.orders, &self.src.columns.order_id) {
+            if self.rows_read == 0 && self.file_bytes > self.chunk_bytes as u64 {
+                let chunks = self.file_bytes as f64 / self.chunk_bytes as f64;
+                ids.reserve((chunks * raw.height() as f64 * 1.02) as usize);
+            }
+            ids.mark(&mut raw)?;
+            extra.push((col(orders::REUSED), order.clone(), REUSED_ORDER.to_string()));
+        }
+        self.rows_read += (raw.height() + malformed.len()) as u64;
+        let mut v = validate::validate(
+            raw,
+            &self.fields,
+            self.src.timestamp_format.as_deref(),
+            self.source_name,
+            extra,
+        )?;
+        v.accepted = zone::to_utc(v.accepted, &self.fields, self.src.timezone)?;
+        self.rejected.push(validate::with_malformed(
+            v.rejected,
+            &malformed,
+            &header,
+            self.source_name,
+        )?);
+        self.stage.add(v.accepted)
+    }
+}
+
+const REUSED_ORDER: &str =
+    "duplicate order id: an earlier row of this file has the same id with other values";
 
 /// Bytes of text read per chunk of a large CSV export: about 1.2 million rows of a typical
 /// transaction export. `CHURNFLOW_INGEST_CHUNK_BYTES` overrides it (tests use tiny chunks to

@@ -284,3 +284,63 @@ fn small_list_snapshot() {
     }
     insta::assert_snapshot!(text);
 }
+
+/// The win-back list against a hand-computed answer: lapsed means no purchase for more than
+/// `lost_after_days` (exactly that many is not lapsed), value is the net amount in the 365 days up
+/// to the last purchase, and only accounts at or above the key-account line are listed.
+#[test]
+fn winback_matches_a_hand_computed_list() {
+    use churnflow::engine::PolarsEngine;
+    use churnflow::segment::winback::winback;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("export.csv");
+    std::fs::write(
+        &csv,
+        "order_id,customer_id,order_date,amount,quantity,product\n\
+         1,A,2024-01-10,200,2,P1\n\
+         2,A,2024-02-01,150,1,P2\n\
+         3,A,2024-03-01,-50,1,P1\n\
+         4,B,2024-01-01,400,1,P1\n\
+         5,B,2024-04-01,100,1,P1\n\
+         6,C,2024-03-31,50,1,P3\n\
+         7,D,2024-01-05,-30,1,P1\n\
+         8,E,2022-01-01,900,9,P4\n\
+         9,E,2024-01-15,120,3,P5\n",
+    )
+    .unwrap();
+    let p = churnflow::config::Pipeline::load(&crate::util::write_pipeline(
+        dir.path(),
+        &csv,
+        "product_id = \"product\"\n",
+    ))
+    .unwrap();
+    churnflow::ingest::ingest(&p).unwrap();
+    let mut engine = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+    let day = |d: &str| churnflow::dates::parse_day(d).unwrap();
+    let list = winback(&mut engine, day("2024-06-30"), 90.0, 100.0).unwrap();
+    // (customer, last order day, value, orders, units, top products)
+    type Row<'a> = (&'a str, i32, f64, f64, f64, Vec<&'a str>);
+    let got: Vec<Row> = list
+        .iter()
+        .map(|a| {
+            (
+                a.customer_id.as_str(),
+                a.last_order_day,
+                a.value_year_before,
+                a.orders_year_before,
+                a.units_year_before,
+                a.top_products.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    // A: last purchase 2024-02-01 (150 days before), 200 + 150 - 50 net, 2 orders, 3 units.
+    // B: last purchase exactly 90 days before: not lapsed. C: lapsed but worth 50 < 100.
+    // D: never purchased. E: the 2022 order is outside the year before its last purchase.
+    assert_eq!(
+        got,
+        vec![
+            ("A", day("2024-02-01"), 300.0, 2.0, 3.0, vec!["P1", "P2"]),
+            ("E", day("2024-01-15"), 120.0, 1.0, 3.0, vec!["P5"]),
+        ]
+    );
+}
