@@ -33,18 +33,17 @@ pub struct RecordChunks {
     eof: bool,
 }
 
-/// Offset just past the last record boundary in `text`, if any.
-fn last_boundary(text: &[u8], quote: u8) -> Option<usize> {
+/// Offsets just past each record boundary in `text`, which starts outside quotes.
+fn boundaries(text: &[u8], quote: u8) -> impl Iterator<Item = usize> + '_ {
     let mut inside = false;
-    let mut last = None;
-    for i in memchr::memchr2_iter(quote, b'\n', text) {
+    memchr::memchr2_iter(quote, b'\n', text).filter_map(move |i| {
         if text[i] == quote {
             inside = !inside;
-        } else if !inside {
-            last = Some(i + 1);
+            None
+        } else {
+            (!inside).then_some(i + 1)
         }
-    }
-    last
+    })
 }
 
 impl RecordChunks {
@@ -66,7 +65,7 @@ impl RecordChunks {
         let end = loop {
             let scanned = buf.len();
             chunks.fill(&mut buf, scanned + (64 << 10))?;
-            if let Some(end) = first_boundary(&buf, quote) {
+            if let Some(end) = boundaries(&buf, quote).next() {
                 break end;
             }
             if chunks.eof {
@@ -108,7 +107,7 @@ impl RecordChunks {
             if self.eof && records.len() <= target {
                 break records.len();
             }
-            match last_boundary(&records[..target.min(records.len())], self.quote) {
+            match boundaries(&records[..target.min(records.len())], self.quote).last() {
                 Some(end) => break end,
                 // One record longer than the target: read on until it ends.
                 None => target = target.saturating_mul(2),
@@ -132,19 +131,6 @@ impl RecordChunks {
             lines,
         }))
     }
-}
-
-/// Offset just past the first record boundary in `text`, if any.
-fn first_boundary(text: &[u8], quote: u8) -> Option<usize> {
-    let mut inside = false;
-    for i in memchr::memchr2_iter(quote, b'\n', text) {
-        if text[i] == quote {
-            inside = !inside;
-        } else if !inside {
-            return Some(i + 1);
-        }
-    }
-    None
 }
 
 fn count_newlines(text: &[u8]) -> u64 {
