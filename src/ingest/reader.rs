@@ -240,15 +240,6 @@ pub fn read_chunk(
     staging: &Path,
 ) -> Result<RawRead> {
     let first_line = chunk.first_line as i64;
-    let direct = polars_read_from(
-        std::io::Cursor::new(&chunk.text),
-        dialect,
-        header,
-        wanted,
-        false,
-        first_line,
-    )
-    .ok();
     // As for a whole file: the direct read is right only when every record is one line (polars
     // reads a chunk of blank lines as a record of nulls, so those take the record path too).
     let records = &chunk.text[chunk.records_start..];
@@ -256,7 +247,20 @@ pub fn read_chunk(
         || records.starts_with(b"\r\n")
         || memchr::memmem::find(records, b"\n\n").is_some()
         || memchr::memmem::find(records, b"\n\r\n").is_some();
-    if let Some(frame) = direct.filter(|f| !blank && f.height() as u64 == chunk.lines) {
+    let direct = if blank {
+        None
+    } else {
+        polars_read_from(
+            std::io::Cursor::new(&chunk.text),
+            dialect,
+            header,
+            wanted,
+            false,
+            first_line,
+        )
+        .ok()
+    };
+    if let Some(frame) = direct.filter(|f| f.height() as u64 == chunk.lines) {
         return Ok(RawRead {
             frame,
             malformed: Vec::new(),
