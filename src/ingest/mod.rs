@@ -120,6 +120,12 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 pub fn ingest(p: &Pipeline) -> Result<Vec<IngestReport>> {
     let wh = p.warehouse_dir();
     warehouse::remove_uncommitted(&wh, &Manifest::load(&wh)?)?;
+    // Staged copies and spilled rows of a killed run: nothing refers to them, and a later file
+    // would not reuse their batch folder, so they would otherwise stay forever.
+    let staging = wh.join(".staging");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| Error::io("removing", &staging, e))?;
+    }
     let files = prepare::expand(&p.source.path)?;
     let bar = crate::progress::bar(files.len() as u64, "ingesting files");
     let reports = files

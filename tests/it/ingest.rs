@@ -446,3 +446,38 @@ fn chunk_size_changes_nothing_that_is_loaded_or_quarantined() {
         assert_eq!(q, whole_q, "chunks of {chunk} bytes");
     }
 }
+
+#[test]
+fn staging_left_by_a_killed_run_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("export.csv");
+    std::fs::write(&csv, format!("{HEADER}{}", rows(0..10))).unwrap();
+    let p = Pipeline::load(&write_pipeline(dir.path(), &csv, "")).unwrap();
+    let leftover = p
+        .warehouse_dir()
+        .join(".staging/bdeadbeef/202401-0.parquet");
+    std::fs::create_dir_all(leftover.parent().unwrap()).unwrap();
+    std::fs::write(&leftover, b"partial").unwrap();
+    ingest::ingest(&p).unwrap();
+    let staging = p.warehouse_dir().join(".staging");
+    let left: Vec<_> = walk(&staging);
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Every file below `dir` (none when it does not exist).
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
