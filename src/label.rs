@@ -15,7 +15,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::dates::format_day;
+use rayon::prelude::*;
+
 use crate::engine::Engine;
+use crate::engine::history::OutcomeFacts;
 use crate::error::{Error, Result};
 use crate::features::FeatureTable;
 use crate::frame;
@@ -124,25 +127,14 @@ pub fn outcomes(
         )));
     }
     let h = rule.value_horizon();
-    let df = engine.query(&render_outcomes(cutoff, window, h))?;
-    let ids = frame::str_values(&df, "customer_id")?;
-    let next_day = frame::f64_values(&df, "next_purchase_day")?;
-    let next_value = frame::f64_values(&df, "next_value")?;
-    let prev_value = frame::f64_values(&df, "previous_value")?;
-    let by_id: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
+    let facts = facts_for_rows(engine, table, rows, window, h)?;
     let cycle = table.column("purchase_cycle_days");
 
     let mut churned = Vec::with_capacity(rows.len());
     let mut lost_value = Vec::with_capacity(rows.len());
-    for &r in rows {
-        let k = by_id.get(table.customer_ids[r].as_str()).copied();
-        let next = k.and_then(|k| next_day[k]).map(|d| d as i32 - cutoff);
-        let next_v = k.and_then(|k| next_value[k]).unwrap_or(0.0);
-        let prev_v = k.and_then(|k| prev_value[k]).unwrap_or(0.0);
+    for (&r, f) in rows.iter().zip(&facts) {
+        let next = f.next_purchase_day.map(|d| d - cutoff);
+        let (next_v, prev_v) = (f.next_value, f.previous_value);
         let bought_within = |days: i32| next.is_some_and(|d| d <= days);
         churned.push(match *rule {
             LabelRule::FixedHorizon { horizon_days } => !bought_within(horizon_days),
@@ -174,6 +166,53 @@ pub fn outcomes(
         churned,
         lost_value,
     })
+}
+
+/// The facts behind the labels for `rows` of `table`: from the engine's in-memory history when
+/// it has one, else by the portable query.
+fn facts_for_rows(
+    engine: &mut dyn Engine,
+    table: &FeatureTable,
+    rows: &[usize],
+    window: i32,
+    h: i32,
+) -> Result<Vec<OutcomeFacts>> {
+    let cutoff = table.as_of;
+    let none = OutcomeFacts {
+        next_purchase_day: None,
+        next_value: 0.0,
+        previous_value: 0.0,
+    };
+    if let Some(history) = engine.history(false)? {
+        return Ok(rows
+            .par_iter()
+            .map(|&r| match history.position(&table.customer_ids[r]) {
+                Some(c) => history.outcome_facts(c, cutoff, window, h),
+                None => none,
+            })
+            .collect());
+    }
+    let df = engine.query(&render_outcomes(cutoff, window, h))?;
+    let ids = frame::str_values(&df, "customer_id")?;
+    let next_day = frame::f64_values(&df, "next_purchase_day")?;
+    let next_value = frame::f64_values(&df, "next_value")?;
+    let prev_value = frame::f64_values(&df, "previous_value")?;
+    let by_id: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|&r| match by_id.get(table.customer_ids[r].as_str()) {
+            Some(&k) => OutcomeFacts {
+                next_purchase_day: next_day[k].map(|d| d as i32),
+                next_value: next_value[k].unwrap_or(0.0),
+                previous_value: prev_value[k].unwrap_or(0.0),
+            },
+            None => none,
+        })
+        .collect())
 }
 
 #[cfg(test)]

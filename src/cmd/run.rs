@@ -69,12 +69,14 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
 
     let mut trained_model = None;
     let fingerprint = Manifest::load(&p.warehouse_dir())?.fingerprint();
-    let (retrain, tonight) =
-        policy::retrain_decision(&p, &mut engine(&p)?, &fingerprint, args.as_of)?;
+    // One engine for the night: the warehouse no longer changes, and the in-memory history it
+    // builds on first use serves the drift check, training and scoring.
+    let mut engine = engine(&p)?;
+    let (retrain, tonight) = policy::retrain_decision(&p, &mut engine, &fingerprint, args.as_of)?;
     if retrain.retrain {
         let t = Instant::now();
         out.line(format!("retraining: {}", retrain.reason));
-        let r = train_cmd::train_and_report(&p, out)?;
+        let r = train_cmd::train_and_report(&p, &mut engine, out)?;
         trained_model = Some(TrainedModel {
             model_id: r.artifact.model_id.clone(),
             promoted: r.decision == Decision::Promoted,
@@ -86,7 +88,6 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     }
 
     let t = Instant::now();
-    let mut engine = engine(&p)?;
     // Tonight's features do not depend on the model, so those of the drift check are reused.
     let outcome = score::score_with(&p, &mut engine, args.as_of, tonight)?;
     timed("score", t);

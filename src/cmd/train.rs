@@ -3,6 +3,7 @@
 use crate::cli::PipelineArgs;
 use crate::cmd::{Out, engine, load};
 use crate::config::Pipeline;
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::ingest::lock::WorkdirLock;
 use crate::ingest::manifest::Manifest;
@@ -14,7 +15,7 @@ use crate::model::train::{self, TrainReport};
 pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let _lock = WorkdirLock::acquire(&p.workdir)?;
-    train_and_report(&p, out).map(|_| ())
+    train_and_report(&p, &mut engine(&p)?, out).map(|_| ())
 }
 
 /// A metrics line for the terminal.
@@ -38,10 +39,9 @@ fn metrics_line(name: &str, m: &Metrics) -> String {
 }
 
 /// Trains on the pipeline's warehouse and prints the evidence.
-pub fn train_and_report(p: &Pipeline, out: Out) -> Result<TrainReport> {
+pub fn train_and_report(p: &Pipeline, engine: &mut dyn Engine, out: Out) -> Result<TrainReport> {
     let fingerprint = Manifest::load(&p.warehouse_dir())?.fingerprint();
-    let mut engine = engine(p)?;
-    let r = train::train(p, &mut engine, &fingerprint)?;
+    let r = train::train(p, engine, &fingerprint)?;
     let a = &r.artifact;
     let t = &a.training;
     let v = &a.metrics.validation;

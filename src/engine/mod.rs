@@ -1,6 +1,7 @@
 //! Query engines. Features and labels are rendered to one portable SQL text and run by an
 //! [`Engine`]; polars' `SQLContext` over the Parquet warehouse is the default.
 
+pub mod history;
 pub mod polars_sql;
 
 use polars::prelude::DataFrame;
@@ -12,8 +13,16 @@ use crate::error::Result;
 pub trait Engine {
     /// Runs one query and returns its result.
     fn query(&mut self, sql: &str) -> Result<DataFrame>;
+    /// The transactions in memory, grouped by customer, when this engine keeps them
+    /// (quantities loaded if `with_quantity`); features and labels are then computed from it
+    /// instead of by SQL. Engines that only run SQL return `None`.
+    fn history(&mut self, with_quantity: bool) -> Result<Option<&History>> {
+        let _ = with_quantity;
+        Ok(None)
+    }
     /// First and last transaction day in the warehouse.
     fn day_range(&mut self) -> Result<(i32, i32)>;
 }
 
+pub use history::History;
 pub use polars_sql::PolarsEngine;

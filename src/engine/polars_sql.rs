@@ -7,13 +7,32 @@ use polars::sql::SQLContext;
 
 use crate::config::SideKind;
 use crate::engine::Engine;
+use crate::engine::history::History;
 use crate::error::{EngineContext, Error, Result};
 use crate::ingest::manifest::Manifest;
 use crate::ingest::{side, warehouse};
 
-/// polars SQL over the warehouse.
+/// polars SQL over the warehouse, and the in-memory [`History`] built from the same rows for
+/// features and labels (unless `CHURNFLOW_ENGINE=sql`).
 pub struct PolarsEngine {
     ctx: SQLContext,
+    /// The transactions, one frame per warehouse part, each with a `day` column.
+    sources: Vec<LazyFrame>,
+    native: bool,
+    history: Option<History>,
+}
+
+/// Environment variable choosing how features and labels are computed: `sql` runs the portable
+/// SQL text on polars for every cutoff; anything else (or unset) uses the in-memory history.
+pub const ENGINE_ENV: &str = "CHURNFLOW_ENGINE";
+
+fn with_day(lf: LazyFrame) -> LazyFrame {
+    lf.with_column(
+        col("ts")
+            .cast(DataType::Date)
+            .cast(DataType::Int32)
+            .alias("day"),
+    )
 }
 
 impl PolarsEngine {
@@ -26,7 +45,12 @@ impl PolarsEngine {
                 warehouse.display()
             ))
         })?;
-        let engine = Self::from_transactions(lf);
+        let mut engine = Self::from_transactions(lf);
+        engine.sources = warehouse::scan_each_part(warehouse, &manifest)?
+            .into_iter()
+            .map(with_day)
+            .collect();
+        engine.native = std::env::var(ENGINE_ENV).map_or(true, |v| v != "sql");
         for kind in [SideKind::Arrears, SideKind::Events] {
             if let Some(t) = side::scan_side(warehouse, &manifest, kind)? {
                 engine.ctx.register(kind.name(), t);
@@ -37,15 +61,22 @@ impl PolarsEngine {
 
     /// Wraps a frame in the canonical warehouse schema (used by tests and by `open`).
     pub fn from_transactions(lf: LazyFrame) -> Self {
-        let with_day = lf.with_column(
-            col("ts")
-                .cast(DataType::Date)
-                .cast(DataType::Int32)
-                .alias("day"),
-        );
+        let lf = with_day(lf);
         let ctx = SQLContext::new();
-        ctx.register("transactions", with_day);
-        PolarsEngine { ctx }
+        ctx.register("transactions", lf.clone());
+        PolarsEngine {
+            ctx,
+            sources: vec![lf],
+            native: true,
+            history: None,
+        }
+    }
+
+    /// Computes features and labels with the SQL text only (`native = false`) or from the
+    /// in-memory history (`true`, the default).
+    pub fn native(mut self, native: bool) -> Self {
+        self.native = native;
+        self
     }
 }
 
@@ -57,7 +88,25 @@ impl Engine for PolarsEngine {
             .engine(|| format!("running SQL on polars:\n{sql}\n"))
     }
 
+    fn history(&mut self, with_quantity: bool) -> Result<Option<&History>> {
+        if !self.native {
+            return Ok(None);
+        }
+        let usable = self
+            .history
+            .as_ref()
+            .is_some_and(|h| h.has_quantity() || !with_quantity);
+        if !usable {
+            self.history = None;
+            self.history = Some(History::build(&self.sources, with_quantity)?);
+        }
+        Ok(self.history.as_ref())
+    }
+
     fn day_range(&mut self) -> Result<(i32, i32)> {
+        if let Some(range) = self.history.as_ref().and_then(History::day_range) {
+            return Ok(range);
+        }
         let df =
             self.query("SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM transactions")?;
         let get = |name: &str| -> Result<Option<i32>> {

@@ -9,6 +9,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::engine::Engine;
+use crate::engine::history::needs_quantity;
 use crate::error::{EngineContext, Error, Result};
 use crate::frame;
 use crate::ingest::warehouse::write_parquet_file;
@@ -69,6 +70,27 @@ impl FeatureTable {
         }
     }
 
+    /// The table with its columns in the order of `specs` (every spec must be computed).
+    pub fn reorder(mut self, specs: &[FeatureSpec]) -> Result<FeatureTable> {
+        let mut values = Vec::with_capacity(specs.len());
+        let mut names = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let name = spec.name();
+            let j = self
+                .names
+                .iter()
+                .position(|n| *n == name)
+                .ok_or_else(|| Error::Data(format!("feature {name} was not computed")))?;
+            values.push(std::mem::take(&mut self.values[j]));
+            names.push(name);
+        }
+        Ok(FeatureTable {
+            values,
+            names,
+            ..self
+        })
+    }
+
     /// Number of customers.
     pub fn len(&self) -> usize {
         self.customer_ids.len()
@@ -88,6 +110,18 @@ pub fn compute(
     as_of: i32,
     complaint_kinds: &[String],
 ) -> Result<FeatureTable> {
+    let tx: Vec<FeatureSpec> = specs
+        .iter()
+        .filter(|s| s.side_table().is_none())
+        .copied()
+        .collect();
+    if let Some(history) = engine.history(needs_quantity(&tx))? {
+        let mut table = history.features(&tx, as_of)?;
+        for side in sql::side_ctes(specs, as_of, complaint_kinds) {
+            add_side_features(engine, &side, &mut table)?;
+        }
+        return table.reorder(specs);
+    }
     let df = engine.query(&sql::render(specs, as_of, complaint_kinds))?;
     let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
     let values = names
@@ -100,6 +134,36 @@ pub fn compute(
         names,
         values,
     })
+}
+
+/// Joins one side table's features onto `table` (0 for customers the side table does not name,
+/// like the SQL's `COALESCE`).
+fn add_side_features(
+    engine: &mut dyn Engine,
+    side: &sql::SideCtes,
+    table: &mut FeatureTable,
+) -> Result<()> {
+    let df = engine.query(&side.query())?;
+    let ids = frame::str_values(&df, "customer_id")?;
+    let row: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    for c in df.get_column_names() {
+        if c.as_str() == "customer_id" {
+            continue;
+        }
+        let values = frame::f64_values(&df, c)?;
+        let column = table
+            .customer_ids
+            .iter()
+            .map(|id| Some(row.get(id.as_str()).and_then(|&i| values[i]).unwrap_or(0.0)))
+            .collect();
+        table.names.push(c.to_string());
+        table.values.push(column);
+    }
+    Ok(())
 }
 
 /// Everything the pipeline computes as of `as_of`: its model features plus the ones the lists

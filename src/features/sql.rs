@@ -104,42 +104,40 @@ fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// One query: a row per customer with any transaction on or before `as_of`, one column per spec.
-/// Arrears come from the latest snapshot on or before `as_of`; complaints are events whose kind
-/// is one of `complaint_kinds`.
-pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> String {
-    let tx: Vec<&FeatureSpec> = specs.iter().filter(|s| s.side_table().is_none()).collect();
-    let mut tx_sql = String::from("SELECT\n  customer_id");
-    for spec in &tx {
-        tx_sql.push_str(&format!(
-            ",\n  {} AS {}",
-            expression(spec, as_of),
-            spec.name()
-        ));
-    }
-    tx_sql.push_str(&format!(
-        "\nFROM transactions\nWHERE day <= {as_of}\nGROUP BY customer_id"
-    ));
-    if tx.len() == specs.len() {
-        return tx_sql + "\nORDER BY customer_id";
-    }
+/// The common table expressions computing one side table's features per customer; the last
+/// one is named `name` and has `customer_id` and the feature columns.
+pub struct SideCtes {
+    pub name: &'static str,
+    pub ctes: Vec<String>,
+}
 
-    let mut ctes = vec![format!("tx AS (\n{tx_sql}\n)")];
-    let mut joins = String::new();
-    let arrears: Vec<&FeatureSpec> = specs
-        .iter()
-        .filter(|s| s.side_table() == Some("arrears"))
-        .collect();
-    if !arrears.is_empty() {
-        ctes.push(format!(
-            "arrears_last AS (\nSELECT customer_id, MAX(day) AS last_day\nFROM arrears\nWHERE day <= {as_of}\nGROUP BY customer_id\n)"
-        ));
-        ctes.push(
-            "arrears_now AS (\nSELECT a.customer_id, MAX(a.outstanding) AS arrears_outstanding, MAX(a.days_overdue) AS arrears_days_overdue\n\
-             FROM arrears a JOIN arrears_last l ON a.customer_id = l.customer_id AND a.day = l.last_day\nGROUP BY a.customer_id\n)"
-                .into(),
-        );
-        joins.push_str("\nLEFT JOIN arrears_now ON tx.customer_id = arrears_now.customer_id");
+impl SideCtes {
+    /// A standalone query returning the side features per customer.
+    pub fn query(&self) -> String {
+        format!(
+            "WITH {}\nSELECT * FROM {}",
+            self.ctes.join(",\n"),
+            self.name
+        )
+    }
+}
+
+/// The side-table features among `specs`, as CTEs: arrears (the latest snapshot on or before
+/// `as_of`) and complaint counts.
+pub fn side_ctes(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> Vec<SideCtes> {
+    let mut out = Vec::new();
+    if specs.iter().any(|s| s.side_table() == Some("arrears")) {
+        out.push(SideCtes {
+            name: "arrears_now",
+            ctes: vec![
+                format!(
+                    "arrears_last AS (\nSELECT customer_id, MAX(day) AS last_day\nFROM arrears\nWHERE day <= {as_of}\nGROUP BY customer_id\n)"
+                ),
+                "arrears_now AS (\nSELECT a.customer_id, MAX(a.outstanding) AS arrears_outstanding, MAX(a.days_overdue) AS arrears_days_overdue\n\
+                 FROM arrears a JOIN arrears_last l ON a.customer_id = l.customer_id AND a.day = l.last_day\nGROUP BY a.customer_id\n)"
+                    .into(),
+            ],
+        });
     }
     let complaints: Vec<i32> = specs
         .iter()
@@ -165,8 +163,42 @@ pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> 
         sql.push_str(&format!(
             "\nFROM events\nWHERE day <= {as_of}\nGROUP BY customer_id\n)"
         ));
-        ctes.push(sql);
-        joins.push_str("\nLEFT JOIN complaints ON tx.customer_id = complaints.customer_id");
+        out.push(SideCtes {
+            name: "complaints",
+            ctes: vec![sql],
+        });
+    }
+    out
+}
+
+/// One query: a row per customer with any transaction on or before `as_of`, one column per spec.
+/// Arrears come from the latest snapshot on or before `as_of`; complaints are events whose kind
+/// is one of `complaint_kinds`.
+pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> String {
+    let tx: Vec<&FeatureSpec> = specs.iter().filter(|s| s.side_table().is_none()).collect();
+    let mut tx_sql = String::from("SELECT\n  customer_id");
+    for spec in &tx {
+        tx_sql.push_str(&format!(
+            ",\n  {} AS {}",
+            expression(spec, as_of),
+            spec.name()
+        ));
+    }
+    tx_sql.push_str(&format!(
+        "\nFROM transactions\nWHERE day <= {as_of}\nGROUP BY customer_id"
+    ));
+    if tx.len() == specs.len() {
+        return tx_sql + "\nORDER BY customer_id";
+    }
+
+    let mut ctes = vec![format!("tx AS (\n{tx_sql}\n)")];
+    let mut joins = String::new();
+    for side in side_ctes(specs, as_of, complaint_kinds) {
+        let name = side.name;
+        ctes.extend(side.ctes);
+        joins.push_str(&format!(
+            "\nLEFT JOIN {name} ON tx.customer_id = {name}.customer_id"
+        ));
     }
     let mut select = String::from("SELECT\n  tx.customer_id");
     for spec in specs {
@@ -174,11 +206,7 @@ pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> 
         match spec.side_table() {
             None => select.push_str(&format!(",\n  tx.{name}")),
             Some(table) => {
-                let cte = if table == "arrears" {
-                    "arrears_now"
-                } else {
-                    "complaints"
-                };
+                let cte = side_cte_name(table);
                 select.push_str(&format!(",\n  COALESCE({cte}.{name}, 0.0) AS {name}"));
             }
         }
@@ -187,6 +215,15 @@ pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> 
         "WITH {}\n{select}\nFROM tx{joins}\nORDER BY tx.customer_id",
         ctes.join(",\n")
     )
+}
+
+/// The CTE holding the features of side table `table` ("arrears" or "events").
+pub fn side_cte_name(table: &str) -> &'static str {
+    if table == "arrears" {
+        "arrears_now"
+    } else {
+        "complaints"
+    }
 }
 
 /// Customers with at least one purchase in (cutoff, cutoff + horizon]: the non-churners.

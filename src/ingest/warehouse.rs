@@ -54,6 +54,26 @@ pub fn scan_months(
     scan_parts(warehouse, manifest, |p| months.contains(&p.month))
 }
 
+/// Each committed part as its own lazy scan, oldest month first (the native engine reads one
+/// part at a time so that only one is in memory).
+pub fn scan_each_part(warehouse: &Path, manifest: &Manifest) -> Result<Vec<LazyFrame>> {
+    let mut parts: Vec<&Part> = manifest.batches.iter().flat_map(|b| &b.parts).collect();
+    parts.sort_by(|a, b| a.month.cmp(&b.month));
+    parts
+        .into_iter()
+        .map(|p| {
+            let path = warehouse.join(&p.path);
+            LazyFrame::scan_parquet_files(
+                [PlRefPath::new(path.to_string_lossy().as_ref())]
+                    .into_iter()
+                    .collect(),
+                scan_args(),
+            )
+            .engine(|| format!("scanning {}", path.display()))
+        })
+        .collect()
+}
+
 fn scan_parts(
     warehouse: &Path,
     manifest: &Manifest,

@@ -28,9 +28,18 @@ fn features_match_hand_computed_values() {
     let pipeline = crate::util::write_pipeline(dir.path(), &csv, "");
     let p = Pipeline::load(&pipeline).unwrap();
     ingest::ingest(&p).unwrap();
-    let mut engine = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+    // Both ways of computing them: the in-memory history (default) and the portable SQL.
+    for native in [true, false] {
+        let mut engine = PolarsEngine::open(&p.warehouse_dir())
+            .unwrap()
+            .native(native);
+        check_hand_computed(&mut engine);
+    }
+}
+
+fn check_hand_computed(engine: &mut PolarsEngine) {
     let as_of = parse_day("2024-03-31").unwrap();
-    let t = features::compute(&mut engine, &spec::default_specs(false, false), as_of, &[]).unwrap();
+    let t = features::compute(engine, &spec::default_specs(false, false), as_of, &[]).unwrap();
 
     // D's only row is after the as-of day: D is not known yet.
     assert_eq!(t.customer_ids, ["A", "B", "C"]);

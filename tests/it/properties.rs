@@ -71,3 +71,94 @@ proptest! {
         }
     }
 }
+
+/// (customer, day offset from AS_OF, amount in cents, quantity or null)
+type QTx = (u8, i32, i32, Option<i8>);
+
+fn frame_with_quantities(rows: &[QTx]) -> LazyFrame {
+    df!(
+        "customer_id" => rows.iter().map(|r| format!("c{}", r.0)).collect::<Vec<_>>(),
+        "ts" => rows.iter().map(|r| (AS_OF + r.1) as i64 * 86_400_000 + 3_600_000).collect::<Vec<_>>(),
+        "amount" => rows.iter().map(|r| r.2 as f64 / 100.0).collect::<Vec<_>>(),
+        "quantity" => rows.iter().map(|r| r.3.map(|q| q as f64 / 4.0)).collect::<Vec<_>>(),
+    )
+    .unwrap()
+    .lazy()
+    .with_column(col("ts").cast(DataType::Datetime(TimeUnit::Milliseconds, None)))
+}
+
+/// Every transaction feature the pipeline file can ask for, in a few windows.
+fn every_transaction_spec() -> Vec<spec::FeatureSpec> {
+    use spec::{Agg::*, FeatureSpec, Measure::*};
+    let mut specs = vec![
+        FeatureSpec::RecencyDays,
+        FeatureSpec::TenureDays,
+        FeatureSpec::PurchaseCycleDays,
+        FeatureSpec::OverdueRatio,
+    ];
+    for w in [1, 7, 30, 90] {
+        for (m, a) in [
+            (Orders, Count),
+            (Orders, Trend),
+            (Amount, Sum),
+            (Amount, Mean),
+            (Amount, Max),
+            (Amount, Trend),
+            (Quantity, Sum),
+            (Quantity, Trend),
+        ] {
+            specs.push(spec::window(m, a, w));
+        }
+    }
+    specs
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b || (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+        (a, b) => a == b,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// The in-memory history computes what the portable SQL computes: every feature at several
+    /// as-of days (before, inside and after the data) and the facts behind all three labels.
+    #[test]
+    fn in_memory_history_agrees_with_the_sql(
+        rows in prop::collection::vec(
+            (0u8..8, -400i32..=200, -5_000i32..50_000, prop::option::of(-4i8..40)),
+            1..60,
+        ),
+        as_of_shift in prop::sample::select(vec![-450, -200, -1, 0, 60]),
+    ) {
+        use churnflow::label::{self, LabelRule};
+        let specs = every_transaction_spec();
+        let as_of = AS_OF + as_of_shift;
+        let mut native = PolarsEngine::from_transactions(frame_with_quantities(&rows));
+        let mut sql = PolarsEngine::from_transactions(frame_with_quantities(&rows)).native(false);
+        let a = features::compute(&mut native, &specs, as_of, &[]).unwrap();
+        let b = features::compute(&mut sql, &specs, as_of, &[]).unwrap();
+        prop_assert_eq!(&a.customer_ids, &b.customer_ids);
+        prop_assert_eq!(&a.names, &b.names);
+        for (j, (x, y)) in a.values.iter().zip(&b.values).enumerate() {
+            for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                prop_assert!(close(*u, *v), "{} of {}: native {:?}, sql {:?}", a.names[j], a.customer_ids[i], u, v);
+            }
+        }
+        let all: Vec<usize> = (0..a.len()).collect();
+        for rule in [
+            LabelRule::FixedHorizon { horizon_days: 30 },
+            LabelRule::CycleRelative { cycle_multiple: 1.5, min_days: 10, max_days: 120 },
+            LabelRule::ValueDrop { horizon_days: 60, drop_fraction: 0.5 },
+        ] {
+            let x = label::outcomes(&mut native, &rule, &a, &all, AS_OF + 1_000).unwrap();
+            let y = label::outcomes(&mut sql, &rule, &b, &all, AS_OF + 1_000).unwrap();
+            prop_assert_eq!(&x.churned, &y.churned);
+            for (u, v) in x.lost_value.iter().zip(&y.lost_value) {
+                prop_assert!(close(Some(*u), Some(*v)), "lost value: native {}, sql {}", u, v);
+            }
+        }
+    }
+}

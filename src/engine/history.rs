@@ -1,0 +1,510 @@
+//! The default engine's in-memory history: every transaction's day and amount (and quantity when
+//! a feature needs it), grouped by customer and sorted by day. Features at a cutoff and the facts
+//! behind its labels are then one pass over memory each, where the SQL text costs one scan and
+//! group-by of the warehouse per cutoff (bench/RESULTS.md: that was most of `train`).
+//!
+//! The numbers are the same as the portable SQL's (`features::sql`); `tests/it/native.rs` checks
+//! the two against each other on random histories.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use crate::error::{EngineContext, Error, Result};
+use crate::features::FeatureTable;
+use crate::features::spec::{Agg, FeatureSpec, Measure};
+
+/// Customers in blocks of this many for parallel work: large enough that scheduling is noise.
+const BLOCK: usize = 4096;
+
+/// Transactions grouped by customer (customers in byte order of their id), each customer's
+/// rows sorted by day.
+#[derive(Debug)]
+pub struct History {
+    ids: Vec<String>,
+    /// Customer `c`'s rows are `starts[c]..starts[c + 1]`.
+    starts: Vec<usize>,
+    days: Vec<i32>,
+    amounts: Vec<f64>,
+    /// NaN where the quantity is null; `None` when not loaded.
+    quantities: Option<Vec<f64>>,
+}
+
+/// What happened around a cutoff for one customer (see `label::render_outcomes`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutcomeFacts {
+    /// First purchase day after the cutoff, within the label and value windows.
+    pub next_purchase_day: Option<i32>,
+    /// Net amount in (c, c + value_horizon].
+    pub next_value: f64,
+    /// Net amount in (c - value_horizon, c].
+    pub previous_value: f64,
+}
+
+impl History {
+    /// Reads `sources` (frames with `customer_id`, `day`, `amount` and, if `with_quantity`,
+    /// `quantity`) in two passes: customer ids first, to size and place every row, then the
+    /// numbers, written straight to their place. Only one source is in memory at a time.
+    pub fn build(sources: &[LazyFrame], with_quantity: bool) -> Result<History> {
+        let mut index: HashMap<Box<str>, u32, foldhash::fast::RandomState> = HashMap::default();
+        let mut row_customer: Vec<u32> = Vec::new();
+        let mut source_rows = Vec::with_capacity(sources.len());
+        for (s, lf) in sources.iter().enumerate() {
+            let df = lf
+                .clone()
+                .select([col("customer_id").cast(DataType::String)])
+                .collect()
+                .engine(|| format!("reading customer ids of warehouse part {}", s + 1))?;
+            let ca = df
+                .column("customer_id")
+                .and_then(|c| c.str().cloned())
+                .engine(|| "reading customer ids".into())?;
+            row_customer.reserve(ca.len());
+            for id in ca.iter() {
+                let id = id.ok_or_else(|| {
+                    Error::Data(
+                        "a warehouse row has no customer_id (the warehouse is damaged)".into(),
+                    )
+                })?;
+                let next = index.len() as u32;
+                let c = match index.get(id) {
+                    Some(&c) => c,
+                    None => {
+                        index.insert(id.into(), next);
+                        next
+                    }
+                };
+                row_customer.push(c);
+            }
+            source_rows.push(ca.len());
+        }
+
+        let n = index.len();
+        let mut names: Vec<Box<str>> = vec![Box::default(); n];
+        for (id, c) in index {
+            names[c as usize] = id;
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.par_sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        let mut rank = vec![0u32; n];
+        for (r, &c) in order.iter().enumerate() {
+            rank[c as usize] = r as u32;
+        }
+        let ids: Vec<String> = order
+            .iter()
+            .map(|&c| std::mem::take(&mut names[c as usize]).into_string())
+            .collect();
+        drop(names);
+
+        let mut counts = vec![0usize; n];
+        for c in row_customer.iter_mut() {
+            *c = rank[*c as usize];
+            counts[*c as usize] += 1;
+        }
+        drop(rank);
+        let mut starts = Vec::with_capacity(n + 1);
+        let mut total = 0;
+        starts.push(0);
+        for k in counts {
+            total += k;
+            starts.push(total);
+        }
+
+        let mut cursor: Vec<usize> = starts[..n].to_vec();
+        let mut days = vec![0i32; total];
+        let mut amounts = vec![0f64; total];
+        let mut quantities = with_quantity.then(|| vec![f64::NAN; total]);
+        let mut g = 0;
+        for (s, lf) in sources.iter().enumerate() {
+            let mut cols = vec![
+                col("day").cast(DataType::Int32),
+                col("amount").cast(DataType::Float64),
+            ];
+            if with_quantity {
+                cols.push(col("quantity").cast(DataType::Float64));
+            }
+            let df = lf
+                .clone()
+                .select(cols)
+                .collect()
+                .engine(|| format!("reading warehouse part {}", s + 1))?;
+            if df.height() != source_rows[s] {
+                return Err(Error::Data(format!(
+                    "warehouse part {} changed while it was read ({} rows, then {})",
+                    s + 1,
+                    source_rows[s],
+                    df.height()
+                )));
+            }
+            let day = no_null_i32(&df, "day")?;
+            let amount = no_null_f64(&df, "amount")?;
+            let quantity = match quantities {
+                Some(_) => Some(
+                    df.column("quantity")
+                        .and_then(|c| c.f64().cloned())
+                        .engine(|| "reading quantity".into())?,
+                ),
+                None => None,
+            };
+            for (i, (d, a)) in day.into_iter().zip(amount).enumerate() {
+                let c = row_customer[g + i] as usize;
+                let p = cursor[c];
+                cursor[c] += 1;
+                days[p] = d;
+                amounts[p] = a;
+                if let (Some(q), Some(qs)) = (&quantity, quantities.as_mut()) {
+                    qs[p] = q.get(i).unwrap_or(f64::NAN);
+                }
+            }
+            g += source_rows[s];
+        }
+        drop(row_customer);
+
+        let mut h = History {
+            ids,
+            starts,
+            days,
+            amounts,
+            quantities,
+        };
+        h.sort_each_customer_by_day();
+        Ok(h)
+    }
+
+    /// Sorts every customer's rows by day (stable: rows of a day keep their warehouse order).
+    fn sort_each_customer_by_day(&mut self) {
+        let starts = &self.starts;
+        let n = self.ids.len();
+        let bounds: Vec<usize> = (0..n).step_by(BLOCK).chain([n]).collect();
+        let row_bounds: Vec<usize> = bounds.iter().map(|&c| starts[c]).collect();
+        let days = split_at_bounds(&mut self.days, &row_bounds);
+        let amounts = split_at_bounds(&mut self.amounts, &row_bounds);
+        let quantities: Vec<Option<&mut [f64]>> = match self.quantities.as_mut() {
+            Some(q) => split_at_bounds(q, &row_bounds)
+                .into_iter()
+                .map(Some)
+                .collect(),
+            None => (0..days.len()).map(|_| None).collect(),
+        };
+        days.into_par_iter()
+            .zip(amounts)
+            .zip(quantities)
+            .enumerate()
+            .for_each(|(b, ((d, a), mut q))| {
+                let base = row_bounds[b];
+                let mut rows: Vec<(i32, f64, f64)> = Vec::new();
+                for c in bounds[b]..bounds[b + 1] {
+                    let r = starts[c] - base..starts[c + 1] - base;
+                    if d[r.clone()].is_sorted() {
+                        continue;
+                    }
+                    rows.clear();
+                    rows.extend(
+                        r.clone()
+                            .map(|i| (d[i], a[i], q.as_ref().map_or(f64::NAN, |q| q[i]))),
+                    );
+                    rows.sort_by_key(|row| row.0);
+                    for (i, row) in r.zip(&rows) {
+                        d[i] = row.0;
+                        a[i] = row.1;
+                        if let Some(q) = q.as_mut() {
+                            q[i] = row.2;
+                        }
+                    }
+                }
+            });
+    }
+
+    /// True when quantities were loaded.
+    pub fn has_quantity(&self) -> bool {
+        self.quantities.is_some()
+    }
+
+    /// Number of customers.
+    pub fn customers(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// First and last transaction day, or `None` for an empty history.
+    pub fn day_range(&self) -> Option<(i32, i32)> {
+        let per_customer = |c: usize| {
+            let d = &self.days[self.starts[c]..self.starts[c + 1]];
+            (d[0], d[d.len() - 1])
+        };
+        (0..self.ids.len())
+            .into_par_iter()
+            .map(per_customer)
+            .reduce_with(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    }
+
+    /// The position of customer `id`, if it has any transaction.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.ids.binary_search_by(|x| x.as_str().cmp(id)).ok()
+    }
+
+    fn rows(&self, c: usize) -> Rows<'_> {
+        let r = self.starts[c]..self.starts[c + 1];
+        Rows {
+            days: &self.days[r.clone()],
+            amounts: &self.amounts[r.clone()],
+            quantities: self.quantities.as_ref().map(|q| &q[r]),
+        }
+    }
+
+    /// Transaction features (no side-table ones) as of `as_of`, for every customer with a row on
+    /// or before it, in customer-id order like the SQL's `ORDER BY customer_id`.
+    pub fn features(&self, specs: &[FeatureSpec], as_of: i32) -> Result<FeatureTable> {
+        if let Some(s) = specs.iter().find(|s| s.side_table().is_some()) {
+            return Err(Error::Data(format!(
+                "feature {} comes from a side table, not from transactions",
+                s.name()
+            )));
+        }
+        if !self.has_quantity() && specs.iter().any(uses_quantity) {
+            return Err(Error::Data(
+                "a quantity feature was asked of a history built without quantities".into(),
+            ));
+        }
+        let n = self.ids.len();
+        let blocks: Vec<Block> = (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let mut who = Vec::new();
+                let mut cols = vec![Vec::new(); specs.len()];
+                for c in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                    let rows = self.rows(c).until(as_of);
+                    if rows.days.is_empty() {
+                        continue;
+                    }
+                    who.push(c as u32);
+                    let summary = rows.purchase_summary();
+                    for (spec, col) in specs.iter().zip(cols.iter_mut()) {
+                        col.push(feature(spec, &rows, &summary, as_of));
+                    }
+                }
+                (who, cols)
+            })
+            .collect();
+        let total: usize = blocks.iter().map(|b| b.0.len()).sum();
+        let mut customer_ids = Vec::with_capacity(total);
+        let mut values: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(total); specs.len()];
+        for (who, cols) in blocks {
+            customer_ids.extend(who.iter().map(|&c| self.ids[c as usize].clone()));
+            for (all, part) in values.iter_mut().zip(cols) {
+                all.extend(part);
+            }
+        }
+        Ok(FeatureTable {
+            as_of,
+            customer_ids,
+            names: specs.iter().map(|s| s.name()).collect(),
+            values,
+        })
+    }
+
+    /// The facts behind the labels at `cutoff` for customer `c` (a [`Self::position`]): rows in
+    /// (cutoff - value_horizon, cutoff + max(window, value_horizon)] only, like the SQL.
+    pub fn outcome_facts(
+        &self,
+        c: usize,
+        cutoff: i32,
+        window: i32,
+        value_horizon: i32,
+    ) -> OutcomeFacts {
+        let rows = self.rows(c);
+        let d = rows.days;
+        let lo = d.partition_point(|&x| x <= cutoff - value_horizon);
+        let mid = d.partition_point(|&x| x <= cutoff);
+        let next_end = d.partition_point(|&x| x <= cutoff + value_horizon);
+        let end = d.partition_point(|&x| x <= cutoff + window.max(value_horizon));
+        OutcomeFacts {
+            next_purchase_day: (mid..end).find(|&i| rows.amounts[i] > 0.0).map(|i| d[i]),
+            next_value: rows.amounts[mid..next_end].iter().sum(),
+            previous_value: rows.amounts[lo..mid].iter().sum(),
+        }
+    }
+}
+
+fn uses_quantity(spec: &FeatureSpec) -> bool {
+    matches!(
+        spec,
+        FeatureSpec::Window {
+            measure: Measure::Quantity,
+            ..
+        }
+    )
+}
+
+/// True when computing `specs` needs quantities.
+pub fn needs_quantity(specs: &[FeatureSpec]) -> bool {
+    specs.iter().any(uses_quantity)
+}
+
+fn no_null_i32(df: &DataFrame, name: &str) -> Result<Vec<i32>> {
+    let ca = df
+        .column(name)
+        .and_then(|c| c.i32().cloned())
+        .engine(|| format!("reading {name}"))?;
+    if ca.null_count() > 0 {
+        return Err(Error::Data(format!(
+            "the warehouse has rows without {name} (it is damaged)"
+        )));
+    }
+    Ok(ca.into_no_null_iter().collect())
+}
+
+fn no_null_f64(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let ca = df
+        .column(name)
+        .and_then(|c| c.f64().cloned())
+        .engine(|| format!("reading {name}"))?;
+    if ca.null_count() > 0 {
+        return Err(Error::Data(format!(
+            "the warehouse has rows without {name} (it is damaged)"
+        )));
+    }
+    Ok(ca.into_no_null_iter().collect())
+}
+
+/// Splits `v` into the pieces between consecutive `bounds` (which start at 0 and end at its
+/// length).
+fn split_at_bounds<'a, T>(mut v: &'a mut [T], bounds: &[usize]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
+    for w in bounds.windows(2) {
+        let (head, tail) = std::mem::take(&mut v).split_at_mut(w[1] - w[0]);
+        out.push(head);
+        v = tail;
+    }
+    out
+}
+
+/// The customers of one block that have history, and their feature columns.
+type Block = (Vec<u32>, Vec<Vec<Option<f64>>>);
+
+/// One customer's rows, sorted by day.
+struct Rows<'a> {
+    days: &'a [i32],
+    amounts: &'a [f64],
+    quantities: Option<&'a [f64]>,
+}
+
+/// Facts over a customer's whole history up to the as-of day.
+struct PurchaseSummary {
+    first: Option<i32>,
+    last: Option<i32>,
+    distinct_days: u32,
+}
+
+impl<'a> Rows<'a> {
+    /// The rows on or before `day`.
+    fn until(self, day: i32) -> Rows<'a> {
+        let end = self.days.partition_point(|&x| x <= day);
+        Rows {
+            days: &self.days[..end],
+            amounts: &self.amounts[..end],
+            quantities: self.quantities.map(|q| &q[..end]),
+        }
+    }
+
+    /// Rows with day in (after, until] as an index range.
+    fn between(&self, after: i32, until: i32) -> std::ops::Range<usize> {
+        self.days.partition_point(|&x| x <= after)..self.days.partition_point(|&x| x <= until)
+    }
+
+    fn purchase_summary(&self) -> PurchaseSummary {
+        let mut s = PurchaseSummary {
+            first: None,
+            last: None,
+            distinct_days: 0,
+        };
+        for (&d, &a) in self.days.iter().zip(self.amounts) {
+            if a > 0.0 {
+                if s.last != Some(d) {
+                    s.distinct_days += 1;
+                }
+                s.first.get_or_insert(d);
+                s.last = Some(d);
+            }
+        }
+        s
+    }
+
+    /// Purchases in `r`: count, amount sum, largest amount, quantity sum (nulls as 0).
+    fn purchases(&self, r: std::ops::Range<usize>) -> (f64, f64, Option<f64>, f64) {
+        let (mut n, mut sum, mut max, mut qty) = (0.0, 0.0, None::<f64>, 0.0);
+        for i in r {
+            let a = self.amounts[i];
+            if a > 0.0 {
+                n += 1.0;
+                sum += a;
+                max = Some(max.map_or(a, |m| m.max(a)));
+                if let Some(q) = self.quantities
+                    && !q[i].is_nan()
+                {
+                    qty += q[i];
+                }
+            }
+        }
+        (n, sum, max, qty)
+    }
+}
+
+/// One feature for one customer; `None` where the SQL gives NULL.
+fn feature(spec: &FeatureSpec, rows: &Rows, s: &PurchaseSummary, as_of: i32) -> Option<f64> {
+    let recency = s.last.map(|l| (as_of - l) as f64);
+    let cycle = match (s.first, s.last) {
+        (Some(f), Some(l)) if s.distinct_days > 1 => {
+            Some((l - f) as f64 / (s.distinct_days - 1) as f64)
+        }
+        _ => None,
+    };
+    match *spec {
+        FeatureSpec::RecencyDays => recency,
+        FeatureSpec::TenureDays => Some((as_of - rows.days[0]) as f64),
+        FeatureSpec::PurchaseCycleDays => cycle,
+        FeatureSpec::OverdueRatio => Some(recency? / cycle?),
+        FeatureSpec::ArrearsOutstanding
+        | FeatureSpec::ArrearsDaysOverdue
+        | FeatureSpec::Complaints { .. } => None,
+        FeatureSpec::Window {
+            measure,
+            agg,
+            window_days: w,
+        } => {
+            let cur = rows.between(as_of - w, as_of);
+            let (n, sum, max, qty) = rows.purchases(cur.clone());
+            let previous = || rows.purchases(rows.between(as_of - 2 * w, as_of - w));
+            Some(match (measure, agg) {
+                (Measure::Orders, Agg::Trend) => (n + 1.0) / (previous().0 + 1.0),
+                (Measure::Orders, _) => n,
+                (Measure::Amount, Agg::Sum) => rows.amounts[cur].iter().sum(),
+                (Measure::Amount, Agg::Mean) => {
+                    if n > 0.0 {
+                        sum / n
+                    } else {
+                        0.0
+                    }
+                }
+                (Measure::Amount, Agg::Max) => max.unwrap_or(0.0),
+                (Measure::Amount, _) => (sum + 1.0) / (previous().1 + 1.0),
+                (Measure::Quantity, Agg::Trend) => (qty + 1.0) / (previous().3 + 1.0),
+                (Measure::Quantity, _) => qty,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_at_bounds_gives_every_element_once() {
+        let mut v: Vec<u32> = (0..10).collect();
+        let parts = split_at_bounds(&mut v, &[0, 3, 3, 7, 10]);
+        let lens: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+        assert_eq!(lens, [3, 0, 4, 3]);
+        assert_eq!(parts[2], [3, 4, 5, 6]);
+    }
+}
