@@ -184,9 +184,10 @@ fn facts_for_rows(
         previous_value: 0.0,
     };
     if let Some(history) = engine.history(false)? {
-        return Ok(rows
+        let at = history.positions(rows.iter().map(|&r| table.customer_ids[r].as_str()));
+        return Ok(at
             .par_iter()
-            .map(|&r| match history.position(&table.customer_ids[r]) {
+            .map(|c| match *c {
                 Some(c) => history.outcome_facts(c, cutoff, window, h),
                 None => none,
             })

@@ -243,6 +243,28 @@ impl History {
         self.ids.binary_search_by(|x| x.as_str().cmp(id)).ok()
     }
 
+    /// Positions of `ids`: a galloping search forward from the last one while they come in id
+    /// order (as feature tables list them; a few comparisons each), from the start otherwise.
+    pub fn positions<'a>(&self, ids: impl Iterator<Item = &'a str>) -> Vec<Option<usize>> {
+        let mut at = 0;
+        let mut prev: Option<&str> = None;
+        ids.map(|id| {
+            if prev.is_some_and(|p| p > id) {
+                at = 0;
+            }
+            prev = Some(id);
+            let mut step = 1;
+            while at + step < self.ids.len() && self.ids[at + step].as_str() < id {
+                step *= 2;
+            }
+            let lo = at + step / 2;
+            let hi = (at + step + 1).min(self.ids.len());
+            at = lo + self.ids[lo..hi].partition_point(|x| x.as_str() < id);
+            (self.ids.get(at).map(String::as_str) == Some(id)).then_some(at)
+        })
+        .collect()
+    }
+
     fn rows(&self, c: usize) -> Rows<'_> {
         let r = self.starts[c]..self.starts[c + 1];
         Rows {
@@ -498,6 +520,31 @@ fn feature(spec: &FeatureSpec, rows: &Rows, s: &PurchaseSummary, as_of: i32) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_in_order_out_of_order_and_missing() {
+        let h = History {
+            ids: ["a", "b", "c", "d", "e", "f", "g"]
+                .map(String::from)
+                .to_vec(),
+            starts: vec![0; 8],
+            days: vec![],
+            amounts: vec![],
+            quantities: None,
+        };
+        let got = h.positions(["a", "c", "cc", "g", "b", "zz", "0", "f"].into_iter());
+        let want = [
+            Some(0),
+            Some(2),
+            None,
+            Some(6),
+            Some(1),
+            None,
+            None,
+            Some(5),
+        ];
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn split_at_bounds_gives_every_element_once() {

@@ -44,8 +44,7 @@ pub fn fit(specs: &[FeatureSpec], rows: &Rows) -> Result<Vec<FeatureScaling>> {
                 raw.extend(idx.iter().map(|&i| col[i]));
             }
             let mut present: Vec<f64> = raw.iter().flatten().copied().collect();
-            present.sort_by(f64::total_cmp);
-            let impute = median(&present);
+            let impute = median(&mut present);
             let transform = spec.transform();
             let x: Vec<f64> = raw
                 .iter()
@@ -85,17 +84,35 @@ pub fn matrix(scaling: &[FeatureScaling], rows: &Rows) -> Result<Array2<f64>> {
     Ok(x)
 }
 
-fn median(sorted: &[f64]) -> f64 {
-    match sorted.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+/// The median (0 for no values), by selection rather than a full sort; reorders `v`.
+fn median(v: &mut [f64]) -> f64 {
+    let n = v.len();
+    if n == 0 {
+        return 0.0;
     }
+    let (below, &mut upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    if n % 2 == 1 {
+        return upper;
+    }
+    let lower = below
+        .iter()
+        .copied()
+        .max_by(f64::total_cmp)
+        .unwrap_or(upper);
+    (lower + upper) / 2.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&mut [5.0, 5.0, 1.0, 9.0]), 5.0);
+        assert_eq!(median(&mut []), 0.0);
+    }
 
     #[test]
     fn nulls_take_the_median_and_columns_are_standardised() {
