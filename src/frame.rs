@@ -29,3 +29,16 @@ pub fn str_values(df: &DataFrame, name: &str) -> Result<Vec<String>> {
         .map(|v| v.unwrap_or_default().to_string())
         .collect())
 }
+
+/// A column as optional strings (nulls kept).
+pub fn opt_str_values(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
+    let c = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::String))
+        .engine(|| format!("reading column {name} as text"))?;
+    Ok(c.str()
+        .engine(|| format!("reading column {name}"))?
+        .iter()
+        .map(|v| v.map(str::to_string))
+        .collect())
+}

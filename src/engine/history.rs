@@ -31,6 +31,15 @@ pub struct History {
     quantities: Option<Vec<f64>>,
 }
 
+/// A lapsed customer (see [`History::lapsed`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lapsed {
+    pub customer: usize,
+    pub last_day: i32,
+    pub value: f64,
+    pub orders: f64,
+}
+
 /// What happened around a cutoff for one customer (see `label::render_outcomes`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OutcomeFacts {
@@ -323,6 +332,40 @@ impl History {
             names: specs.iter().map(|s| s.name()).collect(),
             values,
         })
+    }
+
+    /// The id of customer `c`.
+    pub fn id(&self, c: usize) -> &str {
+        &self.ids[c]
+    }
+
+    /// Customers with history up to `as_of` whose last purchase is more than `lost_after_days`
+    /// before it, with net value and purchases from the 365 days up to that purchase to `as_of`
+    /// (as `segment::winback::render`).
+    pub fn lapsed(&self, as_of: i32, lost_after_days: f64) -> Vec<Lapsed> {
+        let n = self.ids.len();
+        (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .flat_map_iter(|b| {
+                (b * BLOCK..((b + 1) * BLOCK).min(n)).filter_map(move |c| {
+                    let rows = self.rows(c).until(as_of);
+                    let last = (0..rows.days.len())
+                        .rev()
+                        .find(|&i| rows.amounts[i] > 0.0)
+                        .map(|i| rows.days[i])?;
+                    if ((as_of - last) as f64) <= lost_after_days {
+                        return None;
+                    }
+                    let r = rows.between(last - 365, as_of);
+                    Some(Lapsed {
+                        customer: c,
+                        last_day: last,
+                        value: rows.amounts[r.clone()].iter().sum(),
+                        orders: rows.purchases(r).0,
+                    })
+                })
+            })
+            .collect()
     }
 
     /// The facts behind the labels at `cutoff` for customer `c` (a [`Self::position`]): rows in

@@ -20,6 +20,8 @@ pub trait Engine {
         let _ = with_quantity;
         Ok(None)
     }
+    /// Makes `df` queryable as table `name` (replacing any table of that name).
+    fn register(&mut self, name: &str, df: DataFrame) -> Result<()>;
     /// First and last transaction day in the warehouse.
     fn day_range(&mut self) -> Result<(i32, i32)>;
 }

@@ -103,6 +103,11 @@ impl Engine for PolarsEngine {
         Ok(self.history.as_ref())
     }
 
+    fn register(&mut self, name: &str, df: DataFrame) -> Result<()> {
+        self.ctx.register(name, df.lazy());
+        Ok(())
+    }
+
     fn day_range(&mut self) -> Result<(i32, i32)> {
         if let Some(range) = self.history.as_ref().and_then(History::day_range) {
             return Ok(range);

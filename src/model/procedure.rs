@@ -3,7 +3,7 @@
 //! parallel), a Platt correction when the validation calibration is off, and the final refit on
 //! all snapshots with the chosen strength.
 
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::config::TrainSettings;
@@ -83,21 +83,35 @@ pub fn stratified_sample(y: &[bool], max_rows: usize, seed: u64) -> Option<Vec<u
     Some(keep)
 }
 
-fn fit_maybe_sampled(
-    x: &Array2<f64>,
-    y: &[bool],
-    params: FitParams,
+/// The rows a fit uses (the stratified sample when there are more than `max_train_rows`), as a
+/// design matrix and labels. Only those rows are materialised: a matrix of every row of every
+/// cutoff was most of training's memory at 10^8 transactions.
+fn fit_rows(
+    scaling: &[FeatureScaling],
+    snaps: &[&Snapshot],
     settings: &TrainSettings,
-    start: Option<&LinearModel>,
-) -> Result<(LinearModel, usize)> {
-    match stratified_sample(y, settings.max_train_rows, settings.seed) {
-        None => Ok((fit::fit_from(x, y, params, start)?, y.len())),
-        Some(idx) => {
-            let xs = x.select(Axis(0), &idx);
-            let ys: Vec<bool> = idx.iter().map(|&i| y[i]).collect();
-            Ok((fit::fit_from(&xs, &ys, params, start)?, idx.len()))
+) -> Result<(Array2<f64>, Vec<bool>)> {
+    let y = labels_of(snaps);
+    let Some(keep) = stratified_sample(&y, settings.max_train_rows, settings.seed) else {
+        return Ok((preprocess::matrix(scaling, &rows_of(snaps))?, y));
+    };
+    // `keep` is sorted and indexes the snapshots' rows one after another.
+    let mut picked: Vec<Vec<usize>> = vec![Vec::new(); snaps.len()];
+    let (mut s, mut offset) = (0, 0);
+    for &k in &keep {
+        while k >= offset + snaps[s].rows.len() {
+            offset += snaps[s].rows.len();
+            s += 1;
         }
+        picked[s].push(snaps[s].rows[k - offset]);
     }
+    let rows: Vec<(&FeatureTable, &[usize])> = snaps
+        .iter()
+        .zip(&picked)
+        .map(|(snap, idx)| (&snap.table, idx.as_slice()))
+        .collect();
+    let ys = keep.iter().map(|&k| y[k]).collect();
+    Ok((preprocess::matrix(scaling, &rows)?, ys))
 }
 
 /// Fits `P = sigmoid(a * t + b)` to labels by Newton's method (Platt scaling on log-odds `t`).
@@ -162,8 +176,7 @@ pub fn fit_procedure(
         gradient_tolerance: 1e-4,
     };
     let oot_scaling = preprocess::fit(specs, &rows_of(train))?;
-    let x_t = preprocess::matrix(&oot_scaling, &rows_of(train))?;
-    let y_t = labels_of(train);
+    let (x_t, y_t) = fit_rows(&oot_scaling, train, settings)?;
     let x_v = preprocess::matrix(&oot_scaling, &rows_of(&[val]))?;
 
     // Each strength is independent: fit them in parallel and keep the best out-of-time log loss.
@@ -171,7 +184,7 @@ pub fn fit_procedure(
         .alphas
         .par_iter()
         .map(|&alpha| {
-            let (m, _) = fit_maybe_sampled(&x_t, &y_t, params(alpha), settings, None)?;
+            let m = fit::fit_from(&x_t, &y_t, params(alpha), None)?;
             let p = m.predict(&x_v);
             Ok((alpha, m, p))
         })
@@ -223,11 +236,11 @@ pub fn fit_procedure(
     let mut all: Vec<&Snapshot> = train.to_vec();
     all.push(val);
     let scaling = preprocess::fit(specs, &rows_of(&all))?;
-    let x_f = preprocess::matrix(&scaling, &rows_of(&all))?;
-    let y_f = labels_of(&all);
+    let rows: usize = all.iter().map(|s| s.rows.len()).sum();
+    let (x_f, y_f) = fit_rows(&scaling, &all, settings)?;
     // The refit adds one cutoff to the same features: start it from the chosen out-of-time fit.
-    let (final_raw, fitted_rows) =
-        fit_maybe_sampled(&x_f, &y_f, params(alpha), settings, Some(&oot_raw))?;
+    let final_raw = fit::fit_from(&x_f, &y_f, params(alpha), Some(&oot_raw))?;
+    let fitted_rows = y_f.len();
     let model = match &correction {
         Some(c) => apply_platt(&final_raw, c),
         None => final_raw,
@@ -241,7 +254,7 @@ pub fn fit_procedure(
         calibration,
         scaling,
         model,
-        rows: y_f.len(),
+        rows,
         fitted_rows,
     })
 }
@@ -250,8 +263,15 @@ pub fn fit_procedure(
 pub fn in_sample_metrics(f: &Fitted, train: &[&Snapshot], val: &Snapshot) -> Result<Metrics> {
     let mut all: Vec<&Snapshot> = train.to_vec();
     all.push(val);
-    let x = preprocess::matrix(&f.scaling, &rows_of(&all))?;
-    Ok(Metrics::compute(&f.model.predict(&x), &labels_of(&all)))
+    // One cutoff's matrix at a time: only the predictions of all rows are held together.
+    let mut p = Vec::new();
+    for s in &all {
+        p.extend(
+            f.model
+                .predict(&preprocess::matrix(&f.scaling, &rows_of(&[s]))?),
+        );
+    }
+    Ok(Metrics::compute(&p, &labels_of(&all)))
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //! `lost_after_days`) and whose value in the year before their last order reached tonight's
 //! key-account line, ranked by that past value, with what they used to buy.
 
+use std::collections::HashMap;
+
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{EngineContext, Result};
 use crate::frame;
 
 /// One lapsed former key account.
@@ -28,30 +30,65 @@ fn lapsed(as_of: i32, lost_after_days: f64) -> String {
     )
 }
 
-/// Per lapsed customer: last purchase day and the year before it, as of `as_of`.
+/// Per lapsed customer: last purchase day, and net value and purchases from the 365 days up to
+/// it to `as_of`.
 pub fn render(as_of: i32, lost_after_days: f64) -> String {
     format!(
         "{}\
          SELECT t.customer_id, MAX(l.last_day) AS last_day, SUM(t.amount) AS value_year_before,\n  \
-         SUM(CASE WHEN t.amount > 0 THEN 1.0 ELSE 0.0 END) AS orders_year_before,\n  \
-         SUM(CASE WHEN t.amount > 0 THEN COALESCE(t.quantity, 0.0) ELSE 0.0 END) AS units_year_before\n\
+         SUM(CASE WHEN t.amount > 0 THEN 1.0 ELSE 0.0 END) AS orders_year_before\n\
          FROM transactions t JOIN last l ON t.customer_id = l.customer_id\n\
          WHERE t.day <= {as_of} AND t.day > l.last_day - 365\nGROUP BY t.customer_id\nORDER BY t.customer_id",
         lapsed(as_of, lost_after_days)
     )
 }
 
-/// Value per lapsed customer and product in the year before the customer's last purchase.
-pub fn render_products(as_of: i32, lost_after_days: f64) -> String {
+/// The table of listed accounts that [`render_products`] joins to.
+const LISTED: &str = "winback_accounts";
+
+/// Purchases per listed account and product (null product included) over the same days:
+/// value and units.
+pub fn render_products(as_of: i32) -> String {
     format!(
-        "{}\
-         SELECT t.customer_id, t.product_id, SUM(t.amount) AS value\n\
-         FROM transactions t JOIN last l ON t.customer_id = l.customer_id\n\
-         WHERE t.day <= {as_of} AND t.day > l.last_day - 365 AND t.amount > 0 AND t.product_id IS NOT NULL\n\
-         GROUP BY t.customer_id, t.product_id",
-        lapsed(as_of, lost_after_days)
+        "SELECT t.customer_id, t.product_id, SUM(t.amount) AS value, SUM(COALESCE(t.quantity, 0.0)) AS units\n\
+         FROM transactions t JOIN {LISTED} w ON t.customer_id = w.customer_id\n\
+         WHERE t.day <= {as_of} AND t.day > w.last_day - 365 AND t.amount > 0\n\
+         GROUP BY t.customer_id, t.product_id"
     )
 }
+
+/// Lapsed accounts as (customer, last purchase day, value, purchases): from the engine's
+/// in-memory history when it has one, else by [`render`].
+fn lapsed_accounts(
+    engine: &mut dyn Engine,
+    as_of: i32,
+    lost_after_days: f64,
+) -> Result<Vec<(String, i32, f64, f64)>> {
+    if let Some(h) = engine.history(false)? {
+        return Ok(h
+            .lapsed(as_of, lost_after_days)
+            .into_iter()
+            .map(|l| (h.id(l.customer).to_string(), l.last_day, l.value, l.orders))
+            .collect());
+    }
+    let df = engine.query(&render(as_of, lost_after_days))?;
+    let ids = frame::str_values(&df, "customer_id")?;
+    let last = frame::f64_values(&df, "last_day")?;
+    let value = frame::f64_values(&df, "value_year_before")?;
+    let orders = frame::f64_values(&df, "orders_year_before")?;
+    Ok(ids
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let last = last[i]? as i32;
+            ((as_of - last) as f64 > lost_after_days)
+                .then(|| (id, last, value[i].unwrap_or(0.0), orders[i].unwrap_or(0.0)))
+        })
+        .collect())
+}
+
+/// An account's units and (value, product) pairs.
+type UnitsAndProducts<'a> = (f64, Vec<(f64, &'a str)>);
 
 /// Lapsed accounts whose year before lapsing was worth at least `key_line`, most valuable first.
 pub fn winback(
@@ -60,26 +97,16 @@ pub fn winback(
     lost_after_days: f64,
     key_line: f64,
 ) -> Result<Vec<WinbackAccount>> {
-    let df = engine.query(&render(as_of, lost_after_days))?;
-    let ids = frame::str_values(&df, "customer_id")?;
-    let last = frame::f64_values(&df, "last_day")?;
-    let value = frame::f64_values(&df, "value_year_before")?;
-    let orders = frame::f64_values(&df, "orders_year_before")?;
-    let units = frame::f64_values(&df, "units_year_before")?;
-    let mut out: Vec<WinbackAccount> = (0..ids.len())
-        .filter_map(|i| {
-            let last = last[i]? as i32;
-            let v = value[i].unwrap_or(0.0);
-            ((as_of - last) as f64 > lost_after_days && v >= key_line && v > 0.0).then(|| {
-                WinbackAccount {
-                    customer_id: ids[i].clone(),
-                    last_order_day: last,
-                    value_year_before: v,
-                    orders_year_before: orders[i].unwrap_or(0.0),
-                    units_year_before: units[i].unwrap_or(0.0),
-                    top_products: Vec::new(),
-                }
-            })
+    let mut out: Vec<WinbackAccount> = lapsed_accounts(engine, as_of, lost_after_days)?
+        .into_iter()
+        .filter(|a| a.2 >= key_line && a.2 > 0.0)
+        .map(|(customer_id, last, v, orders)| WinbackAccount {
+            customer_id,
+            last_order_day: last,
+            value_year_before: v,
+            orders_year_before: orders,
+            units_year_before: 0.0,
+            top_products: Vec::new(),
         })
         .collect();
     out.sort_by(|a, b| {
@@ -87,25 +114,34 @@ pub fn winback(
             .total_cmp(&a.value_year_before)
             .then_with(|| a.customer_id.cmp(&b.customer_id))
     });
-    if !out.is_empty() {
-        let df = engine.query(&render_products(as_of, lost_after_days))?;
-        let (ids, products, values) = (
-            frame::str_values(&df, "customer_id")?,
-            frame::str_values(&df, "product_id")?,
-            frame::f64_values(&df, "value")?,
-        );
-        let mut by_customer: std::collections::HashMap<&str, Vec<(f64, &str)>> = Default::default();
-        for i in 0..ids.len() {
-            by_customer
-                .entry(&ids[i])
-                .or_default()
-                .push((values[i].unwrap_or(0.0), &products[i]));
+    if out.is_empty() {
+        return Ok(out);
+    }
+    // Units and products only for the listed accounts: the join costs their rows only.
+    let listed = polars::prelude::df!(
+        "customer_id" => out.iter().map(|a| a.customer_id.as_str()).collect::<Vec<_>>(),
+        "last_day" => out.iter().map(|a| a.last_order_day).collect::<Vec<_>>(),
+    )
+    .engine(|| "building the win-back accounts table".into())?;
+    engine.register(LISTED, listed)?;
+    let df = engine.query(&render_products(as_of))?;
+    let ids = frame::str_values(&df, "customer_id")?;
+    let products = frame::opt_str_values(&df, "product_id")?;
+    let values = frame::f64_values(&df, "value")?;
+    let units = frame::f64_values(&df, "units")?;
+    let mut by_customer: HashMap<&str, UnitsAndProducts> = HashMap::new();
+    for i in 0..ids.len() {
+        let entry = by_customer.entry(&ids[i]).or_default();
+        entry.0 += units[i].unwrap_or(0.0);
+        if let Some(p) = &products[i] {
+            entry.1.push((values[i].unwrap_or(0.0), p));
         }
-        for a in &mut out {
-            if let Some(list) = by_customer.get_mut(a.customer_id.as_str()) {
-                list.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(y.1)));
-                a.top_products = list.iter().take(3).map(|(_, p)| p.to_string()).collect();
-            }
+    }
+    for a in &mut out {
+        if let Some((units, list)) = by_customer.get_mut(a.customer_id.as_str()) {
+            a.units_year_before = *units;
+            list.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(y.1)));
+            a.top_products = list.iter().take(3).map(|(_, p)| p.to_string()).collect();
         }
     }
     Ok(out)

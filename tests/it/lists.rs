@@ -291,7 +291,6 @@ fn small_list_snapshot() {
 #[test]
 fn winback_matches_a_hand_computed_list() {
     use churnflow::engine::PolarsEngine;
-    use churnflow::segment::winback::winback;
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("export.csv");
     std::fs::write(
@@ -315,7 +314,15 @@ fn winback_matches_a_hand_computed_list() {
     ))
     .unwrap();
     churnflow::ingest::ingest(&p).unwrap();
-    let mut engine = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+    // Both ways: the in-memory history (default) and the portable SQL.
+    for native in [true, false] {
+        let engine = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+        check_winback(engine.native(native));
+    }
+}
+
+fn check_winback(mut engine: churnflow::engine::PolarsEngine) {
+    use churnflow::segment::winback::winback;
     let day = |d: &str| churnflow::dates::parse_day(d).unwrap();
     let list = winback(&mut engine, day("2024-06-30"), 90.0, 100.0).unwrap();
     // (customer, last order day, value, orders, units, top products)
