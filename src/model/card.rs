@@ -129,7 +129,10 @@ pub fn render(a: &ModelArtifact) -> String {
     for b in &m.baselines {
         s.push_str(&metric_row(&b.name, &b.metrics));
     }
-    s.push_str(&metric_row("this model, in-sample (all cutoffs)", &m.train));
+    s.push_str(&metric_row(
+        "this model, in-sample (all cutoffs; sampled rows when sampled)",
+        &m.train,
+    ));
     let _ = writeln!(
         s,
         "\nShare of next-period lost value in the top 10% / 20% of accounts by expected value at \

@@ -19,6 +19,9 @@ use crate::synth::Rng;
 /// One labelled cutoff: features of the active population and what happened next.
 pub struct Snapshot {
     pub cutoff: i32,
+    /// Active customers at the cutoff, and churners among them (before any sampling).
+    pub population: usize,
+    pub churners: usize,
     pub table: FeatureTable,
     /// Rows of `table` in the population.
     pub rows: Vec<usize>,
@@ -26,6 +29,23 @@ pub struct Snapshot {
     pub labels: Vec<bool>,
     /// Next-period value lost, per row in `rows`.
     pub lost_value: Vec<f64>,
+}
+
+impl Snapshot {
+    /// The snapshot keeping a class-stratified sample of at most `max_rows` of its rows.
+    pub fn sample(self, max_rows: usize, seed: u64) -> Snapshot {
+        let Some(keep) = stratified_sample(&self.labels, max_rows, seed) else {
+            return self;
+        };
+        let rows: Vec<usize> = keep.iter().map(|&k| self.rows[k]).collect();
+        Snapshot {
+            table: self.table.select_rows(&rows),
+            rows: (0..rows.len()).collect(),
+            labels: keep.iter().map(|&k| self.labels[k]).collect(),
+            lost_value: keep.iter().map(|&k| self.lost_value[k]).collect(),
+            ..self
+        }
+    }
 }
 
 /// Everything the procedure produced.
@@ -236,7 +256,7 @@ pub fn fit_procedure(
     let mut all: Vec<&Snapshot> = train.to_vec();
     all.push(val);
     let scaling = preprocess::fit(specs, &rows_of(&all))?;
-    let rows: usize = all.iter().map(|s| s.rows.len()).sum();
+    let rows: usize = all.iter().map(|s| s.population).sum();
     let (x_f, y_f) = fit_rows(&scaling, &all, settings)?;
     // The refit adds one cutoff to the same features: start it from the chosen out-of-time fit.
     let final_raw = fit::fit_from(&x_f, &y_f, params(alpha), Some(&oot_raw))?;
@@ -301,5 +321,36 @@ mod tests {
         assert_eq!(s.iter().filter(|&&i| y[i]).count(), 250);
         assert_eq!(stratified_sample(&y, 1_000, 9).unwrap(), s);
         assert!(stratified_sample(&y, 10_000, 9).is_none());
+    }
+
+    #[test]
+    fn a_sampled_snapshot_keeps_rows_labels_and_values_together() {
+        // Row i has feature value i and label (i % 4 == 0); the population is 40, 10 churners.
+        let n = 40;
+        let table = FeatureTable {
+            as_of: 0,
+            customer_ids: (0..n).map(|i| format!("c{i}")).collect(),
+            names: vec!["x".into()],
+            values: vec![(0..n).map(|i| Some(i as f64)).collect()],
+        };
+        let labels: Vec<bool> = (0..n).map(|i: usize| i.is_multiple_of(4)).collect();
+        let snap = Snapshot {
+            cutoff: 0,
+            population: n,
+            churners: 10,
+            table,
+            rows: (0..n).collect(),
+            lost_value: (0..n).map(|i| i as f64 * 10.0).collect(),
+            labels,
+        };
+        let s = snap.sample(8, 5);
+        assert_eq!((s.population, s.churners, s.rows.len()), (40, 10, 8));
+        assert_eq!(s.labels.iter().filter(|c| **c).count(), 2);
+        for (k, &r) in s.rows.iter().enumerate() {
+            let x = s.table.values[0][r].unwrap();
+            assert_eq!(s.labels[k], (x as usize).is_multiple_of(4));
+            assert_eq!(s.lost_value[k], x * 10.0);
+            assert_eq!(s.table.customer_ids[r], format!("c{x}"));
+        }
     }
 }

@@ -99,6 +99,8 @@ pub fn plan(
 /// Labelled snapshots, computed once per cutoff.
 pub struct Snapshots {
     pub last: i32,
+    /// Keep a class-stratified sample of at most this many rows per cutoff (with this seed).
+    sample: Option<(usize, u64)>,
     by_cutoff: BTreeMap<i32, Snapshot>,
 }
 
@@ -107,7 +109,16 @@ impl Snapshots {
     pub fn new(last: i32) -> Self {
         Snapshots {
             last,
+            sample: None,
             by_cutoff: BTreeMap::new(),
+        }
+    }
+
+    /// Snapshots that keep a class-stratified sample of at most `max_rows` rows each.
+    pub fn sampled(last: i32, max_rows: usize, seed: u64) -> Self {
+        Snapshots {
+            sample: Some((max_rows, seed)),
+            ..Self::new(last)
         }
     }
 
@@ -120,7 +131,13 @@ impl Snapshots {
             .collect();
         let bar = crate::progress::bar(missing.len() as u64, "features at cutoffs");
         for c in missing {
-            let s = snapshot(p, engine, c, self.last)?;
+            let mut s = snapshot(p, engine, c, self.last)?;
+            if let Some((max_rows, seed)) = self.sample {
+                s = s.sample(
+                    max_rows,
+                    seed ^ (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
+            }
             self.by_cutoff.insert(c, s);
             bar.inc(1);
         }
@@ -146,6 +163,8 @@ pub fn snapshot(p: &Pipeline, engine: &mut dyn Engine, cutoff: i32, last: i32) -
     let rows = (0..table.len()).collect();
     Ok(Snapshot {
         cutoff,
+        population: table.len(),
+        churners: o.churned.iter().filter(|c| **c).count(),
         table,
         rows,
         labels: o.churned,
@@ -174,12 +193,15 @@ pub fn value_at_risk(s: &Snapshot, p: &[f64]) -> Result<Vec<f64>> {
 pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result<TrainReport> {
     let (first, last, window, labelable) = labelable_for(p, engine)?;
     let (val_cutoff, train_cutoffs) = plan(&labelable, last, window, p.train.cutoffs)?;
-    let mut snaps = Snapshots::new(last);
-    let mut needed = train_cutoffs.clone();
-    needed.push(val_cutoff);
-    snaps.ensure(p, engine, &needed)?;
+    // Fitting reads at most `max_train_rows` rows, so each training cutoff keeps a sample of
+    // that size (at 10^8 transactions, every active row of every cutoff held together was most
+    // of the run's memory). The validation cutoff keeps all its rows: it is measured on them.
+    let mut val_snap = Snapshots::new(last);
+    val_snap.ensure(p, engine, &[val_cutoff])?;
+    let mut snaps = Snapshots::sampled(last, p.train.max_train_rows, p.train.seed);
+    snaps.ensure(p, engine, &train_cutoffs)?;
     let train: Vec<&Snapshot> = train_cutoffs.iter().map(|&c| snaps.get(c)).collect();
-    let val = snaps.get(val_cutoff);
+    let val = val_snap.get(val_cutoff);
 
     let fitted = procedure::fit_procedure(&p.train, &p.features, &train, val)?;
     let p_val = &fitted.validation_probabilities;
@@ -213,7 +235,7 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
     }
     let priority = value_at_risk(val, p_val)?;
     let all: Vec<&Snapshot> = train.iter().copied().chain([val]).collect();
-    let churners = procedure::labels_of(&all).iter().filter(|c| **c).count();
+    let churners: usize = all.iter().map(|s| s.churners).sum();
 
     let mut artifact = ModelArtifact {
         format_version: FORMAT_VERSION,
