@@ -20,6 +20,12 @@ pub trait Engine {
         let _ = with_quantity;
         Ok(None)
     }
+    /// Runs `sql` on each part of the transactions separately (one part at a time in memory);
+    /// the caller merges the results, so the query must be one whose results add up across
+    /// parts (per-group sums, for instance). Engines without parts run it once on everything.
+    fn query_each_part(&mut self, sql: &str) -> Result<Vec<DataFrame>> {
+        Ok(vec![self.query(sql)?])
+    }
     /// Makes `df` queryable as table `name` (replacing any table of that name).
     fn register(&mut self, name: &str, df: DataFrame) -> Result<()>;
     /// First and last transaction day in the warehouse.

@@ -20,6 +20,8 @@ pub struct PolarsEngine {
     sources: Vec<LazyFrame>,
     native: bool,
     history: Option<History>,
+    /// Tables other than `transactions`, to register again in per-part contexts.
+    others: Vec<(String, LazyFrame)>,
 }
 
 /// Environment variable choosing how features and labels are computed: `sql` runs the portable
@@ -53,7 +55,8 @@ impl PolarsEngine {
         engine.native = std::env::var(ENGINE_ENV).map_or(true, |v| v != "sql");
         for kind in [SideKind::Arrears, SideKind::Events] {
             if let Some(t) = side::scan_side(warehouse, &manifest, kind)? {
-                engine.ctx.register(kind.name(), t);
+                engine.ctx.register(kind.name(), t.clone());
+                engine.others.push((kind.name().to_string(), t));
             }
         }
         Ok(engine)
@@ -69,6 +72,7 @@ impl PolarsEngine {
             sources: vec![lf],
             native: true,
             history: None,
+            others: Vec::new(),
         }
     }
 
@@ -104,8 +108,28 @@ impl Engine for PolarsEngine {
     }
 
     fn register(&mut self, name: &str, df: DataFrame) -> Result<()> {
-        self.ctx.register(name, df.lazy());
+        let lf = df.lazy();
+        self.ctx.register(name, lf.clone());
+        self.others.retain(|(n, _)| n != name);
+        self.others.push((name.to_string(), lf));
         Ok(())
+    }
+
+    fn query_each_part(&mut self, sql: &str) -> Result<Vec<DataFrame>> {
+        self.sources
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                let mut ctx = SQLContext::new();
+                ctx.register("transactions", part.clone());
+                for (name, lf) in &self.others {
+                    ctx.register(name, lf.clone());
+                }
+                ctx.execute(sql)
+                    .and_then(|lf| lf.collect())
+                    .engine(|| format!("running SQL on warehouse part {}:\n{sql}\n", i + 1))
+            })
+            .collect()
     }
 
     fn day_range(&mut self) -> Result<(i32, i32)> {

@@ -87,8 +87,8 @@ fn lapsed_accounts(
         .collect())
 }
 
-/// An account's units and (value, product) pairs.
-type UnitsAndProducts<'a> = (f64, Vec<(f64, &'a str)>);
+/// An account's units, and value per product.
+type UnitsAndProducts = (f64, HashMap<String, f64>);
 
 /// Lapsed accounts whose year before lapsing was worth at least `key_line`, most valuable first.
 pub fn winback(
@@ -124,23 +124,28 @@ pub fn winback(
     )
     .engine(|| "building the win-back accounts table".into())?;
     engine.register(LISTED, listed)?;
-    let df = engine.query(&render_products(as_of))?;
-    let ids = frame::str_values(&df, "customer_id")?;
-    let products = frame::opt_str_values(&df, "product_id")?;
-    let values = frame::f64_values(&df, "value")?;
-    let units = frame::f64_values(&df, "units")?;
-    let mut by_customer: HashMap<&str, UnitsAndProducts> = HashMap::new();
-    for i in 0..ids.len() {
-        let entry = by_customer.entry(&ids[i]).or_default();
-        entry.0 += units[i].unwrap_or(0.0);
-        if let Some(p) = &products[i] {
-            entry.1.push((values[i].unwrap_or(0.0), p));
+    // Part by part: joined to the whole warehouse at once, polars held every row of it (16 GB at
+    // 10^8 transactions); per-part sums add up.
+    let parts = engine.query_each_part(&render_products(as_of))?;
+    let mut by_customer: HashMap<String, UnitsAndProducts> = HashMap::new();
+    for df in &parts {
+        let ids = frame::str_values(df, "customer_id")?;
+        let products = frame::opt_str_values(df, "product_id")?;
+        let values = frame::f64_values(df, "value")?;
+        let units = frame::f64_values(df, "units")?;
+        for (i, id) in ids.into_iter().enumerate() {
+            let entry = by_customer.entry(id).or_default();
+            entry.0 += units[i].unwrap_or(0.0);
+            if let Some(p) = &products[i] {
+                *entry.1.entry(p.clone()).or_default() += values[i].unwrap_or(0.0);
+            }
         }
     }
     for a in &mut out {
-        if let Some((units, list)) = by_customer.get_mut(a.customer_id.as_str()) {
+        if let Some((units, products)) = by_customer.get(a.customer_id.as_str()) {
             a.units_year_before = *units;
-            list.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(y.1)));
+            let mut list: Vec<(&f64, &String)> = products.iter().map(|(p, v)| (v, p)).collect();
+            list.sort_by(|x, y| y.0.total_cmp(x.0).then_with(|| x.1.cmp(y.1)));
             a.top_products = list.iter().take(3).map(|(_, p)| p.to_string()).collect();
         }
     }

@@ -298,6 +298,7 @@ fn winback_matches_a_hand_computed_list() {
         "order_id,customer_id,order_date,amount,quantity,product\n\
          1,A,2024-01-10,200,2,P1\n\
          2,A,2024-02-01,150,1,P2\n\
+         10,A,2024-01-20,60,1,P2\n\
          3,A,2024-03-01,-50,1,P1\n\
          4,B,2024-01-01,400,1,P1\n\
          5,B,2024-04-01,100,1,P1\n\
@@ -340,13 +341,14 @@ fn check_winback(mut engine: churnflow::engine::PolarsEngine) {
             )
         })
         .collect();
-    // A: last purchase 2024-02-01 (150 days before), 200 + 150 - 50 net, 2 orders, 3 units.
+    // A: last purchase 2024-02-01 (150 days before), 200 + 60 + 150 - 50 net, 3 orders, 4 units;
+    // P2 is bought in January and February (two warehouse parts): 210 beats P1's 200.
     // B: last purchase exactly 90 days before: not lapsed. C: lapsed but worth 50 < 100.
     // D: never purchased. E: the 2022 order is outside the year before its last purchase.
     assert_eq!(
         got,
         vec![
-            ("A", day("2024-02-01"), 300.0, 2.0, 3.0, vec!["P1", "P2"]),
+            ("A", day("2024-02-01"), 360.0, 3.0, 4.0, vec!["P2", "P1"]),
             ("E", day("2024-01-15"), 120.0, 1.0, 3.0, vec!["P5"]),
         ]
     );
