@@ -143,7 +143,7 @@ pub fn outcomes(
                 min_days,
                 max_days,
             } => {
-                let usual = cycle.and_then(|c| c[r]);
+                let usual = cycle.and_then(|c| c.get(r));
                 let w = usual
                     .map(|c| ((c * cycle_multiple).round() as i32).clamp(min_days, max_days))
                     .unwrap_or(max_days);

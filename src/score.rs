@@ -131,7 +131,7 @@ pub fn current_model(p: &Pipeline) -> Result<ModelArtifact> {
     ModelArtifact::load(&p.models_dir, &id)
 }
 
-fn column<'a>(t: &'a FeatureTable, name: &str) -> Result<&'a [Option<f64>]> {
+fn column<'a>(t: &'a FeatureTable, name: &str) -> Result<features::Values<'a>> {
     t.require(name)
 }
 
@@ -187,7 +187,7 @@ pub fn score_with(
         .collect();
     let pick = |name: &str| -> Result<Vec<Option<f64>>> {
         let c = column(&table, name)?;
-        Ok(rows.iter().map(|&i| c[i]).collect())
+        Ok(rows.iter().map(|&i| c.get(i)).collect())
     };
     let value: Vec<f64> = pick(&spec::VALUE_12M.name())?
         .iter()
@@ -199,10 +199,10 @@ pub fn score_with(
     let trend = pick(&spec::SPEND_TREND_90D.name())?;
     let arrears = table
         .column("arrears_outstanding")
-        .map(|c| rows.iter().map(|&i| c[i]).collect::<Vec<_>>());
+        .map(|c| rows.iter().map(|&i| c.get(i)).collect::<Vec<_>>());
     let overdue = table
         .column("arrears_days_overdue")
-        .map(|c| rows.iter().map(|&i| c[i]).collect::<Vec<_>>());
+        .map(|c| rows.iter().map(|&i| c.get(i)).collect::<Vec<_>>());
 
     let state_dir = p.workdir.join("state").join("lists");
     let previous = ListState::previous(&state_dir, as_of)?;
@@ -235,7 +235,7 @@ pub fn score_with(
     let master = side::customer_master(&p.warehouse_dir())?;
 
     let model_specs: Vec<spec::FeatureSpec> = model.features.iter().map(|f| f.spec).collect();
-    let model_raw: Vec<&[Option<f64>]> = model
+    let model_raw: Vec<features::Values> = model
         .features
         .iter()
         .map(|f| table.require(&f.name))
@@ -319,7 +319,7 @@ pub fn score_with(
                 .zip(&z_row)
                 .map(|(w, z)| w * z)
                 .collect();
-            let raw: Vec<Option<f64>> = model_raw.iter().map(|c| c[i]).collect();
+            let raw: Vec<Option<f64>> = model_raw.iter().map(|c| c.get(i)).collect();
             let text = reasons::top_reasons(
                 s.language,
                 &model_specs,

@@ -12,8 +12,8 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
-use crate::features::FeatureTable;
 use crate::features::spec::{Agg, FeatureSpec, Measure};
+use crate::features::{FeatureTable, stored};
 
 /// Customers in blocks of this many for parallel work: large enough that scheduling is noise.
 const BLOCK: usize = 4096;
@@ -302,7 +302,7 @@ impl History {
             .into_par_iter()
             .map(|b| {
                 let mut who = Vec::new();
-                let mut cols = vec![Vec::new(); specs.len()];
+                let mut cols: Vec<Vec<f64>> = vec![Vec::new(); specs.len()];
                 for c in b * BLOCK..((b + 1) * BLOCK).min(n) {
                     let rows = self.rows(c).until(as_of);
                     if rows.days.is_empty() {
@@ -311,7 +311,7 @@ impl History {
                     who.push(c as u32);
                     let summary = rows.purchase_summary();
                     for (spec, col) in specs.iter().zip(cols.iter_mut()) {
-                        col.push(feature(spec, &rows, &summary, as_of));
+                        col.push(stored(feature(spec, &rows, &summary, as_of)));
                     }
                 }
                 (who, cols)
@@ -319,7 +319,7 @@ impl History {
             .collect();
         let total: usize = blocks.iter().map(|b| b.0.len()).sum();
         let mut customer_ids = Vec::with_capacity(total);
-        let mut values: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(total); specs.len()];
+        let mut values: Vec<Vec<f64>> = vec![Vec::with_capacity(total); specs.len()];
         for (who, cols) in blocks {
             customer_ids.extend(who.iter().map(|&c| self.ids[c as usize].clone()));
             for (all, part) in values.iter_mut().zip(cols) {
@@ -445,7 +445,7 @@ fn split_at_bounds<'a, T>(mut v: &'a mut [T], bounds: &[usize]) -> Vec<&'a mut [
 }
 
 /// The customers of one block that have history, and their feature columns.
-type Block = (Vec<u32>, Vec<Vec<Option<f64>>>);
+type Block = (Vec<u32>, Vec<Vec<f64>>);
 
 /// One customer's rows, sorted by day.
 struct Rows<'a> {

@@ -16,27 +16,82 @@ use crate::ingest::warehouse::write_parquet_file;
 use spec::FeatureSpec;
 
 /// Feature values for one as-of day, column by column.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct FeatureTable {
     /// The as-of day (days since 1970-01-01).
     pub as_of: i32,
     pub customer_ids: Vec<String>,
     pub names: Vec<String>,
-    /// `values[j][i]`: feature `names[j]` of customer `customer_ids[i]`.
-    pub values: Vec<Vec<Option<f64>>>,
+    /// `values[j][i]`: feature `names[j]` of customer `customer_ids[i]`; NaN where the value
+    /// is missing (SQL NULL). Plain `f64` is half the memory of `Option<f64>`, and training and
+    /// scoring at 10^8 transactions hold millions of rows of these.
+    pub values: Vec<Vec<f64>>,
+}
+
+/// Missing values (NaN) compare equal: two tables are equal when they say the same.
+impl PartialEq for FeatureTable {
+    fn eq(&self, other: &Self) -> bool {
+        let same = |a: &f64, b: &f64| a == b || (a.is_nan() && b.is_nan());
+        self.as_of == other.as_of
+            && self.customer_ids == other.customer_ids
+            && self.names == other.names
+            && self.values.len() == other.values.len()
+            && self
+                .values
+                .iter()
+                .zip(&other.values)
+                .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)))
+    }
+}
+
+/// One feature's values, read as `Option<f64>` (NaN = missing).
+#[derive(Debug, Clone, Copy)]
+pub struct Values<'a>(&'a [f64]);
+
+impl<'a> Values<'a> {
+    /// The value of row `i`, `None` if missing.
+    pub fn get(&self, i: usize) -> Option<f64> {
+        let v = self.0[i];
+        (!v.is_nan()).then_some(v)
+    }
+
+    /// All values in row order.
+    pub fn iter(&self) -> impl Iterator<Item = Option<f64>> + 'a {
+        self.0.iter().map(|&v| (!v.is_nan()).then_some(v))
+    }
+
+    /// All values, as a vector.
+    pub fn to_vec(&self) -> Vec<Option<f64>> {
+        self.iter().collect()
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The stored form of a value: NaN for missing.
+pub fn stored(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
 }
 
 impl FeatureTable {
     /// The values of one feature, if computed.
-    pub fn column(&self, name: &str) -> Option<&[Option<f64>]> {
+    pub fn column(&self, name: &str) -> Option<Values<'_>> {
         self.names
             .iter()
             .position(|n| n == name)
-            .map(|j| self.values[j].as_slice())
+            .map(|j| Values(self.values[j].as_slice()))
     }
 
     /// Like [`Self::column`], but an error naming what is missing.
-    pub fn require(&self, name: &str) -> Result<&[Option<f64>]> {
+    pub fn require(&self, name: &str) -> Result<Values<'_>> {
         self.column(name).ok_or_else(|| {
             Error::Data(format!(
                 "feature {name} was not computed; computed features are {:?}",
@@ -126,7 +181,7 @@ pub fn compute(
     let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
     let values = names
         .iter()
-        .map(|n| frame::f64_values(&df, n))
+        .map(|n| Ok(frame::f64_values(&df, n)?.into_iter().map(stored).collect()))
         .collect::<Result<Vec<_>>>()?;
     Ok(FeatureTable {
         as_of,
@@ -158,7 +213,7 @@ fn add_side_features(
         let column = table
             .customer_ids
             .iter()
-            .map(|id| Some(row.get(id.as_str()).and_then(|&i| values[i]).unwrap_or(0.0)))
+            .map(|id| row.get(id.as_str()).and_then(|&i| values[i]).unwrap_or(0.0))
             .collect();
         table.names.push(c.to_string());
         table.values.push(column);
@@ -185,6 +240,7 @@ pub fn compute_for(
 pub fn write(table: &FeatureTable, path: &Path) -> Result<()> {
     let mut columns = vec![Column::new("customer_id".into(), &table.customer_ids)];
     for (name, values) in table.names.iter().zip(&table.values) {
+        let values: Vec<Option<f64>> = Values(values).to_vec();
         columns.push(Column::new(name.as_str().into(), values));
     }
     columns.push(

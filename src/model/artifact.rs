@@ -209,7 +209,7 @@ impl ModelArtifact {
             let col = table.require(&f.name)?;
             let values: Vec<f64> = rows
                 .iter()
-                .map(|&i| f.transform.apply(col[i].unwrap_or(f.impute)))
+                .map(|&i| f.transform.apply(col.get(i).unwrap_or(f.impute)))
                 .collect();
             let psi = bins.psi(&values);
             if worst.as_ref().is_none_or(|(_, w)| psi > *w) {

@@ -41,7 +41,7 @@ pub fn fit(specs: &[FeatureSpec], rows: &Rows) -> Result<Vec<FeatureScaling>> {
             let mut raw: Vec<Option<f64>> = Vec::new();
             for (table, idx) in rows {
                 let col = table.require(&name)?;
-                raw.extend(idx.iter().map(|&i| col[i]));
+                raw.extend(idx.iter().map(|&i| col.get(i)));
             }
             let mut present: Vec<f64> = raw.iter().flatten().copied().collect();
             let impute = median(&mut present);
@@ -76,7 +76,7 @@ pub fn matrix(scaling: &[FeatureScaling], rows: &Rows) -> Result<Array2<f64>> {
         for (table, idx) in rows {
             let col = table.require(&s.name)?;
             for &i in idx.iter() {
-                x[[r, j]] = s.z(col[i]);
+                x[[r, j]] = s.z(col.get(i));
                 r += 1;
             }
         }
@@ -120,7 +120,7 @@ mod tests {
             as_of: 0,
             customer_ids: vec!["a".into(), "b".into(), "c".into(), "d".into()],
             names: vec!["purchase_cycle_days".into()],
-            values: vec![vec![Some(1.0), None, Some(3.0), Some(7.0)]],
+            values: vec![vec![1.0, f64::NAN, 3.0, 7.0]],
         };
         let idx: Vec<usize> = (0..4).collect();
         let rows = [(&table, idx.as_slice())];

@@ -331,7 +331,7 @@ mod tests {
             as_of: 0,
             customer_ids: (0..n).map(|i| format!("c{i}")).collect(),
             names: vec!["x".into()],
-            values: vec![(0..n).map(|i| Some(i as f64)).collect()],
+            values: vec![(0..n).map(|i| i as f64).collect()],
         };
         let labels: Vec<bool> = (0..n).map(|i: usize| i.is_multiple_of(4)).collect();
         let snap = Snapshot {
@@ -347,7 +347,7 @@ mod tests {
         assert_eq!((s.population, s.churners, s.rows.len()), (40, 10, 8));
         assert_eq!(s.labels.iter().filter(|c| **c).count(), 2);
         for (k, &r) in s.rows.iter().enumerate() {
-            let x = s.table.values[0][r].unwrap();
+            let x = s.table.values[0][r];
             assert_eq!(s.labels[k], (x as usize).is_multiple_of(4));
             assert_eq!(s.lost_value[k], x * 10.0);
             assert_eq!(s.table.customer_ids[r], format!("c{x}"));

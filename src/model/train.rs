@@ -175,7 +175,10 @@ pub fn snapshot(p: &Pipeline, engine: &mut dyn Engine, cutoff: i32, last: i32) -
 /// Recency (higher = more likely gone) for the snapshot's rows.
 pub fn recency_scores(s: &Snapshot) -> Result<Vec<f64>> {
     let r = s.table.require("recency_days")?;
-    Ok(s.rows.iter().map(|&i| r[i].unwrap_or(f64::MAX)).collect())
+    Ok(s.rows
+        .iter()
+        .map(|&i| r.get(i).unwrap_or(f64::MAX))
+        .collect())
 }
 
 /// Expected value at risk used to rank accounts: P(churn) x trailing 12-month value.
@@ -184,7 +187,7 @@ pub fn value_at_risk(s: &Snapshot, p: &[f64]) -> Result<Vec<f64>> {
     Ok(s.rows
         .iter()
         .zip(p)
-        .map(|(&i, p)| p * v[i].unwrap_or(0.0).max(0.0))
+        .map(|(&i, p)| p * v.get(i).unwrap_or(0.0).max(0.0))
         .collect())
 }
 
@@ -326,7 +329,7 @@ fn drift_reference(
             let col = table.require(&f.name)?;
             let values: Vec<f64> = rows
                 .iter()
-                .map(|&i| f.transform.apply(col[i].unwrap_or(f.impute)))
+                .map(|&i| f.transform.apply(col.get(i).unwrap_or(f.impute)))
                 .collect();
             Ok(crate::model::drift::FeatureBins::fit(&f.name, &values))
         })
