@@ -139,9 +139,20 @@ fn parse_with(expr: Expr, format: &str) -> Expr {
 /// layouts were parsed up front by [`crate::ingest::timestamp`] into [`iso_column`].
 fn parse_timestamp(name: &str, format: Option<&str>) -> Expr {
     match format {
-        Some(f) => parse_with(text(name), f),
+        Some(f) => parse_with(col(stripped(name)), f),
         None => col(iso_column(name)),
     }
+}
+
+/// The helper column holding `name` with surrounding blanks stripped (computed once per chunk;
+/// every rule and the parsed values read it).
+fn stripped(name: &str) -> String {
+    format!("__s_{name}")
+}
+
+/// The helper column holding field `f` parsed to its type (computed once per chunk).
+fn value_column(f: &Field) -> String {
+    format!("__v_{}", f.name)
 }
 
 /// The helper column holding `name` parsed as an ISO date or datetime.
@@ -150,13 +161,13 @@ fn iso_column(name: &str) -> String {
 }
 
 fn non_empty(name: &str) -> Expr {
-    text(name)
+    col(stripped(name))
         .is_not_null()
-        .and(text(name).str().len_bytes().gt(lit(0)))
+        .and(col(stripped(name)).str().len_bytes().gt(lit(0)))
 }
 
 fn parse_number(column: &str, format: Option<&NumberFormat>) -> Expr {
-    let mut e = text(column);
+    let mut e = col(stripped(column));
     if let Some(f) = format {
         if let Some(c) = &f.currency {
             e = e.str().strip_chars(lit(format!("{c} ")));
@@ -173,7 +184,7 @@ fn parse_number(column: &str, format: Option<&NumberFormat>) -> Expr {
 
 fn parsed(f: &Field, column: &str, timestamp_format: Option<&str>) -> Expr {
     match f.kind {
-        FieldKind::Text => text(column),
+        FieldKind::Text => col(stripped(column)),
         FieldKind::Timestamp => parse_timestamp(column, timestamp_format),
         FieldKind::Number => parse_number(column, f.number_format.as_ref()),
     }
@@ -204,6 +215,33 @@ pub fn validate(
                 .engine(|| format!("parsing {c} of {source_file}"))?;
         }
     }
+    // Strip each mapped column once, then parse each typed one once: the rules and the accepted
+    // rows below read these helper columns instead of stripping and parsing again per rule (that
+    // repeated work was a large part of ingest). The raw columns stay as read, for quarantine.
+    let mapped: Vec<(&Field, &String)> = fields
+        .iter()
+        .filter_map(|f| f.column.as_ref().map(|c| (f, c)))
+        .collect();
+    let mut unique: Vec<&String> = mapped.iter().map(|(_, c)| *c).collect();
+    unique.sort();
+    unique.dedup();
+    let strip: Vec<Expr> = unique.iter().map(|c| text(c).alias(stripped(c))).collect();
+    let parse: Vec<Expr> = mapped
+        .iter()
+        .filter(|(f, _)| f.kind != FieldKind::Text)
+        .map(|(f, c)| parsed(f, c, timestamp_format).alias(value_column(f)))
+        .collect();
+    let raw = raw
+        .lazy()
+        .with_columns(strip)
+        .with_columns(parse)
+        .collect()
+        .engine(|| format!("parsing rows of {source_file}"))?;
+    let value_of = |f: &Field, c: &str| match f.kind {
+        FieldKind::Text => col(stripped(c)),
+        _ => col(value_column(f)),
+    };
+
     let ts_expected = timestamp_format
         .map(|f| format!("expected format {f}"))
         .unwrap_or_else(|| "expected an ISO date (YYYY-MM-DD) or datetime".into());
@@ -212,7 +250,7 @@ pub fn validate(
     let mut rules: Vec<(Expr, String, String)> = Vec::new();
     for f in fields {
         let Some(c) = &f.column else { continue };
-        let value = parsed(f, c, timestamp_format);
+        let value = value_of(f, c);
         let present = non_empty(c);
         if f.required {
             rules.push((
@@ -259,7 +297,7 @@ pub fn validate(
         .iter()
         .map(|f| match &f.column {
             Some(c) => when(non_empty(c))
-                .then(parsed(f, c, timestamp_format))
+                .then(value_of(f, c))
                 .otherwise(null_of(f.kind))
                 .alias(f.name),
             None => null_of(f.kind).alias(f.name),
