@@ -296,6 +296,8 @@ pub fn validate(
     let canonical: Vec<Expr> = fields
         .iter()
         .map(|f| match &f.column {
+            // Accepted rows passed the "missing" rule: a required value is there.
+            Some(c) if f.required => value_of(f, c).alias(f.name),
             Some(c) => when(non_empty(c))
                 .then(value_of(f, c))
                 .otherwise(null_of(f.kind))
