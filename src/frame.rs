@@ -19,14 +19,9 @@ pub fn f64_values(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
 
 /// A column as strings (nulls become empty strings).
 pub fn str_values(df: &DataFrame, name: &str) -> Result<Vec<String>> {
-    let c = df
-        .column(name)
-        .and_then(|c| c.cast(&DataType::String))
-        .engine(|| format!("reading column {name} as text"))?;
-    Ok(c.str()
-        .engine(|| format!("reading column {name}"))?
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
+    Ok(opt_str_values(df, name)?
+        .into_iter()
+        .map(Option::unwrap_or_default)
         .collect())
 }
 

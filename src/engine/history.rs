@@ -146,8 +146,8 @@ impl History {
                     df.height()
                 )));
             }
-            let day = no_null_i32(&df, "day")?;
-            let amount = no_null_f64(&df, "amount")?;
+            let day = no_null::<Int32Type>(&df, "day")?;
+            let amount = no_null::<Float64Type>(&df, "amount")?;
             let quantity = match quantities {
                 Some(_) => Some(
                     df.column("quantity")
@@ -406,23 +406,11 @@ pub fn needs_quantity(specs: &[FeatureSpec]) -> bool {
     specs.iter().any(uses_quantity)
 }
 
-fn no_null_i32(df: &DataFrame, name: &str) -> Result<Vec<i32>> {
-    let ca = df
+/// The values of a column the warehouse never leaves empty.
+fn no_null<T: PolarsNumericType>(df: &DataFrame, name: &str) -> Result<Vec<T::Native>> {
+    let ca: &ChunkedArray<T> = df
         .column(name)
-        .and_then(|c| c.i32().cloned())
-        .engine(|| format!("reading {name}"))?;
-    if ca.null_count() > 0 {
-        return Err(Error::Data(format!(
-            "the warehouse has rows without {name} (it is damaged)"
-        )));
-    }
-    Ok(ca.into_no_null_iter().collect())
-}
-
-fn no_null_f64(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    let ca = df
-        .column(name)
-        .and_then(|c| c.f64().cloned())
+        .and_then(|c| c.as_materialized_series().unpack::<T>())
         .engine(|| format!("reading {name}"))?;
     if ca.null_count() > 0 {
         return Err(Error::Data(format!(
