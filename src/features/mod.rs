@@ -44,7 +44,9 @@ impl PartialEq for FeatureTable {
     }
 }
 
-/// One feature's values, read as `Option<f64>` (NaN = missing).
+/// One feature's values, read as `Option<f64>`: NaN is missing, and so is an infinite value (a
+/// trend whose earlier window sums to -1, e.g. a purchase with quantity -1, divides by zero; an
+/// undefined ratio is imputed like a missing one rather than poisoning the model's inputs).
 #[derive(Debug, Clone, Copy)]
 pub struct Values<'a>(&'a [f64]);
 
@@ -52,12 +54,12 @@ impl<'a> Values<'a> {
     /// The value of row `i`, `None` if missing.
     pub fn get(&self, i: usize) -> Option<f64> {
         let v = self.0[i];
-        (!v.is_nan()).then_some(v)
+        v.is_finite().then_some(v)
     }
 
     /// All values in row order.
     pub fn iter(&self) -> impl Iterator<Item = Option<f64>> + 'a {
-        self.0.iter().map(|&v| (!v.is_nan()).then_some(v))
+        self.0.iter().map(|&v| v.is_finite().then_some(v))
     }
 
     /// All values, as a vector.
@@ -251,4 +253,19 @@ pub fn write(table: &FeatureTable, path: &Path) -> Result<()> {
     let mut df =
         DataFrame::new_infer_height(columns).engine(|| "building the feature frame".into())?;
     write_parquet_file(path, &mut df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_and_infinite_values_read_as_missing() {
+        let v = [1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0];
+        assert_eq!(
+            Values(&v).to_vec(),
+            [Some(1.5), None, None, None, Some(0.0)]
+        );
+        assert_eq!(Values(&v).get(2), None);
+    }
 }
