@@ -219,6 +219,17 @@ pub fn score_with(
         cycle_days: cycle.clone(),
     };
     let key_tonight = key_accounts::select(s.key, &key_inputs);
+    // The key-account line tonight: the smallest 12-month value among tonight's key accounts.
+    let key_line = value
+        .iter()
+        .zip(&key_tonight)
+        .filter(|(_, k)| **k)
+        .map(|(v, _)| *v)
+        .fold(f64::INFINITY, f64::min);
+    let winback = winback::winback(engine, as_of, s.lifecycle.lost_after_days, key_line)?;
+    // The win-back list was the last use of the engine's in-memory history: free it before the
+    // scored accounts and the outputs are built (at 10^8 transactions it is about 2 GB).
+    engine.release();
     let key_last: Vec<Option<i32>> = ids
         .iter()
         .map(|id| {
@@ -336,15 +347,6 @@ pub fn score_with(
         scored[r].reasons = text;
     }
     let resolved = resolved_since(previous.as_ref(), &scored, &listed, as_of);
-
-    // The key-account line tonight: the smallest 12-month value among tonight's key accounts.
-    let key_line = value
-        .iter()
-        .zip(&key_tonight)
-        .filter(|(_, k)| **k)
-        .map(|(v, _)| *v)
-        .fold(f64::INFINITY, f64::min);
-    let winback = winback::winback(engine, as_of, s.lifecycle.lost_after_days, key_line)?;
 
     let mut outcome = ScoreOutcome {
         as_of: as_of_text.clone(),

@@ -26,6 +26,8 @@ pub trait Engine {
     fn query_each_part(&mut self, sql: &str) -> Result<Vec<DataFrame>> {
         Ok(vec![self.query(sql)?])
     }
+    /// Frees what the engine holds in memory for features and labels (rebuilt if needed again).
+    fn release(&mut self) {}
     /// Makes `df` queryable as table `name` (replacing any table of that name).
     fn register(&mut self, name: &str, df: DataFrame) -> Result<()>;
     /// First and last transaction day in the warehouse.

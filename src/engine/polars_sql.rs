@@ -107,6 +107,10 @@ impl Engine for PolarsEngine {
         Ok(self.history.as_ref())
     }
 
+    fn release(&mut self) {
+        self.history = None;
+    }
+
     fn register(&mut self, name: &str, df: DataFrame) -> Result<()> {
         let lf = df.lazy();
         self.ctx.register(name, lf.clone());
