@@ -12,11 +12,10 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dates::format_day;
-use rayon::prelude::*;
-
 use crate::engine::Engine;
 use crate::engine::history::OutcomeFacts;
 use crate::error::{Error, Result};
