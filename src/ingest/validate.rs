@@ -280,16 +280,24 @@ pub fn validate(
         }
     }
     rules.extend(extra_rules);
+    // Each row gets the number of the first rule it fails (an integer: string-valued when/then
+    // chains over every row were a visible cost of ingest); the reason and column texts are
+    // attached to the rejected rows only.
+    let mut rule = lit(NULL).cast(DataType::Int32);
+    for (k, (fails, _, _)) in rules.iter().enumerate().rev() {
+        rule = when(fails.clone()).then(lit(k as i32)).otherwise(rule);
+    }
     let mut reason = null_of(FieldKind::Text);
     let mut column = null_of(FieldKind::Text);
-    for (fails, col_name, why) in rules.into_iter().rev() {
-        reason = when(fails.clone()).then(lit(why)).otherwise(reason);
-        column = when(fails).then(lit(col_name)).otherwise(column);
+    for (k, (_, col_name, why)) in rules.into_iter().enumerate().rev() {
+        let hit = col("__rule").eq(lit(k as i32));
+        reason = when(hit.clone()).then(lit(why)).otherwise(reason);
+        column = when(hit).then(lit(col_name)).otherwise(column);
     }
 
     let checked = raw
         .lazy()
-        .with_columns([reason.alias("__reason"), column.alias("__column")])
+        .with_column(rule.alias("__rule"))
         .collect()
         .engine(|| format!("validating rows of {source_file}"))?;
 
@@ -308,7 +316,7 @@ pub fn validate(
     let accepted = checked
         .clone()
         .lazy()
-        .filter(col("__reason").is_null())
+        .filter(col("__rule").is_null())
         .select(canonical)
         .collect()
         .engine(|| format!("parsing accepted rows of {source_file}"))?;
@@ -328,7 +336,8 @@ pub fn validate(
     quarantine.extend(raw_names);
     let rejected = checked
         .lazy()
-        .filter(col("__reason").is_not_null())
+        .filter(col("__rule").is_not_null())
+        .with_columns([reason.alias("__reason"), column.alias("__column")])
         .select(quarantine)
         .collect()
         .engine(|| format!("collecting rejected rows of {source_file}"))?;
