@@ -72,11 +72,15 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     // One engine for the night: the warehouse no longer changes, and the in-memory history it
     // builds on first use serves the drift check, training and scoring.
     let mut engine = engine(&p)?;
-    let (retrain, tonight) = policy::retrain_decision(&p, &mut engine, &fingerprint, args.as_of)?;
+    let (retrain, mut tonight) =
+        policy::retrain_decision(&p, &mut engine, &fingerprint, args.as_of)?;
     if retrain.retrain {
         let t = Instant::now();
         out.line(format!("retraining: {}", retrain.reason));
         let r = train_cmd::train_and_report(&p, &mut engine, out)?;
+        // Training computed the features as of the last day for its drift reference; scoring
+        // uses them when it scores that day (score_with checks the day).
+        tonight = Some(r.features_at_last);
         trained_model = Some(TrainedModel {
             model_id: r.artifact.model_id.clone(),
             promoted: r.decision == Decision::Promoted,
@@ -88,7 +92,8 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     }
 
     let t = Instant::now();
-    // Tonight's features do not depend on the model, so those of the drift check are reused.
+    // Tonight's features do not depend on the model: those of the drift check or of training
+    // are reused.
     let outcome = score::score_with(&p, &mut engine, args.as_of, tonight)?;
     timed("score", t);
     out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());

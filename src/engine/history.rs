@@ -247,11 +247,6 @@ impl History {
             .reduce_with(|a, b| (a.0.min(b.0), a.1.max(b.1)))
     }
 
-    /// The position of customer `id`, if it has any transaction.
-    pub fn position(&self, id: &str) -> Option<usize> {
-        self.ids.binary_search_by(|x| x.as_str().cmp(id)).ok()
-    }
-
     /// Positions of `ids`: a galloping search forward from the last one while they come in id
     /// order (as feature tables list them; a few comparisons each), from the start otherwise.
     pub fn positions<'a>(&self, ids: impl Iterator<Item = &'a str>) -> Vec<Option<usize>> {

@@ -25,6 +25,9 @@ pub struct TrainReport {
     pub artifact: ModelArtifact,
     pub decision: Decision,
     pub reason: String,
+    /// Features as of the last day with data (the drift reference's population), for scoring
+    /// that night to reuse instead of computing them again.
+    pub features_at_last: features::FeatureTable,
 }
 
 /// Every cutoff whose label window has passed by `last`, oldest first: month ends, or every
@@ -240,6 +243,7 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
     let all: Vec<&Snapshot> = train.iter().copied().chain([val]).collect();
     let churners: usize = all.iter().map(|s| s.churners).sum();
 
+    let at_last = features::compute_for(p, engine, last)?;
     let mut artifact = ModelArtifact {
         format_version: FORMAT_VERSION,
         model_id: String::new(),
@@ -276,7 +280,7 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
             train: procedure::in_sample_metrics(&fitted, &train, val)?,
         },
         calibration: fitted.calibration.clone(),
-        drift_reference: drift_reference(p, engine, &fitted.scaling, last)?,
+        drift_reference: drift_reference(p, &at_last, &fitted.scaling)?,
     };
     artifact.model_id = model_id(&artifact)?;
 
@@ -293,6 +297,7 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
         artifact,
         decision,
         reason,
+        features_at_last: at_last,
     })
 }
 
@@ -317,11 +322,9 @@ fn current_on(current: &ModelArtifact, val: &Snapshot) -> Result<Option<Metrics>
 /// drifted every night against them, forcing a retrain each time.
 fn drift_reference(
     p: &Pipeline,
-    engine: &mut dyn Engine,
+    table: &features::FeatureTable,
     scaling: &[crate::model::preprocess::FeatureScaling],
-    last: i32,
 ) -> Result<Vec<crate::model::drift::FeatureBins>> {
-    let table = features::compute_for(p, engine, last)?;
     let rows = table.active_rows(p.active_within_days)?;
     scaling
         .iter()
