@@ -3,7 +3,7 @@
 use churnflow::config::Pipeline;
 use churnflow::ingest::{self, manifest::Manifest};
 
-use crate::util::write_pipeline;
+use crate::util::{export_pipeline, write_pipeline};
 
 const HEADER: &str = "order_id,customer_id,order_date,amount,quantity\n";
 
@@ -25,9 +25,7 @@ fn rows(range: std::ops::Range<usize>) -> String {
 #[test]
 fn an_overlapping_redelivery_adds_only_the_new_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("export.csv");
-    std::fs::write(&csv, format!("{HEADER}{}", rows(0..40))).unwrap();
-    let p = Pipeline::load(&write_pipeline(dir.path(), &csv, "")).unwrap();
+    let (p, csv) = export_pipeline(dir.path(), format!("{HEADER}{}", rows(0..40)), "");
     let first = ingest::ingest(&p).unwrap().remove(0);
     assert_eq!((first.rows_accepted, first.rows_duplicate), (40, 0));
 
@@ -61,9 +59,7 @@ fn an_overlapping_redelivery_adds_only_the_new_rows() {
 #[test]
 fn parts_left_by_a_crash_before_the_manifest_are_invisible_and_cleaned_up() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("export.csv");
-    std::fs::write(&csv, format!("{HEADER}{}", rows(0..30))).unwrap();
-    let p = Pipeline::load(&write_pipeline(dir.path(), &csv, "")).unwrap();
+    let (p, csv) = export_pipeline(dir.path(), format!("{HEADER}{}", rows(0..30)), "");
     ingest::ingest(&p).unwrap();
     // A crashed run wrote a part (and a temporary file) but never replaced the manifest.
     let month = p.warehouse_dir().join("transactions/month=2024-02");
@@ -450,9 +446,7 @@ fn chunk_size_changes_nothing_that_is_loaded_or_quarantined() {
 #[test]
 fn staging_left_by_a_killed_run_is_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("export.csv");
-    std::fs::write(&csv, format!("{HEADER}{}", rows(0..10))).unwrap();
-    let p = Pipeline::load(&write_pipeline(dir.path(), &csv, "")).unwrap();
+    let (p, _) = export_pipeline(dir.path(), format!("{HEADER}{}", rows(0..10)), "");
     let leftover = p
         .warehouse_dir()
         .join(".staging/bdeadbeef/202401-0.parquet");

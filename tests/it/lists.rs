@@ -292,9 +292,8 @@ fn small_list_snapshot() {
 fn winback_matches_a_hand_computed_list() {
     use churnflow::engine::PolarsEngine;
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("export.csv");
-    std::fs::write(
-        &csv,
+    let (p, _) = crate::util::export_pipeline(
+        dir.path(),
         "order_id,customer_id,order_date,amount,quantity,product\n\
          1,A,2024-01-10,200,2,P1\n\
          2,A,2024-02-01,150,1,P2\n\
@@ -306,14 +305,8 @@ fn winback_matches_a_hand_computed_list() {
          7,D,2024-01-05,-30,1,P1\n\
          8,E,2022-01-01,900,9,P4\n\
          9,E,2024-01-15,120,3,P5\n",
-    )
-    .unwrap();
-    let p = churnflow::config::Pipeline::load(&crate::util::write_pipeline(
-        dir.path(),
-        &csv,
         "product_id = \"product\"\n",
-    ))
-    .unwrap();
+    );
     churnflow::ingest::ingest(&p).unwrap();
     // Both ways: the in-memory history (default) and the portable SQL.
     for native in [true, false] {

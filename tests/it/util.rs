@@ -49,6 +49,19 @@ quantity = "quantity"
     path
 }
 
+/// Writes `export` to `dir/export.csv` and loads a pipeline for it ([`write_pipeline`]);
+/// returns the pipeline and the export's path.
+pub fn export_pipeline(
+    dir: &Path,
+    export: impl AsRef<[u8]>,
+    extra: &str,
+) -> (churnflow::config::Pipeline, PathBuf) {
+    let csv = dir.join("export.csv");
+    std::fs::write(&csv, export).unwrap();
+    let p = churnflow::config::Pipeline::load(&write_pipeline(dir, &csv, extra)).unwrap();
+    (p, csv)
+}
+
 /// Parses a CSV file (optionally with BOM) into header and rows; fields may be quoted.
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
