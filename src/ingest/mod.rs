@@ -3,6 +3,7 @@
 //! no-op; a failure at any point leaves the previous warehouse as it was.
 
 pub mod chunks;
+pub mod identity;
 pub mod lock;
 pub mod manifest;
 pub mod orders;
@@ -198,8 +199,11 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         stage,
         rejected,
         rows_read,
+        orders,
         ..
     } = chunks;
+    // The order-id table (16 bytes per distinct id) is not needed to write the parts.
+    drop(orders);
     let mut rejected = validate::concat_rejected(rejected)?;
     let rows_rejected = rejected.as_ref().map_or(0, |r| r.height() as u64);
     // A file this broken is more likely a changed export than a few bad rows: refuse it whole

@@ -1,6 +1,8 @@
 //! Order ids reused with other values, found across a whole file read in chunks. Each order id's
 //! first row is remembered as two 64-bit hashes (of the id, and of the row's mapped raw values),
-//! so the cost is about 16 bytes per distinct order id instead of the file's text.
+//! so the cost is about 16 bytes per distinct order id instead of the file's text. The table is
+//! split into shards by id hash, looked up in parallel: every row of an id lands in the same
+//! shard, in file order, so "earlier row" keeps its meaning.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -17,7 +19,7 @@ pub const REUSED: &str = "__reused_order";
 pub struct OrderIds {
     order: String,
     columns: Vec<String>,
-    first: HashMap<u64, u64, foldhash::fast::FixedState>,
+    first: Vec<HashMap<u64, u64, foldhash::fast::FixedState>>,
     ids: foldhash::quality::FixedState,
     rows: foldhash::quality::FixedState,
 }
@@ -31,7 +33,9 @@ impl OrderIds {
         OrderIds {
             order: order.to_string(),
             columns,
-            first: HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1)),
+            first: (0..SHARDS)
+                .map(|_| HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1)))
+                .collect(),
             ids: foldhash::quality::FixedState::with_seed(2),
             rows: foldhash::quality::FixedState::with_seed(3),
         }
@@ -40,7 +44,10 @@ impl OrderIds {
     /// Makes room for `n` distinct ids at once, so the table does not double (and briefly hold
     /// both sizes) while a large file is read.
     pub fn reserve(&mut self, n: usize) {
-        self.first.reserve(n.saturating_sub(self.first.len()));
+        let per_shard = n.div_ceil(SHARDS);
+        for shard in &mut self.first {
+            shard.reserve(per_shard.saturating_sub(shard.len()));
+        }
     }
 
     /// Adds [`REUSED`] to `raw`: true where the row's order id (non-blank) appeared on an earlier
@@ -78,14 +85,42 @@ impl OrderIds {
                 Some((id_hash.hash_one(id), row.finish()))
             })
             .collect();
-        let reused: Vec<bool> = hashes
-            .into_iter()
-            .map(|h| h.is_some_and(|(key, row)| *self.first.entry(key).or_insert(row) != row))
+        let mut rows_of: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
+        for (i, h) in hashes.iter().enumerate() {
+            if let Some((key, _)) = h {
+                rows_of[shard(*key)].push(i as u32);
+            }
+        }
+        let found: Vec<Vec<u32>> = self
+            .first
+            .par_iter_mut()
+            .zip(rows_of)
+            .map(|(table, rows)| {
+                rows.into_iter()
+                    .filter(|&i| {
+                        let (key, row) = hashes[i as usize].expect("only rows with an id");
+                        *table.entry(key).or_insert(row) != row
+                    })
+                    .collect()
+            })
             .collect();
+        let mut reused = vec![false; hashes.len()];
+        for i in found.into_iter().flatten() {
+            reused[i as usize] = true;
+        }
         raw.with_column(Column::new(REUSED.into(), reused))
             .engine(|| "marking reused order ids".into())?;
         Ok(())
     }
+}
+
+/// Shards of the id table (a power of two): enough to keep both cores busy and to grow one
+/// small table at a time instead of doubling one large one.
+const SHARDS: usize = 64;
+
+/// The shard of an id hash (its top bits; the table itself uses the low ones).
+fn shard(key: u64) -> usize {
+    (key >> (64 - SHARDS.trailing_zeros())) as usize
 }
 
 #[cfg(test)]

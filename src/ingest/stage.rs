@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
+use crate::ingest::identity;
 use crate::ingest::manifest::{Manifest, Part};
 use crate::ingest::warehouse::{self, CANONICAL, IDENTITY};
 
@@ -83,15 +84,15 @@ impl MonthStage {
     }
 
     /// Writes each staged month's rows that are not already in the warehouse (and not repeats of
-    /// an earlier row of the file) as a part of `batch_id`, sorted by time and customer. Returns
-    /// the parts and the number of rows written.
+    /// an earlier row of the file) as a part of `batch_id`, in time order (ties in the order of
+    /// their identity hash, so a part's layout depends on its content only). Returns the parts
+    /// and the number of rows written.
     pub fn write_parts(
         &self,
         wh: &Path,
         manifest: &Manifest,
         batch_id: &str,
     ) -> Result<(Vec<Part>, u64)> {
-        let identity: Vec<Expr> = IDENTITY.iter().map(|c| col(*c)).collect();
         let canonical: Vec<Expr> = CANONICAL.iter().map(|c| col(*c)).collect();
         let mut parts = Vec::new();
         let mut written = 0u64;
@@ -106,29 +107,38 @@ impl MonthStage {
                     .engine(|| format!("reading staged rows of {month}"))?
                     .with_column(lit(batch_id).alias("source_batch"))
                     .select(canonical.clone())
-                    .with_column(lit(1i32).alias("__new"));
-            let combined = match warehouse::scan_months(wh, manifest, std::slice::from_ref(&month))?
-            {
-                Some(old) => concat(
-                    [old.with_column(lit(0i32).alias("__new")), new],
-                    UnionArgs::default(),
-                )
-                .engine(|| format!("combining new rows of {month} with the warehouse"))?,
-                None => new,
+                    .collect()
+                    .engine(|| format!("reading staged rows of {month}"))?;
+            // Rows already in the warehouse come first, so that of equal rows theirs is the one
+            // kept (and then dropped, as not new).
+            let old = match warehouse::scan_months(wh, manifest, std::slice::from_ref(&month))? {
+                Some(old) => old
+                    .select(IDENTITY.iter().map(|c| col(*c)).collect::<Vec<_>>())
+                    .collect()
+                    .engine(|| format!("reading the warehouse's rows of {month}"))?,
+                None => DataFrame::empty(),
             };
-            let mut fresh = combined
-                .unique_stable_generic(Some(identity.clone()), UniqueKeepStrategy::First)
-                .filter(col("__new").eq(lit(1i32)))
-                .drop(cols(["__new"]))
-                .sort(
-                    ["ts", "customer_id"],
-                    SortMultipleOptions::default().with_maintain_order(true),
-                )
-                .collect()
-                .engine(|| format!("removing duplicate rows of {month}"))?;
-            if fresh.height() == 0 {
+            let (mut ts, mut ids) = (Vec::new(), Vec::new());
+            for df in [&old, &new] {
+                if df.height() > 0 {
+                    ts.extend(timestamps(df, &month)?);
+                    ids.extend(identity::hashes(df, &IDENTITY)?);
+                }
+            }
+            let offset = old.height() as u32;
+            let fresh: Vec<IdxSize> = identity::first_of_each_in_time_order(&ts, &ids)
+                .into_iter()
+                .filter(|&i| i >= offset)
+                .map(|i| (i - offset) as IdxSize)
+                .collect();
+            drop((old, ts, ids));
+            if fresh.is_empty() {
                 continue;
             }
+            let mut fresh = new
+                .take(&IdxCa::from_vec("".into(), fresh))
+                .engine(|| format!("selecting the new rows of {month}"))?;
+            drop(new);
             let rel = format!("transactions/month={month}/part-{batch_id}.parquet");
             warehouse::write_parquet_file(&wh.join(&rel), &mut fresh)?;
             written += fresh.height() as u64;
@@ -140,6 +150,23 @@ impl MonthStage {
         }
         Ok((parts, written))
     }
+}
+
+/// The `ts` column as milliseconds since the epoch, one value per row.
+fn timestamps(df: &DataFrame, month: &str) -> Result<Vec<i64>> {
+    let ts = df
+        .column("ts")
+        .map(|c| c.as_materialized_series().to_physical_repr().into_owned())
+        .engine(|| format!("reading the timestamps of {month}"))?;
+    let ts = ts
+        .i64()
+        .engine(|| format!("reading the timestamps of {month}"))?;
+    if ts.null_count() > 0 {
+        return Err(Error::Artifact(format!(
+            "rows of {month} without a timestamp reached the warehouse"
+        )));
+    }
+    Ok(ts.into_no_null_iter().collect())
 }
 
 impl Drop for MonthStage {
