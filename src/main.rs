@@ -8,6 +8,9 @@ use churnflow::cli::{Cli, Command};
 use churnflow::cmd::{self, Out};
 use churnflow::error::{EXIT_OK, Result};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn dispatch(cli: &Cli, out: Out) -> Result<()> {
     match &cli.command {
         Command::Generate(a) => cmd::generate::run(a, out),
