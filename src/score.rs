@@ -179,8 +179,7 @@ pub fn score_with(
 
     let s = &p.scoring;
     let rows = table.active_rows(p.active_within_days)?;
-    let z = model.design(&table, &rows)?;
-    let prob = model.model.predict(&z);
+    let prob = model.predict(&table, &rows)?;
     let ids: Vec<String> = rows
         .iter()
         .map(|&i| table.customer_ids[i].clone())
@@ -207,18 +206,19 @@ pub fn score_with(
     let state_dir = p.workdir.join("state").join("lists");
     let previous = ListState::previous(&state_dir, as_of)?;
     let key_inputs = KeyInputs {
-        ids: ids.clone(),
+        ids,
         value_12m: value.clone(),
         orders_12m: pick(&spec::ORDERS_12M.name())?
             .iter()
             .map(|v| v.unwrap_or(0.0))
             .collect(),
-        arrears: arrears.as_ref().map_or(vec![0.0; ids.len()], |a| {
+        arrears: arrears.as_ref().map_or(vec![0.0; rows.len()], |a| {
             a.iter().map(|v| v.unwrap_or(0.0)).collect()
         }),
         cycle_days: cycle.clone(),
     };
     let key_tonight = key_accounts::select(s.key, &key_inputs);
+    let ids = key_inputs.ids;
     // The key-account line tonight: the smallest 12-month value among tonight's key accounts.
     let key_line = value
         .iter()
@@ -257,12 +257,21 @@ pub fn score_with(
         arrears_outstanding: arrears.as_ref().and_then(|a| a[r]),
         arrears_days_overdue: overdue.as_ref().and_then(|a| a[r]),
     };
-    let mut scored: Vec<ScoredAccount> = (0..rows.len())
+    let key_last_seen = ListState::carry_key_days(
+        previous.as_ref(),
+        ids.iter()
+            .map(String::as_str)
+            .zip(key_tonight.iter().copied()),
+        as_of,
+    );
+    // The ids move into the scored accounts (one copy of millions of strings, not two).
+    let mut scored: Vec<ScoredAccount> = ids
         .into_par_iter()
-        .map(|r| {
-            let m = master.get(&ids[r]);
+        .enumerate()
+        .map(|(r, id)| {
+            let m = master.get(&id);
             ScoredAccount {
-                customer_id: ids[r].clone(),
+                customer_id: id,
                 name: m.map(|m| m.name.clone()).unwrap_or_default(),
                 owner: m.map(|m| m.owner.clone()).unwrap_or_default(),
                 region: m.map(|m| m.region.clone()).unwrap_or_default(),
@@ -318,11 +327,15 @@ pub fn score_with(
             }
         })
         .collect();
+    // The model's inputs of the listed rows only, for their reasons.
+    let listed_rows: Vec<usize> = listed.iter().map(|e| rows[e.index]).collect();
+    let z = model.design(&table, &listed_rows)?;
     let reasons: Vec<(usize, Vec<String>)> = listed
         .par_iter()
-        .map(|e| {
+        .enumerate()
+        .map(|(k, e)| {
             let (r, i) = (e.index, rows[e.index]);
-            let z_row: Vec<f64> = z.row(r).to_vec();
+            let z_row: Vec<f64> = z.row(k).to_vec();
             let contributions: Vec<f64> = model
                 .model
                 .coefficients
@@ -346,6 +359,12 @@ pub fn score_with(
     for (r, text) in reasons {
         scored[r].reasons = text;
     }
+    // Only the scored accounts are needed from here on: the outputs of millions of accounts
+    // are built next, and tonight's features and model inputs would double the peak.
+    drop((
+        z, model_raw, recency, tenure, cycle, trend, arrears, overdue,
+    ));
+    drop(table);
     let resolved = resolved_since(previous.as_ref(), &scored, &listed, as_of);
 
     let mut outcome = ScoreOutcome {
@@ -380,14 +399,7 @@ pub fn score_with(
                 )
             })
             .collect::<BTreeMap<_, _>>(),
-        key_last_seen: ListState::carry_key_days(
-            previous.as_ref(),
-            &ids.iter()
-                .cloned()
-                .zip(key_tonight.iter().copied())
-                .collect::<Vec<_>>(),
-            as_of,
-        ),
+        key_last_seen,
     };
     state.save(&state_dir)?;
     Ok(outcome)

@@ -243,6 +243,29 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
     let all: Vec<&Snapshot> = train.iter().copied().chain([val]).collect();
     let churners: usize = all.iter().map(|s| s.churners).sum();
 
+    let training = TrainingData {
+        training_cutoffs: all.iter().map(|s| format_day(s.cutoff)).collect(),
+        validation_cutoff: format_day(val_cutoff),
+        rows: fitted.rows,
+        fitted_rows: fitted.fitted_rows,
+        sampled: fitted.fitted_rows < fitted.rows,
+        churn_rate: churners as f64 / fitted.rows.max(1) as f64,
+        data_from: format_day(first),
+        data_to: format_day(last),
+    };
+    let metrics = ModelMetrics {
+        validation,
+        baselines,
+        gains: metrics::gains_table(p_val, &val.labels),
+        lost_value_caught_at_10: metrics::lost_value_caught(&priority, &val.lost_value, 0.1),
+        lost_value_caught_at_20: metrics::lost_value_caught(&priority, &val.lost_value, 0.2),
+        train: procedure::in_sample_metrics(&fitted, &train, val)?,
+    };
+    // The snapshots are done with; tonight's features of every customer come next.
+    drop(all);
+    drop(train);
+    drop(val_snap);
+    drop(snaps);
     let at_last = features::compute_for(p, engine, last)?;
     let mut artifact = ModelArtifact {
         format_version: FORMAT_VERSION,
@@ -260,25 +283,9 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
         alpha: fitted.alpha,
         alpha_grid: fitted.grid.clone(),
         max_iterations: p.train.max_iterations,
-        training: TrainingData {
-            training_cutoffs: all.iter().map(|s| format_day(s.cutoff)).collect(),
-            validation_cutoff: format_day(val_cutoff),
-            rows: fitted.rows,
-            fitted_rows: fitted.fitted_rows,
-            sampled: fitted.fitted_rows < fitted.rows,
-            churn_rate: churners as f64 / fitted.rows.max(1) as f64,
-            data_from: format_day(first),
-            data_to: format_day(last),
-        },
+        training,
         data_fingerprint: fingerprint.into(),
-        metrics: ModelMetrics {
-            validation,
-            baselines,
-            gains: metrics::gains_table(p_val, &val.labels),
-            lost_value_caught_at_10: metrics::lost_value_caught(&priority, &val.lost_value, 0.1),
-            lost_value_caught_at_20: metrics::lost_value_caught(&priority, &val.lost_value, 0.2),
-            train: procedure::in_sample_metrics(&fitted, &train, val)?,
-        },
+        metrics,
         calibration: fitted.calibration.clone(),
         drift_reference: drift_reference(p, &at_last, &fitted.scaling)?,
     };

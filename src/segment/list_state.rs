@@ -106,15 +106,15 @@ impl ListState {
     }
 
     /// The last night each account was key, tonight included.
-    pub fn carry_key_days(
+    pub fn carry_key_days<'a>(
         prev: Option<&ListState>,
-        key_tonight: &[(String, bool)],
+        key_tonight: impl IntoIterator<Item = (&'a str, bool)>,
         as_of: i32,
     ) -> BTreeMap<String, String> {
         let mut seen = prev.map(|p| p.key_last_seen.clone()).unwrap_or_default();
         for (id, key) in key_tonight {
-            if *key {
-                seen.insert(id.clone(), format_day(as_of));
+            if key {
+                seen.insert(id.to_string(), format_day(as_of));
             }
         }
         seen
