@@ -226,10 +226,12 @@ pub fn score_with(
         .filter(|(_, k)| **k)
         .map(|(v, _)| *v)
         .fold(f64::INFINITY, f64::min);
-    let winback = winback::winback(engine, as_of, s.lifecycle.lost_after_days, key_line)?;
-    // The win-back list was the last use of the engine's in-memory history: free it before the
-    // scored accounts and the outputs are built (at 10^8 transactions it is about 2 GB).
+    let lapsed = winback::lapsed_list(engine, as_of, s.lifecycle.lost_after_days, key_line)?;
+    // The lapsed accounts were the last use of the engine's in-memory history: free it before
+    // the win-back products are queried and the scored accounts and outputs are built (at 10^8
+    // transactions it is about 2 GB).
     engine.release();
+    let winback = winback::add_products(engine, lapsed, as_of)?;
     let key_last: Vec<Option<i32>> = ids
         .iter()
         .map(|id| {

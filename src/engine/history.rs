@@ -281,6 +281,30 @@ impl History {
     /// Transaction features (no side-table ones) as of `as_of`, for every customer with a row on
     /// or before it, in customer-id order like the SQL's `ORDER BY customer_id`.
     pub fn features(&self, specs: &[FeatureSpec], as_of: i32) -> Result<FeatureTable> {
+        self.features_where(specs, as_of, None)
+    }
+
+    /// Like [`History::features`], keeping only customers whose `recency_days` (one of
+    /// `specs`) is at most `active_within` days when that is given: the active population a
+    /// model is trained and scored on, without building rows for everyone else first.
+    pub fn features_where(
+        &self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        active_within: Option<i32>,
+    ) -> Result<FeatureTable> {
+        let active = match active_within {
+            Some(days) => {
+                let recency = specs
+                    .iter()
+                    .find(|s| s.name() == "recency_days")
+                    .ok_or_else(|| {
+                        Error::Data("the active population needs the feature recency_days".into())
+                    })?;
+                Some((recency, days as f64))
+            }
+            None => None,
+        };
         if let Some(s) = specs.iter().find(|s| s.side_table().is_some()) {
             return Err(Error::Data(format!(
                 "feature {} comes from a side table, not from transactions",
@@ -300,7 +324,18 @@ impl History {
             .into_par_iter()
             .map(|b| {
                 (b * BLOCK..((b + 1) * BLOCK).min(n))
-                    .filter(|&c| self.rows(c).days.first().is_some_and(|&d| d <= as_of))
+                    .filter(|&c| {
+                        let rows = self.rows(c).until(as_of);
+                        if rows.days.is_empty() {
+                            return false;
+                        }
+                        // As `FeatureTable::active_rows`: a missing recency is not active.
+                        active.is_none_or(|(recency, days)| {
+                            let r =
+                                stored(feature(recency, &rows, &rows.purchase_summary(), as_of));
+                            r.is_finite() && r <= days
+                        })
+                    })
                     .map(|c| c as u32)
                     .collect()
             })

@@ -12,7 +12,7 @@ use crate::engine::Engine;
 use crate::engine::history::needs_quantity;
 use crate::error::{EngineContext, Error, Result};
 use crate::frame;
-use crate::ingest::warehouse::write_parquet_file;
+use crate::ingest::warehouse::write_parquet_batches;
 use spec::FeatureSpec;
 
 /// Feature values for one as-of day, column by column.
@@ -127,6 +127,28 @@ impl FeatureTable {
         }
     }
 
+    /// The table restricted to `rows` (strictly increasing), moved in place: no second copy
+    /// of the kept rows is ever held, which at the validation cutoff of 10^8 transactions is
+    /// most of a gigabyte.
+    pub fn keep_rows(mut self, rows: &[usize]) -> FeatureTable {
+        if !rows.windows(2).all(|w| w[0] < w[1]) {
+            return self.select_rows(rows);
+        }
+        fn compact<T>(v: &mut Vec<T>, rows: &[usize]) {
+            for (k, &i) in rows.iter().enumerate() {
+                // k <= i: the row moves down into a slot already read.
+                v.swap(k, i);
+            }
+            v.truncate(rows.len());
+            v.shrink_to_fit();
+        }
+        compact(&mut self.customer_ids, rows);
+        for v in &mut self.values {
+            compact(v, rows);
+        }
+        self
+    }
+
     /// The table with its columns in the order of `specs` (every spec must be computed).
     pub fn reorder(mut self, specs: &[FeatureSpec]) -> Result<FeatureTable> {
         let mut values = Vec::with_capacity(specs.len());
@@ -167,13 +189,35 @@ pub fn compute(
     as_of: i32,
     complaint_kinds: &[String],
 ) -> Result<FeatureTable> {
+    compute_where(engine, specs, as_of, complaint_kinds, None)
+}
+
+/// Like [`compute`], for the customers active within `active_within` days only
+/// (`FeatureTable::active_rows`; `specs` must include `recency_days`).
+pub fn compute_active(
+    engine: &mut dyn Engine,
+    specs: &[FeatureSpec],
+    as_of: i32,
+    complaint_kinds: &[String],
+    active_within: i32,
+) -> Result<FeatureTable> {
+    compute_where(engine, specs, as_of, complaint_kinds, Some(active_within))
+}
+
+fn compute_where(
+    engine: &mut dyn Engine,
+    specs: &[FeatureSpec],
+    as_of: i32,
+    complaint_kinds: &[String],
+    active_within: Option<i32>,
+) -> Result<FeatureTable> {
     let tx: Vec<FeatureSpec> = specs
         .iter()
         .filter(|s| s.side_table().is_none())
         .copied()
         .collect();
     if let Some(history) = engine.history(needs_quantity(&tx))? {
-        let mut table = history.features(&tx, as_of)?;
+        let mut table = history.features_where(&tx, as_of, active_within)?;
         for side in sql::side_ctes(specs, as_of, complaint_kinds) {
             add_side_features(engine, &side, &mut table)?;
         }
@@ -185,12 +229,19 @@ pub fn compute(
         .iter()
         .map(|n| Ok(frame::f64_values(&df, n)?.into_iter().map(stored).collect()))
         .collect::<Result<Vec<_>>>()?;
-    Ok(FeatureTable {
+    let table = FeatureTable {
         as_of,
         customer_ids: frame::str_values(&df, "customer_id")?,
         names,
         values,
-    })
+    };
+    match active_within {
+        Some(days) => {
+            let rows = table.active_rows(days)?;
+            Ok(table.keep_rows(&rows))
+        }
+        None => Ok(table),
+    }
 }
 
 /// Joins one side table's features onto `table` (0 for customers the side table does not name,
@@ -223,6 +274,22 @@ fn add_side_features(
     Ok(())
 }
 
+/// [`compute_for`] for the pipeline's active population only (`active_within_days`): what a
+/// training or validation snapshot uses.
+pub fn compute_active_for(
+    p: &crate::config::Pipeline,
+    engine: &mut dyn Engine,
+    as_of: i32,
+) -> Result<FeatureTable> {
+    compute_active(
+        engine,
+        &spec::with_required(&p.features),
+        as_of,
+        &p.complaint_kinds,
+        p.active_within_days,
+    )
+}
+
 /// Everything the pipeline computes as of `as_of`: its model features plus the ones the lists
 /// always need.
 pub fn compute_for(
@@ -240,19 +307,23 @@ pub fn compute_for(
 
 /// Writes a feature table to Parquet (one row per customer, plus the `as_of` date) atomically.
 pub fn write(table: &FeatureTable, path: &Path) -> Result<()> {
-    let mut columns = vec![Column::new("customer_id".into(), &table.customer_ids)];
-    for (name, values) in table.names.iter().zip(&table.values) {
-        let values: Vec<Option<f64>> = Values(values).to_vec();
-        columns.push(Column::new(name.as_str().into(), values));
-    }
-    columns.push(
-        Column::new("as_of".into(), vec![table.as_of; table.len()])
-            .cast(&DataType::Date)
-            .engine(|| "building the as_of column".into())?,
-    );
-    let mut df =
-        DataFrame::new_infer_height(columns).engine(|| "building the feature frame".into())?;
-    write_parquet_file(path, &mut df)
+    write_parquet_batches(path, table.len(), |start, len| {
+        let rows = start..start + len;
+        let mut columns = vec![Column::new(
+            "customer_id".into(),
+            &table.customer_ids[rows.clone()],
+        )];
+        for (name, values) in table.names.iter().zip(&table.values) {
+            let values: Vec<Option<f64>> = Values(&values[rows.clone()]).to_vec();
+            columns.push(Column::new(name.as_str().into(), values));
+        }
+        columns.push(
+            Column::new("as_of".into(), vec![table.as_of; len])
+                .cast(&DataType::Date)
+                .engine(|| "building the as_of column".into())?,
+        );
+        DataFrame::new_infer_height(columns).engine(|| "building the feature frame".into())
+    })
 }
 
 #[cfg(test)]
@@ -267,5 +338,23 @@ mod tests {
             [Some(1.5), None, None, None, Some(0.0)]
         );
         assert_eq!(Values(&v).get(2), None);
+    }
+
+    #[test]
+    fn rows_kept_in_place_equal_the_selected_copy() {
+        let t = FeatureTable {
+            as_of: 10,
+            customer_ids: (0..7).map(|i| format!("c{i}")).collect(),
+            names: vec!["a".into(), "b".into()],
+            values: vec![
+                (0..7).map(f64::from).collect(),
+                (0..7).map(|i| f64::from(i) * 10.0).collect(),
+            ],
+        };
+        for rows in [vec![], vec![0, 1, 2], vec![1, 3, 6], vec![6], vec![2, 1]] {
+            let kept = t.clone().keep_rows(&rows);
+            assert_eq!(kept, t.select_rows(&rows), "rows {rows:?}");
+            assert_eq!(kept.len(), rows.len());
+        }
     }
 }

@@ -96,23 +96,68 @@ fn scan_parts(
 
 /// Writes one Parquet file atomically, verifying the footer's row count before renaming.
 pub fn write_parquet_file(path: &Path, df: &mut DataFrame) -> Result<()> {
+    let rows = df.height() as u64;
+    write_atomically(path, rows, |file| {
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(StatisticsOptions::full())
+            .finish(df)
+            .engine(|| format!("writing {}", path.display()))?;
+        Ok(())
+    })
+}
+
+/// Rows per batch of [`write_parquet_batches`]: polars' default row group.
+pub const BATCH_ROWS: usize = 512 * 512;
+
+/// Like [`write_parquet_file`] for a frame of `rows` rows built `BATCH_ROWS` at a time by
+/// `batch(start, len)`: only one batch is ever in memory (a table of millions of customers
+/// converted whole doubled the peak of scoring).
+pub fn write_parquet_batches(
+    path: &Path,
+    rows: usize,
+    batch: impl Fn(usize, usize) -> Result<DataFrame>,
+) -> Result<()> {
+    write_atomically(path, rows as u64, |file| {
+        let first = batch(0, rows.min(BATCH_ROWS))?;
+        let mut writer = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(StatisticsOptions::full())
+            .batched(first.schema())
+            .engine(|| format!("writing {}", path.display()))?;
+        let mut next = Some(first);
+        let mut start = 0;
+        while let Some(df) = next.take() {
+            writer
+                .write_batch(&df)
+                .engine(|| format!("writing {}", path.display()))?;
+            start += df.height();
+            if start < rows {
+                next = Some(batch(start, (rows - start).min(BATCH_ROWS))?);
+            }
+        }
+        writer
+            .finish()
+            .engine(|| format!("writing {}", path.display()))?;
+        Ok(())
+    })
+}
+
+/// Runs `write` on a temporary file next to `path`, syncs it, checks that its footer holds
+/// `rows` rows, and renames it into place; on any failure the temporary file is removed.
+fn write_atomically(path: &Path, rows: u64, write: impl FnOnce(&File) -> Result<()>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
     let tmp = atomic_file::temp_path(path);
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
-        ParquetWriter::new(&file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
-            .finish(df)
-            .engine(|| format!("writing {}", path.display()))?;
+        write(&file)?;
         file.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
-        let rows = parquet_row_count(&tmp)?;
-        if rows != df.height() as u64 {
+        let found = parquet_row_count(&tmp)?;
+        if found != rows {
             return Err(Error::Artifact(format!(
-                "{} holds {rows} rows after writing, expected {}",
-                tmp.display(),
-                df.height()
+                "{} holds {found} rows after writing, expected {rows}",
+                tmp.display()
             )));
         }
         Ok(())

@@ -156,14 +156,12 @@ impl Snapshots {
 
 /// Features, labels and lost value at one cutoff.
 pub fn snapshot(p: &Pipeline, engine: &mut dyn Engine, cutoff: i32, last: i32) -> Result<Snapshot> {
-    let table = features::compute_for(p, engine, cutoff)?;
-    let rows = table.active_rows(p.active_within_days)?;
+    // Fitting and validation read only the active rows, so only those are computed: the
+    // snapshots cost the active population rather than everyone ever seen (at 10^8 rows that
+    // did not fit in memory).
+    let table = features::compute_active_for(p, engine, cutoff)?;
+    let rows: Vec<usize> = (0..table.len()).collect();
     let o = label::outcomes(engine, &p.label, &table, &rows, last)?;
-    // Fitting and validation read only the active rows; keeping just those makes the snapshots
-    // of all cutoffs, held together while training, cost the active population rather than
-    // everyone ever seen (at 10^8 rows they did not fit in memory).
-    let table = table.select_rows(&rows);
-    let rows = (0..table.len()).collect();
     Ok(Snapshot {
         cutoff,
         population: table.len(),

@@ -90,8 +90,21 @@ fn lapsed_accounts(
 /// An account's units, and value per product.
 type UnitsAndProducts = (f64, HashMap<String, f64>);
 
-/// Lapsed accounts whose year before lapsing was worth at least `key_line`, most valuable first.
+/// Lapsed accounts whose year before lapsing was worth at least `key_line`, most valuable first,
+/// with their units and top products.
 pub fn winback(
+    engine: &mut dyn Engine,
+    as_of: i32,
+    lost_after_days: f64,
+    key_line: f64,
+) -> Result<Vec<WinbackAccount>> {
+    let out = lapsed_list(engine, as_of, lost_after_days, key_line)?;
+    add_products(engine, out, as_of)
+}
+
+/// The win-back list without units and products (see [`add_products`]): the part that reads
+/// the engine's in-memory history, which the caller can free before the products are queried.
+pub fn lapsed_list(
     engine: &mut dyn Engine,
     as_of: i32,
     lost_after_days: f64,
@@ -114,6 +127,15 @@ pub fn winback(
             .total_cmp(&a.value_year_before)
             .then_with(|| a.customer_id.cmp(&b.customer_id))
     });
+    Ok(out)
+}
+
+/// Fills in units and top products of the year before each account's last purchase.
+pub fn add_products(
+    engine: &mut dyn Engine,
+    mut out: Vec<WinbackAccount>,
+    as_of: i32,
+) -> Result<Vec<WinbackAccount>> {
     if out.is_empty() {
         return Ok(out);
     }

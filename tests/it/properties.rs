@@ -146,6 +146,17 @@ proptest! {
                 prop_assert!(close(u, v), "{} of {}: native {:?}, sql {:?}", name, a.customer_ids[i], u, v);
             }
         }
+        // The active population computed directly from the history is the SQL's table
+        // restricted to its active rows (with a customer exactly on the boundary each time).
+        let mut boundaries: Vec<i32> = b.column("recency_days").unwrap().iter().flatten().map(|r| r as i32).collect();
+        boundaries.sort_unstable();
+        boundaries.dedup();
+        for days in boundaries.into_iter().take(4) {
+            let x = features::compute_active(&mut native, &specs, as_of, &[], days).unwrap();
+            let y = b.select_rows(&b.active_rows(days).unwrap());
+            prop_assert_eq!(&x.customer_ids, &y.customer_ids);
+            prop_assert_eq!(x.values.len(), y.values.len());
+        }
         let all: Vec<usize> = (0..a.len()).collect();
         for rule in [
             LabelRule::FixedHorizon { horizon_days: 30 },
