@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic_file;
@@ -220,23 +219,12 @@ impl ModelArtifact {
         Ok(worst)
     }
 
-    /// P(churn) for the given rows of `table`, built and scored a block of rows at a time (in
-    /// parallel): the whole design matrix of millions of rows is never held.
+    /// P(churn) for the given rows of `table` (a block of rows at a time).
     pub fn predict(&self, table: &FeatureTable, rows: &[usize]) -> Result<Vec<f64>> {
         self.check_features(table)?;
-        let blocks: Vec<Vec<f64>> = rows
-            .par_chunks(PREDICT_BLOCK)
-            .map(|block| {
-                preprocess::matrix(&self.features, &[(table, block)])
-                    .map(|z| self.model.predict(&z))
-            })
-            .collect::<Result<_>>()?;
-        Ok(blocks.concat())
+        preprocess::predict_in_blocks(&self.model, &self.features, &[(table, rows)])
     }
 }
-
-/// Rows per block in [`ModelArtifact::predict`].
-const PREDICT_BLOCK: usize = 1 << 16;
 
 #[cfg(test)]
 mod tests {

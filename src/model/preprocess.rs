@@ -3,6 +3,7 @@
 //! training mean and (population) standard deviation.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -66,6 +67,27 @@ pub fn fit(specs: &[FeatureSpec], rows: &Rows) -> Result<Vec<FeatureScaling>> {
         })
         .collect()
 }
+
+/// P(churn) of `model` on `rows` (inputs scaled by `scaling`), built and scored a block of rows
+/// at a time, in parallel: the design matrix of millions of rows is never held whole.
+pub fn predict_in_blocks(
+    model: &crate::model::fit::LinearModel,
+    scaling: &[FeatureScaling],
+    rows: &Rows,
+) -> Result<Vec<f64>> {
+    let mut p = Vec::with_capacity(rows.iter().map(|(_, idx)| idx.len()).sum());
+    for (table, idx) in rows {
+        let blocks: Vec<Vec<f64>> = idx
+            .par_chunks(PREDICT_BLOCK)
+            .map(|block| matrix(scaling, &[(*table, block)]).map(|z| model.predict(&z)))
+            .collect::<Result<_>>()?;
+        p.extend(blocks.into_iter().flatten());
+    }
+    Ok(p)
+}
+
+/// Rows per block in [`predict_in_blocks`].
+const PREDICT_BLOCK: usize = 1 << 16;
 
 /// The standardised design matrix of the given rows.
 pub fn matrix(scaling: &[FeatureScaling], rows: &Rows) -> Result<Array2<f64>> {

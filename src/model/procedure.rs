@@ -197,7 +197,7 @@ pub fn fit_procedure(
     };
     let oot_scaling = preprocess::fit(specs, &rows_of(train))?;
     let (x_t, y_t) = fit_rows(&oot_scaling, train, settings)?;
-    let x_v = preprocess::matrix(&oot_scaling, &rows_of(&[val]))?;
+    let val_rows = rows_of(&[val]);
 
     // Each strength is independent: fit them in parallel and keep the best out-of-time log loss.
     let fits: Vec<(f64, LinearModel, Vec<f64>)> = settings
@@ -205,7 +205,7 @@ pub fn fit_procedure(
         .par_iter()
         .map(|&alpha| {
             let m = fit::fit_from(&x_t, &y_t, params(alpha), None)?;
-            let p = m.predict(&x_v);
+            let p = preprocess::predict_in_blocks(&m, &oot_scaling, &val_rows)?;
             Ok((alpha, m, p))
         })
         .collect::<Result<_>>()?;
@@ -239,7 +239,7 @@ pub fn fit_procedure(
     let (oot_model, p_val) = match &correction {
         Some(c) => {
             let m = apply_platt(&oot_raw, c);
-            let p = m.predict(&x_v);
+            let p = preprocess::predict_in_blocks(&m, &oot_scaling, &val_rows)?;
             (m, p)
         }
         None => (oot_raw.clone(), p_raw),
@@ -283,14 +283,8 @@ pub fn fit_procedure(
 pub fn in_sample_metrics(f: &Fitted, train: &[&Snapshot], val: &Snapshot) -> Result<Metrics> {
     let mut all: Vec<&Snapshot> = train.to_vec();
     all.push(val);
-    // One cutoff's matrix at a time: only the predictions of all rows are held together.
-    let mut p = Vec::new();
-    for s in &all {
-        p.extend(
-            f.model
-                .predict(&preprocess::matrix(&f.scaling, &rows_of(&[s]))?),
-        );
-    }
+    // A block of rows at a time: only the predictions of all rows are held together.
+    let p = preprocess::predict_in_blocks(&f.model, &f.scaling, &rows_of(&all))?;
     Ok(Metrics::compute(&p, &labels_of(&all)))
 }
 
