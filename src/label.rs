@@ -183,7 +183,7 @@ fn facts_for_rows(
         previous_value: 0.0,
     };
     if let Some(history) = engine.history(false)? {
-        let at = history.positions(rows.iter().map(|&r| table.customer_ids[r].as_str()));
+        let at = history.positions(rows.iter().map(|&r| &*table.customer_ids[r]));
         return Ok(at
             .par_iter()
             .map(|c| match *c {
@@ -204,7 +204,7 @@ fn facts_for_rows(
         .collect();
     Ok(rows
         .iter()
-        .map(|&r| match by_id.get(table.customer_ids[r].as_str()) {
+        .map(|&r| match by_id.get(&*table.customer_ids[r]) {
             Some(&k) => OutcomeFacts {
                 next_purchase_day: next_day[k].map(|d| d as i32),
                 next_value: next_value[k].unwrap_or(0.0),
@@ -243,7 +243,10 @@ mod tests {
         let table = features::compute(&mut e, &spec::required_specs(), C, &[]).unwrap();
         let all: Vec<usize> = (0..table.len()).collect();
         let o = outcomes(&mut e, &rule, &table, &all, C + 400).unwrap();
-        (table.customer_ids.clone(), o)
+        (
+            table.customer_ids.iter().map(|s| s.to_string()).collect(),
+            o,
+        )
     }
 
     const FIXTURE: [(&str, i32, f64); 10] = [

@@ -182,7 +182,7 @@ pub fn score_with(
     let prob = model.predict(&table, &rows)?;
     let ids: Vec<String> = rows
         .iter()
-        .map(|&i| table.customer_ids[i].clone())
+        .map(|&i| table.customer_ids[i].to_string())
         .collect();
     let pick = |name: &str| -> Result<Vec<Option<f64>>> {
         let c = column(&table, name)?;

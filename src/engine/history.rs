@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
 use crate::features::spec::{Agg, FeatureSpec, Measure};
-use crate::features::{FeatureTable, stored};
+use crate::features::{CustomerId, FeatureTable, stored};
 
 /// Customers in blocks of this many for parallel work: large enough that scheduling is noise.
 const BLOCK: usize = 4096;
@@ -22,7 +22,7 @@ const BLOCK: usize = 4096;
 /// rows sorted by day.
 #[derive(Debug)]
 pub struct History {
-    ids: Vec<String>,
+    ids: Vec<CustomerId>,
     /// Customer `c`'s rows are `starts[c]..starts[c + 1]`.
     starts: Vec<usize>,
     days: Vec<i32>,
@@ -100,9 +100,9 @@ impl History {
         for (r, &c) in order.iter().enumerate() {
             rank[c as usize] = r as u32;
         }
-        let ids: Vec<String> = order
+        let ids: Vec<CustomerId> = order
             .iter()
-            .map(|&c| std::mem::take(&mut names[c as usize]).into_string())
+            .map(|&c| CustomerId::from(std::mem::take(&mut names[c as usize])))
             .collect();
         drop(names);
 
@@ -258,13 +258,13 @@ impl History {
             }
             prev = Some(id);
             let mut step = 1;
-            while at + step < self.ids.len() && self.ids[at + step].as_str() < id {
+            while at + step < self.ids.len() && &*self.ids[at + step] < id {
                 step *= 2;
             }
             let lo = at + step / 2;
             let hi = (at + step + 1).min(self.ids.len());
-            at = lo + self.ids[lo..hi].partition_point(|x| x.as_str() < id);
-            (self.ids.get(at).map(String::as_str) == Some(id)).then_some(at)
+            at = lo + self.ids[lo..hi].partition_point(|x| &**x < id);
+            (self.ids.get(at).map(|x| &**x) == Some(id)).then_some(at)
         })
         .collect()
     }
@@ -599,7 +599,7 @@ mod tests {
     fn positions_in_order_out_of_order_and_missing() {
         let h = History {
             ids: ["a", "b", "c", "d", "e", "f", "g"]
-                .map(String::from)
+                .map(CustomerId::from)
                 .to_vec(),
             starts: vec![0; 8],
             days: vec![],

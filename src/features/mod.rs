@@ -20,13 +20,18 @@ use spec::FeatureSpec;
 pub struct FeatureTable {
     /// The as-of day (days since 1970-01-01).
     pub as_of: i32,
-    pub customer_ids: Vec<String>,
+    pub customer_ids: Vec<CustomerId>,
     pub names: Vec<String>,
     /// `values[j][i]`: feature `names[j]` of customer `customer_ids[i]`; NaN where the value
     /// is missing (SQL NULL). Plain `f64` is half the memory of `Option<f64>`, and training and
     /// scoring at 10^8 transactions hold millions of rows of these.
     pub values: Vec<Vec<f64>>,
 }
+
+/// A customer id, shared between the history and every feature table computed from it (16
+/// bytes per row instead of a copy of the text: a full table at 10^8 transactions holds 7.8
+/// million of them).
+pub type CustomerId = std::sync::Arc<str>;
 
 /// Missing values (NaN) compare equal: two tables are equal when they say the same.
 impl PartialEq for FeatureTable {
@@ -231,7 +236,10 @@ fn compute_where(
         .collect::<Result<Vec<_>>>()?;
     let table = FeatureTable {
         as_of,
-        customer_ids: frame::str_values(&df, "customer_id")?,
+        customer_ids: frame::str_values(&df, "customer_id")?
+            .into_iter()
+            .map(CustomerId::from)
+            .collect(),
         names,
         values,
     };
@@ -266,7 +274,7 @@ fn add_side_features(
         let column = table
             .customer_ids
             .iter()
-            .map(|id| row.get(id.as_str()).and_then(|&i| values[i]).unwrap_or(0.0))
+            .map(|id| row.get(&**id).and_then(|&i| values[i]).unwrap_or(0.0))
             .collect();
         table.names.push(c.to_string());
         table.values.push(column);
@@ -309,10 +317,11 @@ pub fn compute_for(
 pub fn write(table: &FeatureTable, path: &Path) -> Result<()> {
     write_parquet_batches(path, table.len(), |start, len| {
         let rows = start..start + len;
-        let mut columns = vec![Column::new(
-            "customer_id".into(),
-            &table.customer_ids[rows.clone()],
-        )];
+        let ids: Vec<&str> = table.customer_ids[rows.clone()]
+            .iter()
+            .map(|s| &**s)
+            .collect();
+        let mut columns = vec![Column::new("customer_id".into(), ids)];
         for (name, values) in table.names.iter().zip(&table.values) {
             let values: Vec<Option<f64>> = Values(&values[rows.clone()]).to_vec();
             columns.push(Column::new(name.as_str().into(), values));
@@ -344,7 +353,7 @@ mod tests {
     fn rows_kept_in_place_equal_the_selected_copy() {
         let t = FeatureTable {
             as_of: 10,
-            customer_ids: (0..7).map(|i| format!("c{i}")).collect(),
+            customer_ids: (0..7).map(|i| format!("c{i}").into()).collect(),
             names: vec!["a".into(), "b".into()],
             values: vec![
                 (0..7).map(f64::from).collect(),

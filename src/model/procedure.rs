@@ -323,7 +323,7 @@ mod tests {
         let n = 40;
         let table = FeatureTable {
             as_of: 0,
-            customer_ids: (0..n).map(|i| format!("c{i}")).collect(),
+            customer_ids: (0..n).map(|i| format!("c{i}").into()).collect(),
             names: vec!["x".into()],
             values: vec![(0..n).map(|i| i as f64).collect()],
         };
@@ -344,7 +344,7 @@ mod tests {
             let x = s.table.values[0][r];
             assert_eq!(s.labels[k], (x as usize).is_multiple_of(4));
             assert_eq!(s.lost_value[k], x * 10.0);
-            assert_eq!(s.table.customer_ids[r], format!("c{x}"));
+            assert_eq!(&*s.table.customer_ids[r], format!("c{x}"));
         }
     }
 }

@@ -155,7 +155,7 @@ fn backtest_beats_recency_and_labels_agree_with_the_ground_truth() {
     let mut checked = 0;
     for (k, &i) in s.rows.iter().enumerate() {
         if churn_day
-            .get(&s.table.customer_ids[i])
+            .get(&*s.table.customer_ids[i])
             .is_some_and(|&d| d <= cutoff)
         {
             assert!(
