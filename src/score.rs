@@ -174,10 +174,21 @@ pub fn score_with(
         _ => features::compute_for(p, engine, as_of)?,
     };
     model.check_features(&table)?;
+    let s = &p.scoring;
+    // The lapsed accounts are the last use of the engine's in-memory history: take them (every
+    // one with value; the key-account line is applied below) and free the history before
+    // anything else of tonight is built, so that the history (about 2.4 GB at 10^8
+    // transactions) and tonight's accounts are never held together.
+    let lapsed = winback::lapsed_list(
+        engine,
+        as_of,
+        s.lifecycle.lost_after_days,
+        f64::NEG_INFINITY,
+    )?;
+    engine.release();
     let features_path = p.features_file(&as_of_text);
     features::write(&table, &features_path)?;
 
-    let s = &p.scoring;
     let rows = table.active_rows(p.active_within_days)?;
     let prob = model.predict(&table, &rows)?;
     let ids: Vec<String> = rows
@@ -226,11 +237,10 @@ pub fn score_with(
         .filter(|(_, k)| **k)
         .map(|(v, _)| *v)
         .fold(f64::INFINITY, f64::min);
-    let lapsed = winback::lapsed_list(engine, as_of, s.lifecycle.lost_after_days, key_line)?;
-    // The lapsed accounts were the last use of the engine's in-memory history: free it before
-    // the win-back products are queried and the scored accounts and outputs are built (at 10^8
-    // transactions it is about 2 GB).
-    engine.release();
+    let lapsed = lapsed
+        .into_iter()
+        .filter(|a| a.value_year_before >= key_line)
+        .collect();
     let winback = winback::add_products(engine, lapsed, as_of)?;
     let key_last: Vec<Option<i32>> = ids
         .iter()
