@@ -289,13 +289,7 @@ pub fn compute_active_for(
     engine: &mut dyn Engine,
     as_of: i32,
 ) -> Result<FeatureTable> {
-    compute_active(
-        engine,
-        &spec::with_required(&p.features),
-        as_of,
-        &p.complaint_kinds,
-        p.active_within_days,
-    )
+    compute_pipeline(p, engine, as_of, Some(p.active_within_days))
 }
 
 /// Everything the pipeline computes as of `as_of`: its model features plus the ones the lists
@@ -305,11 +299,21 @@ pub fn compute_for(
     engine: &mut dyn Engine,
     as_of: i32,
 ) -> Result<FeatureTable> {
-    compute(
+    compute_pipeline(p, engine, as_of, None)
+}
+
+fn compute_pipeline(
+    p: &crate::config::Pipeline,
+    engine: &mut dyn Engine,
+    as_of: i32,
+    active_within: Option<i32>,
+) -> Result<FeatureTable> {
+    compute_where(
         engine,
         &spec::with_required(&p.features),
         as_of,
         &p.complaint_kinds,
+        active_within,
     )
 }
 
