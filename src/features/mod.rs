@@ -133,8 +133,8 @@ impl FeatureTable {
     }
 
     /// The table restricted to `rows` (strictly increasing), moved in place: no second copy
-    /// of the kept rows is ever held, which at the validation cutoff of 10^8 transactions is
-    /// most of a gigabyte.
+    /// of the kept rows is held (the SQL engine's active population is cut from a table of
+    /// everyone this way; `select_rows` copies).
     pub fn keep_rows(mut self, rows: &[usize]) -> FeatureTable {
         if !rows.windows(2).all(|w| w[0] < w[1]) {
             return self.select_rows(rows);
