@@ -7,6 +7,7 @@
 //! the two against each other on random histories.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -17,6 +18,10 @@ use crate::features::{CustomerId, FeatureTable, stored};
 
 /// Customers in blocks of this many for parallel work: large enough that scheduling is noise.
 const BLOCK: usize = 4096;
+
+/// Shards of the customer-id maps of the history's first pass (bits and count).
+const ID_SHARD_BITS: u32 = 6;
+const ID_SHARDS: usize = 1 << ID_SHARD_BITS;
 
 /// Transactions grouped by customer (customers in byte order of their id), each customer's
 /// rows sorted by day.
@@ -56,7 +61,13 @@ impl History {
     /// `quantity`) in two passes: customer ids first, to size and place every row, then the
     /// numbers, written straight to their place. Only one source is in memory at a time.
     pub fn build(sources: &[LazyFrame], with_quantity: bool) -> Result<History> {
-        let mut index: HashMap<Box<str>, u32, foldhash::fast::RandomState> = HashMap::default();
+        // Pass 1: every row's customer, as a provisional number (shard in the top bits, the
+        // shard's own count below). Ids are spread over shards by hash and each shard's map is
+        // filled in parallel: hashing 10^8 id strings into one map took about 15 s.
+        let mut shards: Vec<HashMap<Box<str>, u32, foldhash::fast::FixedState>> = (0..ID_SHARDS)
+            .map(|_| HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1)))
+            .collect();
+        let spread = foldhash::fast::FixedState::with_seed(2);
         let mut row_customer: Vec<u32> = Vec::new();
         let mut source_rows = Vec::with_capacity(sources.len());
         for (s, lf) in sources.iter().enumerate() {
@@ -68,31 +79,72 @@ impl History {
             let ca = df
                 .column("customer_id")
                 .and_then(|c| c.str().cloned())
-                .engine(|| "reading customer ids".into())?;
-            row_customer.reserve(ca.len());
-            for id in ca.iter() {
-                let id = id.ok_or_else(|| {
-                    Error::Data(
-                        "a warehouse row has no customer_id (the warehouse is damaged)".into(),
-                    )
-                })?;
-                let next = index.len() as u32;
-                let c = match index.get(id) {
-                    Some(&c) => c,
-                    None => {
-                        index.insert(id.into(), next);
-                        next
-                    }
-                };
-                row_customer.push(c);
+                .engine(|| "reading customer ids".into())?
+                .rechunk()
+                .into_owned();
+            if ca.null_count() > 0 {
+                return Err(Error::Data(
+                    "a warehouse row has no customer_id (the warehouse is damaged)".into(),
+                ));
             }
             source_rows.push(ca.len());
+            let Some(ids) = ca.downcast_iter().next() else {
+                continue;
+            };
+            let shard_of: Vec<u8> = (0..ids.len())
+                .into_par_iter()
+                .map(|i| (spread.hash_one(ids.value(i)) >> (64 - ID_SHARD_BITS)) as u8)
+                .collect();
+            let mut rows_of: Vec<Vec<u32>> = vec![Vec::new(); ID_SHARDS];
+            for (i, &sh) in shard_of.iter().enumerate() {
+                rows_of[sh as usize].push(i as u32);
+            }
+            let numbers: Vec<Vec<u32>> = shards
+                .par_iter_mut()
+                .zip(&rows_of)
+                .map(|(map, rows)| {
+                    rows.iter()
+                        .map(|&i| {
+                            let id = ids.value(i as usize);
+                            match map.get(id) {
+                                Some(&c) => c,
+                                None => {
+                                    let next = map.len() as u32;
+                                    map.insert(id.into(), next);
+                                    next
+                                }
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            if shards.iter().any(|m| m.len() >= 1 << (32 - ID_SHARD_BITS)) {
+                return Err(Error::Data(format!(
+                    "more than {} customers: too many for the in-memory history",
+                    (ID_SHARDS as u64) << (32 - ID_SHARD_BITS)
+                )));
+            }
+            let base = row_customer.len();
+            row_customer.resize(base + ids.len(), 0);
+            for (sh, (rows, nums)) in rows_of.iter().zip(&numbers).enumerate() {
+                for (&i, &c) in rows.iter().zip(nums) {
+                    row_customer[base + i as usize] = ((sh as u32) << (32 - ID_SHARD_BITS)) | c;
+                }
+            }
         }
 
-        let n = index.len();
+        // Every id by its provisional number (shard's first index + its number in the shard).
+        let mut first_of_shard = Vec::with_capacity(ID_SHARDS);
+        let mut n = 0usize;
+        for m in &shards {
+            first_of_shard.push(n as u32);
+            n += m.len();
+        }
         let mut names: Vec<Box<str>> = vec![Box::default(); n];
-        for (id, c) in index {
-            names[c as usize] = id;
+        for (sh, map) in shards.into_iter().enumerate() {
+            for (id, c) in map {
+                names[(first_of_shard[sh] + c) as usize] = id;
+            }
         }
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.par_sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
@@ -107,8 +159,10 @@ impl History {
         drop(names);
 
         let mut counts = vec![0usize; n];
+        let local = (1u32 << (32 - ID_SHARD_BITS)) - 1;
         for c in row_customer.iter_mut() {
-            *c = rank[*c as usize];
+            let provisional = first_of_shard[(*c >> (32 - ID_SHARD_BITS)) as usize] + (*c & local);
+            *c = rank[provisional as usize];
             counts[*c as usize] += 1;
         }
         drop(rank);
