@@ -176,15 +176,10 @@ pub fn score_with(
     model.check_features(&table)?;
     let s = &p.scoring;
     // The lapsed accounts are the last use of the engine's in-memory history: take them (every
-    // one with value; the key-account line is applied below) and free the history before
+    // one with value; the key-account line is applied once it is known) and free the history before
     // anything else of tonight is built, so that the history (about 2.4 GB at 10^8
     // transactions) and tonight's accounts are never held together.
-    let lapsed = winback::lapsed_list(
-        engine,
-        as_of,
-        s.lifecycle.lost_after_days,
-        f64::NEG_INFINITY,
-    )?;
+    let lapsed = winback::lapsed_list(engine, as_of, s.lifecycle.lost_after_days)?;
     engine.release();
     let features_path = p.features_file(&as_of_text);
     features::write(&table, &features_path)?;
@@ -237,11 +232,7 @@ pub fn score_with(
         .filter(|(_, k)| **k)
         .map(|(v, _)| *v)
         .fold(f64::INFINITY, f64::min);
-    let lapsed = lapsed
-        .into_iter()
-        .filter(|a| a.value_year_before >= key_line)
-        .collect();
-    let winback = winback::add_products(engine, lapsed, as_of)?;
+    let winback = winback::add_products(engine, winback::at_or_above(lapsed, key_line), as_of)?;
     let key_last: Vec<Option<i32>> = ids
         .iter()
         .map(|id| {

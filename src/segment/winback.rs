@@ -98,21 +98,28 @@ pub fn winback(
     lost_after_days: f64,
     key_line: f64,
 ) -> Result<Vec<WinbackAccount>> {
-    let out = lapsed_list(engine, as_of, lost_after_days, key_line)?;
+    let out = at_or_above(lapsed_list(engine, as_of, lost_after_days)?, key_line);
     add_products(engine, out, as_of)
 }
 
-/// The win-back list without units and products (see [`add_products`]): the part that reads
-/// the engine's in-memory history, which the caller can free before the products are queried.
+/// The accounts of a [`lapsed_list`] worth at least `key_line`, in the same order.
+pub fn at_or_above(list: Vec<WinbackAccount>, key_line: f64) -> Vec<WinbackAccount> {
+    list.into_iter()
+        .filter(|a| a.value_year_before >= key_line)
+        .collect()
+}
+
+/// Every lapsed account with value in its year before lapsing, most valuable first, without
+/// units and products (see [`at_or_above`], [`add_products`]): the part that reads the engine's
+/// in-memory history, which the caller can free before the products are queried.
 pub fn lapsed_list(
     engine: &mut dyn Engine,
     as_of: i32,
     lost_after_days: f64,
-    key_line: f64,
 ) -> Result<Vec<WinbackAccount>> {
     let mut out: Vec<WinbackAccount> = lapsed_accounts(engine, as_of, lost_after_days)?
         .into_iter()
-        .filter(|a| a.2 >= key_line && a.2 > 0.0)
+        .filter(|a| a.2 > 0.0)
         .map(|(customer_id, last, v, orders)| WinbackAccount {
             customer_id,
             last_order_day: last,
