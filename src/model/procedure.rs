@@ -199,16 +199,31 @@ pub fn fit_procedure(
     let (x_t, y_t) = fit_rows(&oot_scaling, train, settings)?;
     let val_rows = rows_of(&[val]);
 
-    // Each strength is independent: fit them in parallel and keep the best out-of-time log loss.
-    let fits: Vec<(f64, LinearModel, Vec<f64>)> = settings
-        .alphas
+    // The strengths are fitted strongest first in chains of two, each fit after a chain's first
+    // starting from its neighbour's optimum (a warm fit costs about a fifth of a cold one); the
+    // chains run in parallel. The chains are fixed by the grid alone, not by the machine's core
+    // count, so the same data gives the same model everywhere.
+    let chains = alpha_chains(&settings.alphas);
+    let fits: Vec<(f64, LinearModel, Vec<f64>)> = chains
         .par_iter()
-        .map(|&alpha| {
-            let m = fit::fit_from(&x_t, &y_t, params(alpha), None)?;
-            let p = preprocess::predict_in_blocks(&m, &oot_scaling, &val_rows)?;
-            Ok((alpha, m, p))
+        .map(|chain| {
+            let models = fit::fit_path(&x_t, &y_t, chain, params(chain[0]))?;
+            chain
+                .iter()
+                .zip(models)
+                .map(|(&alpha, m)| {
+                    let p = preprocess::predict_in_blocks(&m, &oot_scaling, &val_rows)?;
+                    Ok((alpha, m, p))
+                })
+                .collect::<Result<Vec<_>>>()
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    // Reported in the grid's own order (the card's table follows the pipeline file).
+    let mut fits = fits;
+    fits.sort_by_key(|f| settings.alphas.iter().position(|a| *a == f.0));
     let grid: Vec<GridPoint> = fits
         .iter()
         .map(|(alpha, _, p)| GridPoint {
@@ -279,6 +294,15 @@ pub fn fit_procedure(
     })
 }
 
+/// The fitting order of a regularisation grid: strongest first, in chains of at most two
+/// neighbouring strengths.
+fn alpha_chains(alphas: &[f64]) -> Vec<Vec<f64>> {
+    let mut sorted = alphas.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    sorted.dedup();
+    sorted.chunks(2).map(<[f64]>::to_vec).collect()
+}
+
 /// Metrics of the shipped model on all rows it was fitted on (in-sample).
 pub fn in_sample_metrics(f: &Fitted, train: &[&Snapshot], val: &Snapshot) -> Result<Metrics> {
     let mut all: Vec<&Snapshot> = train.to_vec();
@@ -305,6 +329,19 @@ mod tests {
             (c.a - 0.5).abs() < 0.05 && (c.b + 0.7).abs() < 0.06,
             "{c:?}"
         );
+    }
+
+    #[test]
+    fn the_grid_is_fitted_strongest_first_in_chains_of_two() {
+        assert_eq!(
+            alpha_chains(&[0.1, 1.0, 10.0, 100.0]),
+            vec![vec![100.0, 10.0], vec![1.0, 0.1]]
+        );
+        assert_eq!(
+            alpha_chains(&[3.0, 1.0, 3.0, 2.0, 5.0]),
+            vec![vec![5.0, 3.0], vec![2.0, 1.0]]
+        );
+        assert_eq!(alpha_chains(&[2.0]), vec![vec![2.0]]);
     }
 
     #[test]

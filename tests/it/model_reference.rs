@@ -1,7 +1,7 @@
 //! The logistic fit against scikit-learn on the same matrix (numbers in
 //! tests/fixtures/sklearn_logistic.json, made by tests/fixtures/make_sklearn_reference.py).
 
-use churnflow::model::fit::{FitParams, fit};
+use churnflow::model::fit::{FitParams, fit, fit_path};
 use ndarray::Array2;
 use serde_json::Value;
 
@@ -51,6 +51,45 @@ fn coefficients_match_scikit_learn_within_1e_4_relative() {
         let ours = m.predict(&x.slice(ndarray::s![0..5, ..]).to_owned());
         for (a, b) in ours.iter().zip(&proba) {
             assert!((a - b).abs() < 1e-5, "P(churn) {a} vs sklearn {b}");
+        }
+    }
+}
+
+#[test]
+fn a_warm_started_path_matches_scikit_learn_at_every_strength() {
+    let (x, y, v) = fixture();
+    let fits = v["fits"].as_array().unwrap();
+    let mut alphas: Vec<f64> = fits.iter().map(|f| f["alpha"].as_f64().unwrap()).collect();
+    alphas.sort_by(|a, b| b.total_cmp(a));
+    assert!(alphas.len() >= 2, "a path needs two strengths");
+    let models = fit_path(
+        &x,
+        &y,
+        &alphas,
+        FitParams {
+            alpha: alphas[0],
+            max_iterations: 10_000,
+            gradient_tolerance: 1e-10,
+        },
+    )
+    .unwrap();
+    for (alpha, m) in alphas.iter().zip(&models) {
+        let reference = fits
+            .iter()
+            .find(|f| f["alpha"].as_f64() == Some(*alpha))
+            .unwrap();
+        let coef: Vec<f64> = serde_json::from_value(reference["coef"].clone()).unwrap();
+        let intercept = reference["intercept"].as_f64().unwrap();
+        assert!(
+            close(m.intercept, intercept, 1e-4),
+            "alpha {alpha}: intercept {} vs sklearn {intercept}",
+            m.intercept
+        );
+        for (j, (a, b)) in m.coefficients.iter().zip(&coef).enumerate() {
+            assert!(
+                close(*a, *b, 1e-4),
+                "alpha {alpha}: coefficient {j}: {a} vs sklearn {b}"
+            );
         }
     }
 }
