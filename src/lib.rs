@@ -16,6 +16,7 @@ pub mod features;
 pub mod frame;
 pub mod ingest;
 pub mod label;
+pub mod memory;
 pub mod model;
 pub mod progress;
 pub mod report;

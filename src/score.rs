@@ -181,6 +181,7 @@ pub fn score_with(
     // transactions) and tonight's accounts are never held together.
     let lapsed = winback::lapsed_list(engine, as_of, s.lifecycle.lost_after_days)?;
     engine.release();
+    crate::memory::give_back();
     let features_path = p.features_file(&as_of_text);
     features::write(&table, &features_path)?;
 

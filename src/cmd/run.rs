@@ -62,6 +62,7 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
 
     let t = Instant::now();
     let ingest_report = ingest::ingest_all(&p)?;
+    crate::memory::give_back();
     for r in &ingest_report {
         ingest_cmd::print_report(r, &p.warehouse_dir(), out);
     }

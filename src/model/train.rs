@@ -264,6 +264,7 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
     drop(train);
     drop(val_snap);
     drop(snaps);
+    crate::memory::give_back();
     let at_last = features::compute_for(p, engine, last)?;
     let mut artifact = ModelArtifact {
         format_version: FORMAT_VERSION,
