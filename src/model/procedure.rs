@@ -89,9 +89,16 @@ pub fn stratified_sample(y: &[bool], max_rows: usize, seed: u64) -> Option<Vec<u
     }
     let mut rng = Rng::new(seed);
     let mut keep = Vec::with_capacity(max_rows);
+    let churners = y.iter().filter(|c| **c).count();
+    // The churners' count is rounded and the rest take the remainder: exactly `max_rows` rows.
+    let k_churners = ((churners as f64) * max_rows as f64 / y.len() as f64).round() as usize;
     for class in [true, false] {
         let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
-        let k = ((idx.len() as f64) * max_rows as f64 / y.len() as f64).round() as usize;
+        let k = if class {
+            k_churners
+        } else {
+            max_rows - k_churners
+        };
         // Partial Fisher-Yates: the first k positions become a uniform sample.
         for i in 0..k.min(idx.len()) {
             let j = i + (rng.next_u64() % (idx.len() - i) as u64) as usize;
@@ -103,35 +110,52 @@ pub fn stratified_sample(y: &[bool], max_rows: usize, seed: u64) -> Option<Vec<u
     Some(keep)
 }
 
-/// The rows a fit uses (the stratified sample when there are more than `max_train_rows`), as a
-/// design matrix and labels. Only those rows are materialised: a matrix of every row of every
+/// How many of `max_rows` fitted rows each of `k` cutoffs contributes: equal shares, the
+/// remainder one row each to the first cutoffs.
+pub fn shares(max_rows: usize, k: usize) -> Vec<usize> {
+    let k = k.max(1);
+    (0..k)
+        .map(|i| max_rows / k + usize::from(i < max_rows % k))
+        .collect()
+}
+
+/// The rows a fit uses, as a design matrix and labels: from each snapshot a class-stratified
+/// sample of its equal share of `max_train_rows` (all its rows when it has fewer), so every
+/// cutoff weighs the same whatever its population, and training snapshots can be kept at their
+/// share instead of whole. Only those rows are materialised: a matrix of every row of every
 /// cutoff was most of training's memory at 10^8 transactions.
 fn fit_rows(
     scaling: &[FeatureScaling],
     snaps: &[&Snapshot],
     settings: &TrainSettings,
 ) -> Result<(Array2<f64>, Vec<bool>)> {
-    let y = labels_of(snaps);
-    let Some(keep) = stratified_sample(&y, settings.max_train_rows, settings.seed) else {
-        return Ok((preprocess::matrix(scaling, &rows_of(snaps))?, y));
-    };
-    // `keep` is sorted and indexes the snapshots' rows one after another.
-    let mut picked: Vec<Vec<usize>> = vec![Vec::new(); snaps.len()];
-    let (mut s, mut offset) = (0, 0);
-    for &k in &keep {
-        while k >= offset + snaps[s].rows.len() {
-            offset += snaps[s].rows.len();
-            s += 1;
-        }
-        picked[s].push(snaps[s].rows[k - offset]);
-    }
+    let (picked, ys) = fit_selection(snaps, settings.max_train_rows, settings.seed);
     let rows: Vec<(&FeatureTable, &[usize])> = snaps
         .iter()
         .zip(&picked)
         .map(|(snap, idx)| (&snap.table, idx.as_slice()))
         .collect();
-    let ys = keep.iter().map(|&k| y[k]).collect();
     Ok((preprocess::matrix(scaling, &rows)?, ys))
+}
+
+/// The table rows [`fit_rows`] takes from each snapshot, and their labels in that order.
+fn fit_selection(snaps: &[&Snapshot], max_rows: usize, seed: u64) -> (Vec<Vec<usize>>, Vec<bool>) {
+    let mut picked: Vec<Vec<usize>> = Vec::with_capacity(snaps.len());
+    let mut ys: Vec<bool> = Vec::new();
+    for (snap, share) in snaps.iter().zip(shares(max_rows, snaps.len())) {
+        let seed = seed ^ (snap.cutoff as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        match stratified_sample(&snap.labels, share, seed) {
+            None => {
+                picked.push(snap.rows.clone());
+                ys.extend_from_slice(&snap.labels);
+            }
+            Some(keep) => {
+                picked.push(keep.iter().map(|&k| snap.rows[k]).collect());
+                ys.extend(keep.iter().map(|&k| snap.labels[k]));
+            }
+        }
+    }
+    (picked, ys)
 }
 
 /// Fits `P = sigmoid(a * t + b)` to labels by Newton's method (Platt scaling on log-odds `t`).
@@ -352,6 +376,50 @@ mod tests {
         assert_eq!(s.iter().filter(|&&i| y[i]).count(), 250);
         assert_eq!(stratified_sample(&y, 1_000, 9).unwrap(), s);
         assert!(stratified_sample(&y, 10_000, 9).is_none());
+    }
+
+    #[test]
+    fn shares_split_the_budget_exactly() {
+        assert_eq!(shares(10, 3), vec![4, 3, 3]);
+        assert_eq!(shares(200_000, 7).iter().sum::<usize>(), 200_000);
+        assert_eq!(shares(5, 0), vec![5]);
+    }
+
+    #[test]
+    fn every_cutoff_contributes_its_share_to_a_fit() {
+        // A large and a small cutoff: the large one gives its share, the small one all it has.
+        let big = snapshot(1, 1_000);
+        let small = snapshot(2, 30);
+        let (picked, ys) = fit_selection(&[&big, &small], 100, 7);
+        assert_eq!((picked[0].len(), picked[1].len()), (50, 30));
+        assert_eq!(ys.len(), 80);
+        // Labels follow the rows they were taken with (row i churned when i % 4 == 0), and the
+        // class mix of the large cutoff is kept.
+        let labels: Vec<bool> = picked.concat().iter().map(|r| r % 4 == 0).collect();
+        assert_eq!(labels, ys);
+        assert_eq!(picked[0].iter().filter(|r| *r % 4 == 0).count(), 13);
+        let (again, _) = fit_selection(&[&big, &small], 100, 7);
+        assert_eq!(again, picked);
+    }
+
+    /// `n` rows; row i has feature value i and label (i % 4 == 0).
+    fn snapshot(cutoff: i32, n: usize) -> Snapshot {
+        let table = FeatureTable {
+            as_of: cutoff,
+            customer_ids: (0..n).map(|i| format!("c{i}").into()).collect(),
+            names: vec!["x".into()],
+            values: vec![(0..n).map(|i| i as f64).collect()],
+        };
+        let labels: Vec<bool> = (0..n).map(|i: usize| i.is_multiple_of(4)).collect();
+        Snapshot {
+            cutoff,
+            population: n,
+            churners: labels.iter().filter(|c| **c).count(),
+            table,
+            rows: (0..n).collect(),
+            lost_value: (0..n).map(|i| i as f64 * 10.0).collect(),
+            labels,
+        }
     }
 
     #[test]

@@ -197,12 +197,14 @@ pub fn value_at_risk(s: &Snapshot, p: &[f64]) -> Result<Vec<f64>> {
 pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result<TrainReport> {
     let (first, last, window, labelable) = labelable_for(p, engine)?;
     let (val_cutoff, train_cutoffs) = plan(&labelable, last, window, p.train.cutoffs)?;
-    // Fitting reads at most `max_train_rows` rows, so each training cutoff keeps a sample of
-    // that size (at 10^8 transactions, every active row of every cutoff held together was most
-    // of the run's memory). The validation cutoff keeps all its rows: it is measured on them.
+    // A fit reads from each cutoff only its share of `max_train_rows` rows, so each training
+    // cutoff keeps a sample of that size (at 10^8 transactions, every active row of every cutoff
+    // held together was most of the run's memory; at 10^7, samples of `max_train_rows` each were
+    // a third of training's). The validation cutoff keeps all its rows: it is measured on them.
     let mut val_snap = Snapshots::new(last);
     val_snap.ensure(p, engine, &[val_cutoff])?;
-    let mut snaps = Snapshots::sampled(last, p.train.max_train_rows, p.train.seed);
+    let share = procedure::shares(p.train.max_train_rows, train_cutoffs.len())[0];
+    let mut snaps = Snapshots::sampled(last, share, p.train.seed);
     snaps.ensure(p, engine, &train_cutoffs)?;
     let train: Vec<&Snapshot> = train_cutoffs.iter().map(|&c| snaps.get(c)).collect();
     let val = val_snap.get(val_cutoff);
