@@ -184,6 +184,7 @@ pub fn score_with(
     crate::memory::give_back();
     let features_path = p.features_file(&as_of_text);
     features::write(&table, &features_path)?;
+    crate::memory::give_back();
 
     let rows = table.active_rows(p.active_within_days)?;
     let prob = model.predict(&table, &rows)?;
@@ -234,6 +235,7 @@ pub fn score_with(
         .map(|(v, _)| *v)
         .fold(f64::INFINITY, f64::min);
     let winback = winback::add_products(engine, winback::at_or_above(lapsed, key_line), as_of)?;
+    crate::memory::give_back();
     let key_last: Vec<Option<i32>> = ids
         .iter()
         .map(|id| {
@@ -369,6 +371,7 @@ pub fn score_with(
         z, model_raw, recency, tenure, cycle, trend, arrears, overdue,
     ));
     drop(table);
+    crate::memory::give_back();
     let resolved = resolved_since(previous.as_ref(), &scored, &listed, as_of);
 
     let mut outcome = ScoreOutcome {

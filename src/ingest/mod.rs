@@ -202,7 +202,7 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         orders,
         ..
     } = chunks;
-    // The order-id table (16 bytes per distinct id) is not needed to write the parts.
+    // The order-id table (about 12 bytes per distinct id) is not needed to write the parts.
     drop(orders);
     let mut rejected = validate::concat_rejected(rejected)?;
     let rows_rejected = rejected.as_ref().map_or(0, |r| r.height() as u64);

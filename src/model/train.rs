@@ -142,6 +142,9 @@ impl Snapshots {
                 );
             }
             self.by_cutoff.insert(c, s);
+            // The cutoff's whole active table was just sampled down: hand it back before the
+            // next one is computed.
+            crate::memory::give_back();
             bar.inc(1);
         }
         bar.finish_and_clear();
