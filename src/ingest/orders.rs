@@ -22,7 +22,8 @@ pub const REUSED: &str = "__reused_order";
 pub struct OrderIds {
     order: String,
     columns: Vec<String>,
-    first: Vec<HashMap<u64, u32, foldhash::fast::FixedState>>,
+    /// Id hash (as two halves: a `(u64, u32)` entry would be padded to 16 bytes) -> row hash.
+    first: Vec<HashMap<[u32; 2], u32, foldhash::fast::FixedState>>,
     ids: foldhash::quality::FixedState,
     rows: foldhash::quality::FixedState,
 }
@@ -36,7 +37,7 @@ impl OrderIds {
         OrderIds {
             order: order.to_string(),
             columns,
-            first: (0..SHARDS)
+            first: (0..MIN_SHARDS)
                 .map(|_| HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1)))
                 .collect(),
             ids: foldhash::quality::FixedState::with_seed(2),
@@ -45,9 +46,17 @@ impl OrderIds {
     }
 
     /// Makes room for `n` distinct ids at once, so the table does not double (and briefly hold
-    /// both sizes) while a large file is read.
+    /// both sizes) while a large file is read. Before the first id, it also picks the number of
+    /// shards so that each holds its share in a full-sized table: hash tables grow in powers of
+    /// two, and 64 shards of 10^7 ids left 39% of the table empty.
     pub fn reserve(&mut self, n: usize) {
-        let per_shard = n.div_ceil(SHARDS);
+        if self.first.iter().all(HashMap::is_empty) {
+            let shards = n.div_ceil(SHARD_CAPACITY).max(MIN_SHARDS);
+            self.first.resize_with(shards, || {
+                HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1))
+            });
+        }
+        let per_shard = n.div_ceil(self.first.len());
         for shard in &mut self.first {
             shard.reserve(per_shard.saturating_sub(shard.len()));
         }
@@ -89,10 +98,11 @@ impl OrderIds {
                 Some((id_hash.hash_one(id), (row ^ (row >> 32)) as u32))
             })
             .collect();
-        let mut rows_of: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
+        let shards = self.first.len();
+        let mut rows_of: Vec<Vec<u32>> = vec![Vec::new(); shards];
         for (i, h) in hashes.iter().enumerate() {
             if let Some((key, _)) = h {
-                rows_of[shard(*key)].push(i as u32);
+                rows_of[shard(*key, shards)].push(i as u32);
             }
         }
         let found: Vec<Vec<u32>> = self
@@ -103,7 +113,7 @@ impl OrderIds {
                 rows.into_iter()
                     .filter(|&i| {
                         let (key, row) = hashes[i as usize].expect("only rows with an id");
-                        *table.entry(key).or_insert(row) != row
+                        *table.entry(halves(key)).or_insert(row) != row
                     })
                     .collect()
             })
@@ -118,13 +128,22 @@ impl OrderIds {
     }
 }
 
-/// Shards of the id table (a power of two): enough to keep both cores busy and to grow one
-/// small table at a time instead of doubling one large one.
-const SHARDS: usize = 64;
+/// Shards of the id table at least: enough to keep both cores busy and to grow one small table
+/// at a time instead of doubling one large one.
+const MIN_SHARDS: usize = 64;
 
-/// The shard of an id hash (its top bits; the table itself uses the low ones).
-fn shard(key: u64) -> usize {
-    (key >> (64 - SHARDS.trailing_zeros())) as usize
+/// Ids per shard when the table is sized for a whole file: 7/8 of 2^17, the most a table of
+/// 2^17 slots takes before it doubles.
+const SHARD_CAPACITY: usize = (1 << 17) / 8 * 7;
+
+/// An id hash as the table's key.
+fn halves(key: u64) -> [u32; 2] {
+    [key as u32, (key >> 32) as u32]
+}
+
+/// The shard of an id hash among `shards` (from its top half, scaled: no division).
+fn shard(key: u64, shards: usize) -> usize {
+    (((key >> 32) * shards as u64) >> 32) as usize
 }
 
 #[cfg(test)]
@@ -147,6 +166,28 @@ mod tests {
             .iter()
             .map(|b| b.unwrap())
             .collect()
+    }
+
+    #[test]
+    fn shards_cover_their_range_evenly() {
+        for shards in [64, 89, 890] {
+            assert_eq!(shard(u64::MAX, shards), shards - 1);
+            assert_eq!(shard(0, shards), 0);
+            let mut seen = vec![0usize; shards];
+            let h = foldhash::quality::FixedState::with_seed(2);
+            for i in 0..shards * 200 {
+                seen[shard(h.hash_one(i), shards)] += 1;
+            }
+            assert!(
+                seen.iter().all(|&n| n > 100 && n < 300),
+                "{shards}: {seen:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_entry_takes_twelve_bytes() {
+        assert_eq!(std::mem::size_of::<([u32; 2], u32)>(), 12);
     }
 
     #[test]
