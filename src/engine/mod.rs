@@ -20,11 +20,16 @@ pub trait Engine {
         let _ = with_quantity;
         Ok(None)
     }
-    /// Runs `sql` on each part of the transactions separately (one part at a time in memory);
-    /// the caller merges the results, so the query must be one whose results add up across
-    /// parts (per-group sums, for instance). Engines without parts run it once on everything.
-    fn query_each_part(&mut self, sql: &str) -> Result<Vec<DataFrame>> {
-        Ok(vec![self.query(sql)?])
+    /// Runs `sql` on each part of the transactions separately (one part at a time in memory)
+    /// and hands each part's result to `each` before the next part is read; the caller merges
+    /// them, so the query must be one whose results add up across parts (per-group sums, for
+    /// instance). Engines without parts run it once on everything.
+    fn for_each_part(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(DataFrame) -> Result<()>,
+    ) -> Result<()> {
+        each(self.query(sql)?)
     }
     /// Frees what the engine holds in memory for features and labels (rebuilt if needed again).
     fn release(&mut self) {}

@@ -119,21 +119,26 @@ impl Engine for PolarsEngine {
         Ok(())
     }
 
-    fn query_each_part(&mut self, sql: &str) -> Result<Vec<DataFrame>> {
-        self.sources
-            .iter()
-            .enumerate()
-            .map(|(i, part)| {
-                let mut ctx = SQLContext::new();
-                ctx.register("transactions", part.clone());
-                for (name, lf) in &self.others {
-                    ctx.register(name, lf.clone());
-                }
-                ctx.execute(sql)
-                    .and_then(|lf| lf.collect())
-                    .engine(|| format!("running SQL on warehouse part {}:\n{sql}\n", i + 1))
-            })
-            .collect()
+    fn for_each_part(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(DataFrame) -> Result<()>,
+    ) -> Result<()> {
+        for (i, part) in self.sources.iter().enumerate() {
+            let mut ctx = SQLContext::new();
+            ctx.register("transactions", part.clone());
+            for (name, lf) in &self.others {
+                ctx.register(name, lf.clone());
+            }
+            let df = ctx
+                .execute(sql)
+                .and_then(|lf| lf.collect())
+                .engine(|| format!("running SQL on warehouse part {}:\n{sql}\n", i + 1))?;
+            each(df)?;
+            // The part's working memory, before the next part is read.
+            crate::memory::give_back();
+        }
+        Ok(())
     }
 
     fn day_range(&mut self) -> Result<(i32, i32)> {

@@ -78,7 +78,8 @@ pub fn fit_from(
             if churners == 0 { "retained" } else { "churned" }
         )));
     }
-    let ds = Dataset::new(x.clone(), Array1::from_vec(y.to_vec()));
+    // A view: each of the parallel fits copying the design matrix was most of their memory.
+    let ds = DatasetBase::new(x.view(), Array1::from_vec(y.to_vec()));
     // linfa's loss is a sum over rows, so the gradient tolerance scales with the row count.
     let mut solver = LogisticRegression::default()
         .alpha(params.alpha)

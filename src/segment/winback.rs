@@ -155,13 +155,14 @@ pub fn add_products(
     engine.register(LISTED, listed)?;
     // Part by part: joined to the whole warehouse at once, polars held every row of it (16 GB at
     // 10^8 transactions); per-part sums add up.
-    let parts = engine.query_each_part(&render_products(as_of))?;
+    // Each part's sums are merged as it arrives: at 10^7 transactions the parts' results held
+    // together, with each part's unreturned working memory, added 160 MB to scoring's peak.
     let mut by_customer: HashMap<String, UnitsAndProducts> = HashMap::new();
-    for df in &parts {
-        let ids = frame::str_values(df, "customer_id")?;
-        let products = frame::opt_str_values(df, "product_id")?;
-        let values = frame::f64_values(df, "value")?;
-        let units = frame::f64_values(df, "units")?;
+    engine.for_each_part(&render_products(as_of), &mut |df| {
+        let ids = frame::str_values(&df, "customer_id")?;
+        let products = frame::opt_str_values(&df, "product_id")?;
+        let values = frame::f64_values(&df, "value")?;
+        let units = frame::f64_values(&df, "units")?;
         for (i, id) in ids.into_iter().enumerate() {
             let entry = by_customer.entry(id).or_default();
             entry.0 += units[i].unwrap_or(0.0);
@@ -169,7 +170,8 @@ pub fn add_products(
                 *entry.1.entry(p.clone()).or_default() += values[i].unwrap_or(0.0);
             }
         }
-    }
+        Ok(())
+    })?;
     for a in &mut out {
         if let Some((units, products)) = by_customer.get(a.customer_id.as_str()) {
             a.units_year_before = *units;
