@@ -49,12 +49,14 @@ fn column_width(column: &str) -> f64 {
     }
 }
 
-/// Writes the rows of `list` selected by `rows` as a table sheet.
+/// Writes the rows of `list` selected by `rows` as a table sheet, row by row (the sheet streams
+/// each finished row to a temporary file; see [`write`]).
 fn table_sheet(ws: &mut Worksheet, list: &DataFrame, rows: &[usize]) -> Result<()> {
     let header = Format::new()
         .set_bold()
         .set_background_color(Color::RGB(0xDDEBF7));
     let names = list.get_column_names();
+    let mut columns = Vec::with_capacity(names.len());
     for (j, name) in names.iter().enumerate() {
         let j = j as u16;
         ws.write_string_with_format(0, j, name.as_str(), &header)
@@ -65,10 +67,14 @@ fn table_sheet(ws: &mut Worksheet, list: &DataFrame, rows: &[usize]) -> Result<(
             .column(name.as_str())
             .map_err(|e| Error::Artifact(e.to_string()))?;
         let format = number_format(name).map(|f| Format::new().set_num_format(f));
-        for (r, &i) in rows.iter().enumerate() {
-            let row = (r + 1) as u32;
+        columns.push((column, format));
+    }
+    for (r, &i) in rows.iter().enumerate() {
+        let row = (r + 1) as u32;
+        for (j, (column, format)) in columns.iter().enumerate() {
+            let j = j as u16;
             let value = column.get(i).map_err(|e| Error::Artifact(e.to_string()))?;
-            match (value, &format) {
+            match (value, format) {
                 (AnyValue::Null, _) => {}
                 (AnyValue::Boolean(b), _) => {
                     ws.write_boolean(row, j, b).map_err(xlsx_error)?;
@@ -147,13 +153,20 @@ fn summary_sheet(ws: &mut Worksheet, o: &ScoreOutcome) -> Result<()> {
 /// Writes the workbook for `list` (the at-risk list frame) to `path`.
 pub fn write(o: &ScoreOutcome, list: &DataFrame, path: &Path) -> Result<()> {
     let mut wb = Workbook::new();
+    // The table sheets stream their rows to temporary files next to the output ("constant
+    // memory" mode): held as cells, the list (written twice: whole, then by owner) took about
+    // 130 MB at 10^7 transactions (15,000 listed accounts) and grows with the list.
+    if let Some(dir) = path.parent().filter(|d| d.is_dir()) {
+        wb.set_tempdir(dir).map_err(xlsx_error)?;
+    }
     summary_sheet(
         wb.add_worksheet().set_name("Summary").map_err(xlsx_error)?,
         o,
     )?;
     let all: Vec<usize> = (0..list.height()).collect();
     table_sheet(
-        wb.add_worksheet()
+        wb.add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?
             .set_name("At-risk list")
             .map_err(xlsx_error)?,
         list,
@@ -181,7 +194,8 @@ pub fn write(o: &ScoreOutcome, list: &DataFrame, path: &Path) -> Result<()> {
             g
         };
         table_sheet(
-            wb.add_worksheet()
+            wb.add_worksheet_with_constant_memory()
+                .map_err(xlsx_error)?
                 .set_name(sheet_name(&name))
                 .map_err(xlsx_error)?,
             list,
