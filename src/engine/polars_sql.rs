@@ -102,7 +102,11 @@ impl Engine for PolarsEngine {
             .is_some_and(|h| h.has_quantity() || !with_quantity);
         if !usable {
             self.history = None;
+            // The warehouse reads before it (day range, drift inputs) and the build's own
+            // id maps are garbage by then; the history is held for the rest of training.
+            crate::memory::give_back();
             self.history = Some(History::build(&self.sources, with_quantity)?);
+            crate::memory::give_back();
         }
         Ok(self.history.as_ref())
     }

@@ -248,6 +248,8 @@ pub fn fit_procedure(
     // Reported in the grid's own order (the card's table follows the pipeline file).
     let mut fits = fits;
     fits.sort_by_key(|f| settings.alphas.iter().position(|a| *a == f.0));
+    // The fits' temporaries, before the refit's matrix is built.
+    crate::memory::give_back();
     let grid: Vec<GridPoint> = fits
         .iter()
         .map(|(alpha, _, p)| GridPoint {

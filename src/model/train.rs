@@ -213,6 +213,8 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
     let val = val_snap.get(val_cutoff);
 
     let fitted = procedure::fit_procedure(&p.train, &p.features, &train, val)?;
+    // The refit's matrix and temporaries, before the metrics and tonight's features.
+    crate::memory::give_back();
     let p_val = &fitted.validation_probabilities;
     let validation = Metrics::compute(p_val, &val.labels);
     let mut baselines = vec![Baseline {
