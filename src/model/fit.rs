@@ -105,9 +105,9 @@ pub fn fit_from(
     })
 }
 
-/// Fits each strength of `alphas` (in the order given), each fit starting from the previous
-/// one's result: along a regularisation path neighbouring optima are close, so every fit after
-/// the first needs a fraction of a cold fit's iterations.
+/// Fits each strength of `alphas` (in the order given; `params.alpha` is replaced by each), each
+/// fit starting from the previous one's result: along a regularisation path neighbouring optima
+/// are close, so every fit after the first needs a fraction of a cold fit's iterations.
 pub fn fit_path(
     x: &Array2<f64>,
     y: &[bool],

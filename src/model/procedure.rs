@@ -228,7 +228,7 @@ pub fn fit_procedure(
     // chains run in parallel. The chains are fixed by the grid alone, not by the machine's core
     // count, so the same data gives the same model everywhere.
     let chains = alpha_chains(&settings.alphas);
-    let fits: Vec<(f64, LinearModel, Vec<f64>)> = chains
+    let mut fits: Vec<(f64, LinearModel, Vec<f64>)> = chains
         .par_iter()
         .map(|chain| {
             let models = fit::fit_path(&x_t, &y_t, chain, params(chain[0]))?;
@@ -246,7 +246,6 @@ pub fn fit_procedure(
         .flatten()
         .collect();
     // Reported in the grid's own order (the card's table follows the pipeline file).
-    let mut fits = fits;
     fits.sort_by_key(|f| settings.alphas.iter().position(|a| *a == f.0));
     // The fits' temporaries, before the refit's matrix is built.
     crate::memory::give_back();
