@@ -23,7 +23,7 @@ pub struct OrderIds {
     order: String,
     columns: Vec<String>,
     /// Id hash (as two halves: a `(u64, u32)` entry would be padded to 16 bytes) -> row hash.
-    first: Vec<HashMap<[u32; 2], u32, foldhash::fast::FixedState>>,
+    first: Vec<Shard>,
     ids: foldhash::quality::FixedState,
     rows: foldhash::quality::FixedState,
 }
@@ -37,9 +37,7 @@ impl OrderIds {
         OrderIds {
             order: order.to_string(),
             columns,
-            first: (0..MIN_SHARDS)
-                .map(|_| HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1)))
-                .collect(),
+            first: (0..MIN_SHARDS).map(|_| new_shard()).collect(),
             ids: foldhash::quality::FixedState::with_seed(2),
             rows: foldhash::quality::FixedState::with_seed(3),
         }
@@ -52,9 +50,7 @@ impl OrderIds {
     pub fn reserve(&mut self, n: usize) {
         if self.first.iter().all(HashMap::is_empty) {
             let shards = n.div_ceil(SHARD_CAPACITY).max(MIN_SHARDS);
-            self.first.resize_with(shards, || {
-                HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1))
-            });
+            self.first.resize_with(shards, new_shard);
         }
         let per_shard = n.div_ceil(self.first.len());
         for shard in &mut self.first {
@@ -135,6 +131,13 @@ const MIN_SHARDS: usize = 64;
 /// Ids per shard when the table is sized for a whole file: 7/8 of 2^17, the most a table of
 /// 2^17 slots takes before it doubles.
 const SHARD_CAPACITY: usize = (1 << 17) / 8 * 7;
+
+/// One shard of the id table: id hash (as two halves) -> row hash.
+type Shard = HashMap<[u32; 2], u32, foldhash::fast::FixedState>;
+
+fn new_shard() -> Shard {
+    HashMap::with_hasher(foldhash::fast::FixedState::with_seed(1))
+}
 
 /// An id hash as the table's key.
 fn halves(key: u64) -> [u32; 2] {
