@@ -28,6 +28,11 @@ pub enum Error {
     #[error("invalid pipeline file {}:\n{problems}", path.display())]
     Config { path: PathBuf, problems: String },
 
+    /// The command was asked for something the data cannot answer (an as-of day outside the
+    /// data, for instance); exit code 2, like a usage error.
+    #[error("{0}")]
+    Usage(String),
+
     /// An input file does not have the shape the pipeline file promised.
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },
@@ -70,7 +75,7 @@ impl Error {
     /// The process exit code for this error (DESIGN.md section 6).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config { .. } => EXIT_USAGE,
+            Error::Config { .. } | Error::Usage(_) => EXIT_USAGE,
             Error::Locked(_) => EXIT_UNAVAILABLE,
             Error::Gate(_) => EXIT_GATE,
             _ => EXIT_FAILURE,

@@ -166,8 +166,7 @@ pub fn score_with(
     tonight: Option<features::FeatureTable>,
 ) -> Result<ScoreOutcome> {
     let model = current_model(p)?;
-    let (_, last) = engine.day_range()?;
-    let as_of = as_of.unwrap_or(last);
+    let as_of = crate::engine::night(engine, as_of)?;
     let as_of_text = format_day(as_of);
     let table = match tonight {
         Some(t) if t.as_of == as_of => t,

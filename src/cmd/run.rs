@@ -73,8 +73,9 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     // One engine for the night: the warehouse no longer changes, and the in-memory history it
     // builds on first use serves the drift check, training and scoring.
     let mut engine = engine(&p)?;
-    let (retrain, mut tonight) =
-        policy::retrain_decision(&p, &mut engine, &fingerprint, args.as_of)?;
+    // A night outside the data is refused before anything is trained or written.
+    let as_of = Some(crate::engine::night(&mut engine, args.as_of)?);
+    let (retrain, mut tonight) = policy::retrain_decision(&p, &mut engine, &fingerprint, as_of)?;
     if retrain.retrain {
         let t = Instant::now();
         out.line(format!("retraining: {}", retrain.reason));
@@ -95,7 +96,7 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     let t = Instant::now();
     // Tonight's features do not depend on the model: those of the drift check or of training
     // are reused.
-    let outcome = score::score_with(&p, &mut engine, args.as_of, tonight)?;
+    let outcome = score::score_with(&p, &mut engine, as_of, tonight)?;
     timed("score", t);
     out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());
     for path in &outcome.outputs {

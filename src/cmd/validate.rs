@@ -19,6 +19,25 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
     for t in [&p.customers, &p.arrears, &p.events].into_iter().flatten() {
         inputs.push((t.kind.name(), &t.path, t.format, t.encoding, t.mapped()));
     }
+    // Settings that contradict each other are not errors, but one of them does nothing.
+    let mut zones = vec![(
+        "source",
+        p.source.timestamp_format.as_deref(),
+        p.source.timezone,
+    )];
+    for t in [&p.customers, &p.arrears, &p.events].into_iter().flatten() {
+        zones.push((t.kind.name(), t.timestamp_format.as_deref(), t.timezone));
+    }
+    for (section, format, zone) in zones {
+        if let Some(f) = format.filter(|f| ingest::validate::format_has_offset(f))
+            && zone != crate::ingest::zone::Zone::Utc
+        {
+            out.warn(format!(
+                "{section}.timezone = \"{zone}\" never applies: {section}.timestamp_format \
+                 {f:?} reads a UTC offset, so every value carries its own; remove one of them"
+            ));
+        }
+    }
     // Compressed or GBK inputs are staged in the system's temporary folder, never the workdir.
     let staging = std::env::temp_dir().join(format!("churnflow-validate-{}", std::process::id()));
     let mut problems = Vec::new();

@@ -123,6 +123,8 @@ pub struct SideTable {
     pub encoding: Encoding,
     pub timestamp_format: Option<String>,
     pub timezone: Zone,
+    /// Share of rejected rows above which a file of this table is refused.
+    pub max_rejected_share: f64,
     /// The table's fields mapped to export columns.
     pub fields: Vec<Field>,
 }
@@ -278,6 +280,8 @@ impl Pipeline {
             quote: rs.quote.as_deref(),
             has_header: rs.has_header,
             timezone: rs.timezone.as_deref(),
+            max_quoted_lines: rs.max_quoted_lines,
+            max_quoted_bytes: rs.max_quoted_bytes,
         };
         let (format, timezone) = check_layout("source", &layout, &mut problems);
         if !(0.0..=1.0).contains(&raw.source.max_rejected_share) {
@@ -353,9 +357,10 @@ impl Pipeline {
             features = spec::default_specs(raw.arrears.is_some(), raw.events.is_some());
         }
 
+        let default_share = raw.source.max_rejected_share;
         let side = |kind: SideKind, raw: &Option<raw::RawSideTable>, problems: &mut Vec<String>| {
             raw.as_ref()
-                .map(|t| check_side(kind, t, &resolve, problems))
+                .map(|t| check_side(kind, t, &resolve, default_share, problems))
         };
         let customers = side(SideKind::Customers, &raw.customers, &mut problems);
         let arrears = side(SideKind::Arrears, &raw.arrears, &mut problems);
@@ -533,9 +538,16 @@ fn check_side(
     kind: SideKind,
     raw: &raw::RawSideTable,
     resolve: &dyn Fn(&str) -> PathBuf,
+    default_rejected_share: f64,
     problems: &mut Vec<String>,
 ) -> SideTable {
     let section = kind.name();
+    let max_rejected_share = raw.max_rejected_share.unwrap_or(default_rejected_share);
+    if !(0.0..=1.0).contains(&max_rejected_share) {
+        problems.push(format!(
+            "{section}.max_rejected_share: expected a share in 0..=1, found {max_rejected_share}"
+        ));
+    }
     let schema = kind.schema();
     for key in raw.columns.keys() {
         if !schema.iter().any(|(name, ..)| name == key) {
@@ -577,6 +589,8 @@ fn check_side(
         quote: raw.quote.as_deref(),
         has_header: raw.has_header,
         timezone: raw.timezone.as_deref(),
+        max_quoted_lines: raw.max_quoted_lines,
+        max_quoted_bytes: raw.max_quoted_bytes,
     };
     let (format, timezone) = check_layout(section, &layout, problems);
     SideTable {
@@ -586,6 +600,7 @@ fn check_side(
         encoding: check_encoding(section, raw.encoding.as_deref(), problems),
         timestamp_format: raw.timestamp_format.clone(),
         timezone,
+        max_rejected_share,
         fields,
     }
 }
@@ -745,6 +760,8 @@ struct Layout<'a> {
     quote: Option<&'a str>,
     has_header: bool,
     timezone: Option<&'a str>,
+    max_quoted_lines: u64,
+    max_quoted_bytes: u64,
 }
 
 /// Checks a section's format, CSV dialect and time zone.
@@ -768,7 +785,18 @@ fn check_layout(section: &str, raw: &Layout, problems: &mut Vec<String>) -> (For
         ),
         quote: one_char("quote", raw.quote, b'"'),
         has_header: raw.has_header,
+        limits: crate::ingest::chunks::QuoteLimits {
+            max_lines: raw.max_quoted_lines,
+            max_bytes: raw.max_quoted_bytes,
+        },
     };
+    if raw.max_quoted_lines == 0 || raw.max_quoted_bytes < 64 {
+        problems.push(format!(
+            "{section}.max_quoted_lines and {section}.max_quoted_bytes: expected at least 1 line \
+             and 64 bytes, found {} and {}",
+            raw.max_quoted_lines, raw.max_quoted_bytes
+        ));
+    }
     if dialect.delimiter == dialect.quote {
         problems.push(format!(
             "{section}.delimiter and {section}.quote: must differ, both are {:?}",

@@ -57,12 +57,21 @@ pub struct RawSideTable {
     /// False when the CSV has no header line; columns are then named by position, "1", "2", ...
     #[serde(default = "default_true")]
     pub has_header: bool,
+    /// Line breaks one quoted CSV field may hold before its quote is taken for a stray one.
+    #[serde(default = "default_max_quoted_lines")]
+    pub max_quoted_lines: u64,
+    /// Bytes one CSV record with an open quote may span before the quote is taken for a stray.
+    #[serde(default = "default_max_quoted_bytes")]
+    pub max_quoted_bytes: u64,
     /// Text encoding: utf-8 (default), gbk or gb18030.
     pub encoding: Option<String>,
     /// strftime format of the date column; ISO date or datetime when absent.
     pub timestamp_format: Option<String>,
     /// Time zone the export's times are written in (IANA name or +HH:MM); stored as UTC.
     pub timezone: Option<String>,
+    /// Above this share of rejected rows the file is refused (exit 4) and nothing is written;
+    /// `source.max_rejected_share` when absent.
+    pub max_rejected_share: Option<f64>,
     /// `[events]` only: event kinds that count as complaints.
     pub complaint_kinds: Option<Vec<String>>,
     /// Canonical field -> export column.
@@ -85,6 +94,12 @@ pub struct RawSource {
     /// False when the CSV has no header line; columns are then named by position, "1", "2", ...
     #[serde(default = "default_true")]
     pub has_header: bool,
+    /// Line breaks one quoted CSV field may hold before its quote is taken for a stray one.
+    #[serde(default = "default_max_quoted_lines")]
+    pub max_quoted_lines: u64,
+    /// Bytes one CSV record with an open quote may span before the quote is taken for a stray.
+    #[serde(default = "default_max_quoted_bytes")]
+    pub max_quoted_bytes: u64,
     /// Text encoding: utf-8 (default), gbk or gb18030.
     pub encoding: Option<String>,
     /// strftime format of the timestamp column; ISO date or datetime when absent.
@@ -120,6 +135,12 @@ pub struct RawSource {
     pub columns: RawColumns,
 }
 
+fn default_max_quoted_lines() -> u64 {
+    crate::ingest::chunks::QuoteLimits::default().max_lines
+}
+fn default_max_quoted_bytes() -> u64 {
+    crate::ingest::chunks::QuoteLimits::default().max_bytes
+}
 fn default_max_rejected_share() -> f64 {
     0.05
 }

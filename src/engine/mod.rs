@@ -39,5 +39,42 @@ pub trait Engine {
     fn day_range(&mut self) -> Result<(i32, i32)>;
 }
 
+/// Days an as-of day may lie past the warehouse's last day of data (a quiet weekend, a late
+/// export) before the night is refused: scoring further out would list every account as lapsed
+/// and call yesterday's list "resolved".
+pub const MAX_DAYS_PAST_DATA: i32 = 7;
+
+/// The night's as-of day: `as_of`, or the warehouse's last day with data. A day before the first
+/// day of data, or more than [`MAX_DAYS_PAST_DATA`] after the last, is a usage error (exit 2)
+/// naming the data's range.
+pub fn night(engine: &mut dyn Engine, as_of: Option<i32>) -> Result<i32> {
+    let (first, last) = engine.day_range()?;
+    let Some(day) = as_of else { return Ok(last) };
+    let range = || {
+        format!(
+            "the warehouse holds data from {} to {}",
+            crate::dates::format_day(first),
+            crate::dates::format_day(last)
+        )
+    };
+    if day < first {
+        return Err(crate::error::Error::Usage(format!(
+            "--as-of {} is before the first day of data: {}; choose a day in that range",
+            crate::dates::format_day(day),
+            range()
+        )));
+    }
+    if day > last + MAX_DAYS_PAST_DATA {
+        return Err(crate::error::Error::Usage(format!(
+            "--as-of {} is {} days after the last day of data (at most {MAX_DAYS_PAST_DATA} \
+             allowed): {}; ingest the missing exports first, or choose a day in that range",
+            crate::dates::format_day(day),
+            day - last,
+            range()
+        )));
+    }
+    Ok(day)
+}
+
 pub use history::History;
 pub use polars_sql::PolarsEngine;

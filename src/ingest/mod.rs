@@ -3,9 +3,11 @@
 //! no-op; a failure at any point leaves the previous warehouse as it was.
 
 pub mod chunks;
+pub mod gate;
 pub mod identity;
 pub mod lock;
 pub mod manifest;
+pub mod number;
 pub mod orders;
 pub mod prepare;
 pub mod reader;
@@ -206,30 +208,14 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     drop(orders);
     let mut rejected = validate::concat_rejected(rejected)?;
     let rows_rejected = rejected.as_ref().map_or(0, |r| r.height() as u64);
-    // A file this broken is more likely a changed export than a few bad rows: refuse it whole
-    // rather than load part of it (nothing has been written to the warehouse yet).
-    if rows_read > 0 && rows_rejected as f64 > src.max_rejected_share * rows_read as f64 {
-        let rejected = rejected.as_ref().expect("rows were rejected");
-        let mut reasons: Vec<(String, usize)> = Vec::new();
-        for r in crate::frame::str_values(rejected, "reason")? {
-            match reasons.iter_mut().find(|(k, _)| *k == r) {
-                Some((_, n)) => *n += 1,
-                None => reasons.push((r, 1)),
-            }
-        }
-        reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
-        let top: Vec<String> = reasons
-            .iter()
-            .take(3)
-            .map(|(r, n)| format!("{n} x {r}"))
-            .collect();
-        return Err(Error::Gate(format!(
-            "{source_name}: {rows_rejected} of {rows_read} rows rejected ({:.1}%), above \
-             source.max_rejected_share = {}; nothing was loaded. Most common: {}",
-            100.0 * rows_rejected as f64 / rows_read as f64,
+    if let Some(rejected) = &rejected {
+        gate::refuse_if_broken(
+            &source_name,
+            rows_read,
+            rejected,
             src.max_rejected_share,
-            top.join("; ")
-        )));
+            "source.max_rejected_share",
+        )?;
     }
 
     let quarantine = match &mut rejected {
@@ -289,14 +275,16 @@ impl ChunkIngest<'_> {
             extra.push((col(orders::REUSED), order.clone(), REUSED_ORDER.to_string()));
         }
         self.rows_read += (raw.height() + malformed.len()) as u64;
-        let mut v = validate::validate(
+        let v = validate::validate(
             raw,
             &self.fields,
-            self.src.timestamp_format.as_deref(),
+            validate::Times {
+                format: self.src.timestamp_format.as_deref(),
+                zone: self.src.timezone,
+            },
             self.source_name,
             extra,
         )?;
-        v.accepted = zone::to_utc(v.accepted, &self.fields, self.src.timezone)?;
         self.rejected.push(validate::with_malformed(
             v.rejected,
             &malformed,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
+use crate::ingest::chunks::{QuoteLimits, Syntax};
 
 /// Name of the column holding each record's line number in the source file (header = line 1).
 pub const LINE: &str = "__line";
@@ -39,6 +40,8 @@ pub struct Dialect {
     pub quote: u8,
     /// False when the first line is already data; columns are then named "1", "2", ...
     pub has_header: bool,
+    /// How far a quoted field may run before its quote is taken for a stray one.
+    pub limits: QuoteLimits,
 }
 
 impl Default for Dialect {
@@ -47,6 +50,18 @@ impl Default for Dialect {
             delimiter: b',',
             quote: b'"',
             has_header: true,
+            limits: QuoteLimits::default(),
+        }
+    }
+}
+
+impl Dialect {
+    /// The record syntax the chunk scanner follows.
+    pub fn syntax(self) -> Syntax {
+        Syntax {
+            delimiter: self.delimiter,
+            quote: self.quote,
+            limits: self.limits,
         }
     }
 }
@@ -240,6 +255,7 @@ pub fn read_chunk(
     staging: &Path,
 ) -> Result<RawRead> {
     let first_line = chunk.first_line as i64;
+    let strays = chunk.strays;
     // As for a whole file: the direct read is right only when every record is one line (polars
     // reads a chunk of blank lines as a record of nulls, so those take the record path too).
     let records = &chunk.text[chunk.records_start..];
@@ -263,7 +279,7 @@ pub fn read_chunk(
     if let Some(frame) = direct.filter(|f| f.height() as u64 == chunk.lines) {
         return Ok(RawRead {
             frame,
-            malformed: Vec::new(),
+            malformed: strays,
             header: header.to_vec(),
         });
     }
@@ -285,6 +301,8 @@ pub fn read_chunk(
     for m in &mut read.malformed {
         m.line = (m.line as i64 + shift) as u64;
     }
+    read.malformed.extend(strays);
+    read.malformed.sort_by_key(|m| m.line);
     Ok(read)
 }
 
@@ -409,7 +427,7 @@ pub fn for_each_raw(
         Format::Csv(dialect) if dialect.has_header && !is_parquet(path)? => {
             let header = check_header(path, format, section, wanted)?;
             let mut chunks =
-                crate::ingest::chunks::RecordChunks::open(path, dialect.quote, chunk_bytes)?;
+                crate::ingest::chunks::RecordChunks::open(path, dialect.syntax(), chunk_bytes)?;
             while let Some(chunk) = chunks.next_chunk()? {
                 each(read_chunk(chunk, dialect, &header, wanted, staging)?)?;
             }
@@ -429,6 +447,9 @@ fn read_csv_raw(
     staging: &Path,
 ) -> Result<RawRead> {
     let header = check_header(path, Format::Csv(dialect), section, wanted)?;
+    if let Some(read) = read_with_strays_set_aside(path, dialect, wanted, staging)? {
+        return Ok(read);
+    }
     // Without a header polars silently drops fields beyond the first record's count, so such
     // files always take the record-level path, which rejects them.
     // The direct read numbers records by position, which is the line only when every record is
@@ -450,6 +471,39 @@ fn read_csv_raw(
         });
     }
     read_records(path, dialect, wanted, staging)
+}
+
+/// A whole file with a stray quote (see [`crate::ingest::chunks`]): the stray records are set
+/// aside, the rest is read record by record from a staged copy with their lines blanked (so the
+/// lines stay the file's). None when the file has no stray quote.
+fn read_with_strays_set_aside(
+    path: &Path,
+    dialect: Dialect,
+    wanted: &[(&str, &String)],
+    staging: &Path,
+) -> Result<Option<RawRead>> {
+    let text = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
+    let found = crate::ingest::chunks::scan(&text, dialect.syntax(), text.len(), true);
+    // A stray in the header line is left to the header check.
+    let strays: Vec<_> = found
+        .strays
+        .into_iter()
+        .filter(|r| !dialect.has_header || r.start > 0)
+        .collect();
+    if strays.is_empty() {
+        return Ok(None);
+    }
+    let (kept, strays) = crate::ingest::chunks::set_aside(&text, &strays, 1, dialect.limits);
+    drop(text);
+    std::fs::create_dir_all(staging).map_err(|e| Error::io("creating directory", staging, e))?;
+    let staged = staging.join(format!("{}-strays.csv", std::process::id()));
+    std::fs::write(&staged, kept).map_err(|e| Error::io("writing", &staged, e))?;
+    let result = read_records(&staged, dialect, wanted, staging);
+    let _ = std::fs::remove_file(&staged);
+    let mut read = result?;
+    read.malformed.extend(strays);
+    read.malformed.sort_by_key(|m| m.line);
+    Ok(Some(read))
 }
 
 /// The record-level read: exact lines, and malformed records set aside instead of failing.
@@ -829,6 +883,7 @@ pub fn check_arbitrary_input(data: &[u8], dir: &Path) {
             delimiter: [b',', b';', b'\t', b'|'][(selector & 0b11) as usize],
             quote: if selector & 0b100 != 0 { b'\'' } else { b'"' },
             has_header: selector & 0b1_0000 == 0,
+            limits: QuoteLimits::default(),
         })
     };
     std::fs::create_dir_all(dir).expect("creating the scratch folder");

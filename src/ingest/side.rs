@@ -36,13 +36,22 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
     let mut v = validate::validate(
         read.frame,
         &t.fields,
-        t.timestamp_format.as_deref(),
+        validate::Times {
+            format: t.timestamp_format.as_deref(),
+            zone: t.timezone,
+        },
         &source,
         vec![],
     )?;
     v.rejected = validate::with_malformed(v.rejected, &read.malformed, &read.header, &source)?;
-    v.accepted = crate::ingest::zone::to_utc(v.accepted, &t.fields, t.timezone)?;
     let rows_rejected = v.rejected.height() as u64;
+    crate::ingest::gate::refuse_if_broken(
+        &source,
+        rows_read,
+        &v.rejected,
+        t.max_rejected_share,
+        &format!("{table}.max_rejected_share"),
+    )?;
     let mut accepted = v
         .accepted
         .lazy()

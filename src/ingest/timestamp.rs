@@ -5,11 +5,70 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
-/// Epoch milliseconds of `YYYY-MM-DD`, optionally followed by `T` or a space and `HH:MM`,
-/// `HH:MM:SS` or `HH:MM:SS.f` (1 to 9 fraction digits, truncated to milliseconds). Surrounding
-/// blanks are ignored; anything else, or an impossible date or time, is `None`.
+use crate::ingest::zone::Zone;
+
+/// Epoch milliseconds of a naive `YYYY-MM-DD`, optionally followed by `T` or a space and
+/// `HH:MM`, `HH:MM:SS` or `HH:MM:SS.f` (1 to 9 fraction digits, truncated to milliseconds), read
+/// as UTC. Surrounding blanks are ignored; anything else (an offset too), or an impossible date
+/// or time, is `None`.
 pub fn parse_iso_ms(text: &str) -> Option<i64> {
+    match parse_iso(text)? {
+        (ms, None) => Some(ms),
+        (_, Some(_)) => None,
+    }
+}
+
+/// An ISO date or datetime and its explicit offset in seconds east of UTC, if it has one: `Z`,
+/// or `+HH:MM`, `+HHMM`, `+HH` (or `-`), directly or after one space, following a time. The
+/// milliseconds are the wall-clock time as written.
+pub fn parse_iso(text: &str) -> Option<(i64, Option<i32>)> {
     let b = text.trim().as_bytes();
+    let (local, offset) = match split_offset(b) {
+        Some((local, offset)) => (local, Some(offset)),
+        None => (b, None),
+    };
+    let ms = parse_local(local)?;
+    if offset.is_some() && local.len() <= 10 {
+        // A date alone has no time for an offset to apply to.
+        return None;
+    }
+    Some((ms, offset))
+}
+
+/// The UTC instant (epoch milliseconds) of an ISO value: an explicit offset wins; a naive value
+/// is a wall-clock time in `zone`.
+pub fn parse_iso_utc(text: &str, zone: Zone) -> Option<i64> {
+    match parse_iso(text)? {
+        (ms, Some(offset)) => Some(ms - offset as i64 * 1000),
+        (ms, None) => Some(zone.local_to_utc_ms(ms)),
+    }
+}
+
+/// Splits a trailing `Z` or numeric offset off a datetime (only after `HH:MM`, position 16 on).
+fn split_offset(b: &[u8]) -> Option<(&[u8], i32)> {
+    if b.len() > 16 && matches!(b[b.len() - 1], b'Z' | b'z') {
+        let local = &b[..b.len() - 1];
+        return Some((local.strip_suffix(b" ").unwrap_or(local), 0));
+    }
+    let sign_at = (16..b.len()).rev().find(|&i| matches!(b[i], b'+' | b'-'))?;
+    let tail = &b[sign_at + 1..];
+    let (h, m) = match tail.len() {
+        2 => (digits(tail)?, 0),
+        4 => (digits(&tail[..2])?, digits(&tail[2..])?),
+        5 if tail[2] == b':' => (digits(&tail[..2])?, digits(&tail[3..])?),
+        _ => return None,
+    };
+    if h > 14 || m > 59 {
+        return None;
+    }
+    let secs = (h * 3600 + m * 60) as i32;
+    let local = &b[..sign_at];
+    let local = local.strip_suffix(b" ").unwrap_or(local);
+    Some((local, if b[sign_at] == b'-' { -secs } else { secs }))
+}
+
+/// Epoch milliseconds of the naive layouts of [`parse_iso_ms`], from trimmed bytes.
+fn parse_local(b: &[u8]) -> Option<i64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -91,8 +150,9 @@ fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Parses a text column into Datetime(ms) in parallel; unparseable or missing values are null.
-pub fn parse_column(column: &Column) -> PolarsResult<Column> {
+/// Parses a text column of ISO values into UTC Datetime(ms) in parallel (naive values are
+/// wall-clock times in `zone`; an explicit offset wins); unparseable or missing values are null.
+pub fn parse_column(column: &Column, zone: Zone) -> PolarsResult<Column> {
     let ca = column.str()?;
     let chunks: Vec<Int64Chunked> = ca
         .downcast_iter()
@@ -100,7 +160,7 @@ pub fn parse_column(column: &Column) -> PolarsResult<Column> {
         .into_par_iter()
         .map(|arr| {
             arr.iter()
-                .map(|v| v.and_then(parse_iso_ms))
+                .map(|v| v.and_then(|t| parse_iso_utc(t, zone)))
                 .collect::<Int64Chunked>()
         })
         .collect();
@@ -206,6 +266,33 @@ mod tests {
             if let Some(ms) = parse_iso_ms(&text) {
                 prop_assert_eq!(Some(ms), chrono_ms(&text), "{}", text);
             }
+        }
+    }
+
+    #[test]
+    fn an_explicit_offset_wins_over_the_configured_zone() {
+        let shanghai = Zone::parse("Asia/Shanghai").unwrap();
+        let utc = chrono_ms("2024-01-02 02:00").unwrap();
+        for text in [
+            "2024-01-02T10:00:00+08:00",
+            "2024-01-02T10:00:00+0800",
+            "2024-01-02 10:00:00 +08",
+            "2024-01-02T02:00:00Z",
+            "2024-01-02T02:00Z",
+            "2024-01-01T21:00:00-05:00",
+        ] {
+            assert_eq!(parse_iso_utc(text, shanghai), Some(utc), "{text}");
+            assert_eq!(parse_iso_utc(text, Zone::Utc), Some(utc), "{text}");
+            assert_eq!(parse_iso_ms(text), None, "{text}: naive only");
+        }
+        // A naive value is a Shanghai wall-clock time, converted once.
+        assert_eq!(parse_iso_utc("2024-01-02 10:00", shanghai), Some(utc));
+        for bad in [
+            "2024-01-02+08:00",
+            "2024-01-02T10:00+25:00",
+            "2024-01-02T10:00+8",
+        ] {
+            assert_eq!(parse_iso_utc(bad, shanghai), None, "{bad}");
         }
     }
 }

@@ -6,6 +6,15 @@ use polars::prelude::*;
 
 use crate::error::{EngineContext, Result};
 use crate::ingest::reader::{LINE, Malformed};
+use crate::ingest::zone::Zone;
+
+/// What separates a reason from the value found, in quarantine files.
+pub const FOUND: &str = "; found \"";
+
+/// A reason without the value found: what rows are grouped by when reasons are counted.
+pub fn reason_kind(reason: &str) -> &str {
+    reason.split(FOUND).next().unwrap_or(reason)
+}
 
 /// Columns of a quarantine file before the raw source columns.
 pub const QUARANTINE_LEADING: [&str; 4] = ["source_file", "line", "column", "reason"];
@@ -126,8 +135,12 @@ fn parse_with(expr: Expr, format: &str) -> Expr {
         .iter()
         .any(|t| format.contains(t));
     if has_time {
+        // With an offset in the format polars gives a UTC-aware datetime; the warehouse keeps
+        // naive UTC, the same instant (the physical value is already UTC).
         expr.str()
             .to_datetime(Some(TimeUnit::Milliseconds), None, options, lit("raise"))
+            .cast(DataType::Int64)
+            .cast(DataType::Datetime(TimeUnit::Milliseconds, None))
     } else {
         expr.str()
             .to_date(options)
@@ -153,6 +166,18 @@ fn stripped(name: &str) -> String {
 /// The helper column holding field `f` parsed to its type (computed once per chunk).
 fn value_column(f: &Field) -> String {
     format!("__v_{}", f.name)
+}
+
+/// The helper column flagging field `f`'s ambiguous numbers (see `number`).
+fn ambiguous_column(f: &Field) -> String {
+    format!("__amb_{}", f.name)
+}
+
+/// The declared separators of a number field, when it has any.
+fn localised(f: &Field) -> Option<&NumberFormat> {
+    f.number_format
+        .as_ref()
+        .filter(|n| f.kind == FieldKind::Number && crate::ingest::number::is_localised(n))
 }
 
 /// The helper column holding `name` parsed as an ISO date or datetime.
@@ -190,16 +215,41 @@ fn parsed(f: &Field, column: &str, timestamp_format: Option<&str>) -> Expr {
     }
 }
 
-/// Validates `raw` (text columns named as in the export) against `fields`.
+/// How an export writes its times: a strftime format (ISO layouts when None) and the zone of
+/// values that carry no offset of their own.
+#[derive(Debug, Clone, Copy)]
+pub struct Times<'a> {
+    pub format: Option<&'a str>,
+    pub zone: Zone,
+}
+
+impl Times<'_> {
+    /// True when the format reads an offset, so every value carries its own and the zone is
+    /// never applied.
+    pub fn format_has_offset(&self) -> bool {
+        self.format.is_some_and(format_has_offset)
+    }
+}
+
+/// True when a strftime format reads a UTC offset (`%z`, `%:z`, `%::z`, `%#z`).
+pub fn format_has_offset(format: &str) -> bool {
+    ["%z", "%:z", "%::z", "%#z"]
+        .iter()
+        .any(|z| format.contains(z))
+}
+
+/// Validates `raw` (text columns named as in the export) against `fields`; timestamps come out
+/// as UTC (converted from `times.zone` only when a value has no offset of its own).
 /// `extra_rules` (failure test, column, reason) run after the field rules, e.g. over columns the
 /// caller added to `raw` (named with a leading `__`, never written to quarantine).
 pub fn validate(
     raw: DataFrame,
     fields: &[Field],
-    timestamp_format: Option<&str>,
+    times: Times,
     source_file: &str,
     extra_rules: Vec<(Expr, String, String)>,
 ) -> Result<Validated> {
+    let timestamp_format = times.format;
     let mut raw = raw;
     if timestamp_format.is_none() {
         for c in fields
@@ -209,7 +259,7 @@ pub fn validate(
         {
             let parsed = raw
                 .column(c)
-                .and_then(crate::ingest::timestamp::parse_column)
+                .and_then(|c| crate::ingest::timestamp::parse_column(c, times.zone))
                 .engine(|| format!("parsing {c} of {source_file}"))?;
             raw.with_column(parsed.with_name(iso_column(c).into()))
                 .engine(|| format!("parsing {c} of {source_file}"))?;
@@ -228,15 +278,57 @@ pub fn validate(
     let strip: Vec<Expr> = unique.iter().map(|c| text(c).alias(stripped(c))).collect();
     let parse: Vec<Expr> = mapped
         .iter()
-        .filter(|(f, _)| f.kind != FieldKind::Text)
+        .filter(|(f, _)| f.kind != FieldKind::Text && localised(f).is_none())
         .map(|(f, c)| parsed(f, c, timestamp_format).alias(value_column(f)))
         .collect();
-    let raw = raw
+    let mut raw = raw
         .lazy()
         .with_columns(strip)
         .with_columns(parse)
         .collect()
         .engine(|| format!("parsing rows of {source_file}"))?;
+    // A format without an offset gives wall-clock times of the zone: converted once, here. (ISO
+    // values were converted as they were parsed; a format with %z gives UTC already.)
+    if timestamp_format.is_some() && !times.format_has_offset() && times.zone != Zone::Utc {
+        for (f, _) in mapped
+            .iter()
+            .filter(|(f, _)| f.kind == FieldKind::Timestamp)
+        {
+            let name = value_column(f);
+            let converted = raw
+                .column(&name)
+                .and_then(|c| c.cast(&DataType::Int64))
+                .and_then(|c| {
+                    c.i64()
+                        .map(|ca| ca.apply_values(|v| times.zone.local_to_utc_ms(v)))
+                })
+                .and_then(|ca| {
+                    ca.into_series()
+                        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+                })
+                .engine(|| format!("converting {} of {source_file} to UTC", f.label))?;
+            raw.with_column(Column::from(converted.with_name(name.into())))
+                .engine(|| format!("converting {} of {source_file} to UTC", f.label))?;
+        }
+    }
+    // Numbers with declared separators take the strict parser (see `number`).
+    for (f, c) in &mapped {
+        let Some(format) = localised(f) else { continue };
+        let text = raw
+            .column(&stripped(c))
+            .and_then(|s| s.str().cloned())
+            .engine(|| format!("parsing {c} of {source_file}"))?;
+        let (values, ambiguous) = crate::ingest::number::parse_column(&text, format);
+        for column in [
+            values.into_series().with_name(value_column(f).into()),
+            ambiguous
+                .into_series()
+                .with_name(ambiguous_column(f).into()),
+        ] {
+            raw.with_column(Column::from(column))
+                .engine(|| format!("parsing {c} of {source_file}"))?;
+        }
+    }
     let value_of = |f: &Field, c: &str| match f.kind {
         FieldKind::Text => col(stripped(c)),
         _ => col(value_column(f)),
@@ -244,19 +336,31 @@ pub fn validate(
 
     let ts_expected = timestamp_format
         .map(|f| format!("expected format {f}"))
-        .unwrap_or_else(|| "expected an ISO date (YYYY-MM-DD) or datetime".into());
+        .unwrap_or_else(|| {
+            "expected an ISO date (YYYY-MM-DD) or datetime (YYYY-MM-DD HH:MM[:SS[.fff]], \
+             optionally with Z or an offset such as +08:00)"
+                .into()
+        });
 
     // (failure test, column, reason): the first failing rule names the row's problem.
-    let mut rules: Vec<(Expr, String, String)> = Vec::new();
+    let mut rules: Vec<(Expr, String, Expr)> = Vec::new();
     for f in fields {
         let Some(c) = &f.column else { continue };
         let value = value_of(f, c);
         let present = non_empty(c);
+        // The reason, then the value found (reasons are grouped by what comes before "; found").
+        let found = |why: String| {
+            concat_str(
+                [lit(why), lit(FOUND), col(stripped(c)), lit("\"")],
+                "",
+                false,
+            )
+        };
         if f.required {
             rules.push((
                 present.clone().not(),
                 c.clone(),
-                format!("missing {}", f.label),
+                lit(format!("missing {}", f.label)),
             ));
         }
         let bad = match f.kind {
@@ -270,16 +374,36 @@ pub fn validate(
                 format!("{} is not a number", f.label),
             )),
         };
+        if let Some(format) = localised(f) {
+            rules.push((
+                present.clone().and(col(ambiguous_column(f))),
+                c.clone(),
+                found(format!(
+                    "ambiguous number: the separators do not fit thousands separator {} and \
+                     decimal separator {:?} (digits in groups of three after each thousands \
+                     separator); not read, to avoid rescaling it",
+                    format
+                        .thousands
+                        .as_ref()
+                        .map_or("(none)".to_string(), |t| format!("{t:?}")),
+                    format.decimal.as_deref().unwrap_or(".")
+                )),
+            ));
+        }
         if let Some((fails, why)) = bad {
-            rules.push((present.clone().and(fails), c.clone(), why));
+            rules.push((present.clone().and(fails), c.clone(), found(why)));
         }
         if let Some(b) = &f.bounds {
             let x = value.cast(DataType::Float64);
             let outside = x.clone().lt(lit(b.min)).or(x.gt(lit(b.max)));
-            rules.push((present.and(outside), c.clone(), b.message.clone()));
+            rules.push((present.and(outside), c.clone(), lit(b.message.clone())));
         }
     }
-    rules.extend(extra_rules);
+    rules.extend(
+        extra_rules
+            .into_iter()
+            .map(|(fails, column, why)| (fails, column, lit(why))),
+    );
     // Each row gets the number of the first rule it fails (an integer: string-valued when/then
     // chains over every row were a visible cost of ingest); the reason and column texts are
     // attached to the rejected rows only.
@@ -291,7 +415,7 @@ pub fn validate(
     let mut column = null_of(FieldKind::Text);
     for (k, (_, col_name, why)) in rules.into_iter().enumerate().rev() {
         let hit = col("__rule").eq(lit(k as i32));
-        reason = when(hit.clone()).then(lit(why)).otherwise(reason);
+        reason = when(hit.clone()).then(why).otherwise(reason);
         column = when(hit).then(lit(col_name)).otherwise(column);
     }
 

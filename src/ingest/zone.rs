@@ -3,10 +3,6 @@
 
 use chrono::{LocalResult, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
-use polars::prelude::*;
-
-use crate::error::{EngineContext, Result};
-use crate::ingest::validate::{Field, FieldKind};
 
 /// A source time zone: UTC, a fixed offset, or a named zone with daylight saving rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -16,6 +12,21 @@ pub enum Zone {
     /// Seconds east of UTC.
     Fixed(i32),
     Named(Tz),
+}
+
+impl std::fmt::Display for Zone {
+    /// As the pipeline file writes it: "UTC", "+08:00", "Asia/Shanghai".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Zone::Utc => write!(f, "UTC"),
+            Zone::Fixed(secs) => {
+                let sign = if *secs < 0 { '-' } else { '+' };
+                let a = secs.unsigned_abs();
+                write!(f, "{sign}{:02}:{:02}", a / 3600, a % 3600 / 60)
+            }
+            Zone::Named(tz) => write!(f, "{}", tz.name()),
+        }
+    }
 }
 
 impl Zone {
@@ -64,31 +75,6 @@ impl Zone {
             }
         }
     }
-}
-
-/// Converts every timestamp field of `accepted` from `zone` to UTC.
-pub fn to_utc(accepted: DataFrame, fields: &[Field], zone: Zone) -> Result<DataFrame> {
-    if zone == Zone::Utc {
-        return Ok(accepted);
-    }
-    let mut df = accepted;
-    for f in fields.iter().filter(|f| f.kind == FieldKind::Timestamp) {
-        let converted: Int64Chunked = df
-            .column(f.name)
-            .and_then(|c| c.cast(&DataType::Int64))
-            .and_then(|c| {
-                c.i64()
-                    .map(|ca| ca.apply_values(|v| zone.local_to_utc_ms(v)))
-            })
-            .engine(|| format!("converting {} to UTC", f.name))?;
-        let column = converted
-            .into_series()
-            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
-            .engine(|| format!("converting {} to UTC", f.name))?;
-        df.with_column(Column::from(column.with_name(f.name.into())))
-            .engine(|| format!("converting {} to UTC", f.name))?;
-    }
-    Ok(df)
 }
 
 #[cfg(test)]

@@ -51,8 +51,7 @@ pub fn retrain_decision(
             None,
         ));
     }
-    let (_, last) = engine.day_range()?;
-    let as_of = as_of.unwrap_or(last);
+    let as_of = crate::engine::night(engine, as_of)?;
     let trained_to = parse_day(&current.training.data_to).unwrap_or(as_of);
     let age = as_of - trained_to;
     if p.train.retrain_every_days > 0 && age >= p.train.retrain_every_days {

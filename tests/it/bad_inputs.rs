@@ -391,7 +391,7 @@ fn parquet_exports_go_through_the_same_validation() {
         ingest_bytes("typed_as_text.parquet", &write(&mut text_amounts), "").unwrap();
     assert_eq!(
         (r.rows_accepted, reasons),
-        (1, vec!["amount is not a number".to_string()])
+        (1, vec!["amount is not a number; found \"ten\"".to_string()])
     );
 
     // A column whose type cannot hold the field at all.

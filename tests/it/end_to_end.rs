@@ -136,7 +136,7 @@ fn bad_rows_are_quarantined_with_reasons_and_the_run_goes_on() {
     assert_eq!(
         reasons
             .iter()
-            .filter(|r| *r == &("amount", "amount is not a number"))
+            .filter(|r| r.0 == "amount" && r.1.starts_with("amount is not a number"))
             .count(),
         2
     );

@@ -6,12 +6,12 @@ use churnflow::engine::{Engine, PolarsEngine};
 use churnflow::ingest::{self, IngestReport};
 
 /// The report, the quarantine rows and the stored (customer_id, ts, amount) rows.
-type Ingested = (IngestReport, Vec<Vec<String>>, Vec<[String; 3]>);
+pub type Ingested = (IngestReport, Vec<Vec<String>>, Vec<[String; 3]>);
 
 /// Ingests `bytes` as `name` with the `[source]` section replaced by `source` (which must set
 /// path = "{FILE}"); returns the report, the quarantine rows and the stored rows as text
 /// (customer_id, ts, amount) ordered by ts.
-fn ingest_with(name: &str, bytes: &[u8], source: &str) -> Result<Ingested, String> {
+pub fn ingest_with(name: &str, bytes: &[u8], source: &str) -> Result<Ingested, String> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(name);
     std::fs::write(&file, bytes).unwrap();

@@ -12,4 +12,5 @@ mod lists;
 mod model_lifecycle;
 mod model_reference;
 mod properties;
+mod trust;
 mod util;

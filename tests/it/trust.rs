@@ -1,0 +1,272 @@
+//! Issue 14: ingest never loses, inflates or double-counts a row. Each test here failed on the
+//! code before the fix (the numbers in the comments are what that code did).
+
+use churnflow::config::Pipeline;
+use churnflow::ingest::{self, manifest::Manifest};
+
+use crate::formats::ingest_with;
+use crate::util::{churnflow, read_csv};
+
+const SOURCE: &str = r#"[source]
+path = "{FILE}"
+max_rejected_share = 1.0
+[source.columns]
+customer_id = "customer_id"
+timestamp = "ts"
+amount = "amount"
+order_id = "order_id"
+product_id = "product"
+"#;
+
+/// 1,000 rows, row 500 with an unclosed quote in its product name.
+fn stray_quote_export() -> String {
+    let mut text = String::from("order_id,customer_id,ts,amount,product\n");
+    for i in 1..=1000 {
+        let product = if i == 500 {
+            "\"Bolt 3/4 steel".to_string()
+        } else {
+            format!("P{i}")
+        };
+        text.push_str(&format!("{i},C{i},2024-01-02,10.00,{product}\n"));
+    }
+    text
+}
+
+#[test]
+fn a_stray_quote_quarantines_its_record_and_reading_resumes_on_the_next_line() {
+    // Before: 500 rows read, 500 accepted, 0 rejected; the other 500 rows vanished into one field.
+    let (r, quarantine, stored) =
+        ingest_with("stray.csv", stray_quote_export().as_bytes(), SOURCE).unwrap();
+    assert_eq!(
+        (r.rows_read, r.rows_accepted, r.rows_rejected),
+        (1000, 999, 1)
+    );
+    assert_eq!(stored.len(), 999);
+    assert_eq!(quarantine.len(), 1);
+    // Header is line 1, so row 500 is line 501.
+    assert_eq!(quarantine[0][1], "501");
+    assert!(
+        quarantine[0][3].starts_with("unclosed quote"),
+        "{quarantine:?}"
+    );
+    // Lines reconcile with the file: 1,001 lines = header + read.
+    assert_eq!(stray_quote_export().lines().count() as u64, r.rows_read + 1);
+}
+
+#[test]
+fn a_stray_quote_is_found_whatever_the_chunk_size_and_the_gate_fires() {
+    for chunk in ["64", "1000", "100000"] {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("export.csv");
+        std::fs::write(&csv, stray_quote_export()).unwrap();
+        let p = dir.path().join("p.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "name = \"t\"\nworkdir = \"work\"\n{}",
+                SOURCE
+                    .replace("{FILE}", &csv.display().to_string())
+                    .replace("max_rejected_share = 1.0", "max_rejected_share = 0.0")
+            ),
+        )
+        .unwrap();
+        // One rejected row of 1,000 is above a share of 0: the gate now sees it (exit 4).
+        churnflow()
+            .env("CHURNFLOW_INGEST_CHUNK_BYTES", chunk)
+            .arg("ingest")
+            .arg(&p)
+            .assert()
+            .code(4)
+            .stderr(predicates::str::contains("1 of 1000 rows rejected"));
+    }
+}
+
+#[test]
+fn a_stray_quote_in_a_file_read_whole_is_set_aside_too() {
+    // Header-less CSV is read whole, not in chunks.
+    let source = r#"[source]
+path = "{FILE}"
+has_header = false
+max_rejected_share = 1.0
+[source.columns]
+customer_id = "1"
+timestamp = "2"
+amount = "3"
+"#;
+    let body = "A,2024-01-02,1\nB,2024-01-03,\"2\nC,2024-01-04,3\nD,2024-01-05,4\n";
+    let (r, quarantine, stored) = ingest_with("whole.csv", body.as_bytes(), source).unwrap();
+    assert_eq!((r.rows_read, r.rows_rejected), (4, 1));
+    assert_eq!(quarantine[0][1], "2");
+    let ids: Vec<&str> = stored.iter().map(|s| s[0].as_str()).collect();
+    assert_eq!(ids, ["A", "C", "D"]);
+}
+
+#[test]
+fn locale_numbers_are_validated_not_stripped() {
+    // Before: "12.50" and "1.5" were stored as 1250 and 15.
+    let source = SOURCE.replace(
+        "max_rejected_share = 1.0",
+        "max_rejected_share = 1.0\nthousands_separator = \".\"\ndecimal_separator = \",\"\ncurrency_symbols = \"€\"",
+    );
+    let body = "order_id,customer_id,ts,amount,product\n\
+                1,A,2024-01-02,\"1.234,50 €\",x\n\
+                2,B,2024-01-03,\"12,50\",x\n\
+                3,C,2024-01-04,12.50,x\n\
+                4,D,2024-01-05,1.5,x\n\
+                5,E,2024-01-06,\"1,234.50\",x\n\
+                6,F,2024-01-07,1.234.567,x\n";
+    let (r, quarantine, stored) = ingest_with("eu.csv", body.as_bytes(), &source).unwrap();
+    assert_eq!((r.rows_read, r.rows_accepted, r.rows_rejected), (6, 3, 3));
+    let amounts: Vec<(&str, &str)> = stored
+        .iter()
+        .map(|s| (s[0].as_str(), s[2].as_str()))
+        .collect();
+    assert_eq!(
+        amounts,
+        [("A", "1234.5"), ("B", "12.5"), ("F", "1234567.0")]
+    );
+    let lines: Vec<&str> = quarantine.iter().map(|q| q[1].as_str()).collect();
+    assert_eq!(lines, ["4", "5", "6"]);
+    for q in &quarantine {
+        assert!(q[3].starts_with("ambiguous number"), "{q:?}");
+    }
+}
+
+const ZONED: &str = r#"[source]
+path = "{FILE}"
+timezone = "Asia/Shanghai"
+max_rejected_share = 1.0
+[source.columns]
+customer_id = "customer_id"
+timestamp = "ts"
+amount = "amount"
+"#;
+
+#[test]
+fn an_explicit_offset_wins_and_the_zone_applies_to_naive_times_only() {
+    // Before: a %z format with timezone = "Asia/Shanghai" stored the instant 8 hours off, and
+    // ISO values with an offset or Z were quarantined by default.
+    let with_format = ZONED.replace(
+        "timezone",
+        "timestamp_format = \"%Y-%m-%dT%H:%M:%S%z\"\ntimezone",
+    );
+    let body = "customer_id,ts,amount\nA,2024-01-02T10:00:00+08:00,1\n";
+    let (_, _, stored) = ingest_with("z.csv", body.as_bytes(), &with_format).unwrap();
+    assert_eq!(stored[0][1], "2024-01-02 02:00:00.000");
+
+    let body = "customer_id,ts,amount\n\
+                A,2024-01-02T10:00:00+08:00,1\n\
+                B,2024-01-02T02:00:00Z,2\n\
+                C,2024-01-02 10:00:00,3\n\
+                D,2024-01-01T21:00:00-05:00,4\n\
+                E,02/01/2024 10:00,5\n";
+    let (r, quarantine, stored) = ingest_with("iso.csv", body.as_bytes(), ZONED).unwrap();
+    assert_eq!(r.rows_accepted, 4);
+    for s in &stored {
+        assert_eq!(s[1], "2024-01-02 02:00:00.000", "{s:?}");
+    }
+    // What still fails says what was found.
+    assert!(
+        quarantine[0][3].contains("found \"02/01/2024 10:00\""),
+        "{quarantine:?}"
+    );
+}
+
+#[test]
+fn validate_warns_when_the_zone_cannot_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("e.csv");
+    std::fs::write(
+        &csv,
+        "customer_id,ts,amount\nA,2024-01-02T10:00:00+08:00,1\n",
+    )
+    .unwrap();
+    let p = dir.path().join("p.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "name = \"t\"\nworkdir = \"work\"\n{}",
+            ZONED.replace("{FILE}", &csv.display().to_string()).replace(
+                "timezone",
+                "timestamp_format = \"%Y-%m-%dT%H:%M:%S%:z\"\ntimezone"
+            )
+        ),
+    )
+    .unwrap();
+    churnflow()
+        .arg("validate")
+        .arg(&p)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "source.timezone = \"Asia/Shanghai\" never applies",
+        ));
+}
+
+#[test]
+fn a_mostly_broken_side_table_is_refused_with_exit_4_and_nothing_written() {
+    // Before: a 90%-broken arrears file was loaded and the model trained on it.
+    let dir = tempfile::tempdir().unwrap();
+    let tx = dir.path().join("tx.csv");
+    std::fs::write(
+        &tx,
+        "order_id,customer_id,order_date,amount,quantity\n1,A,2024-01-02,10,1\n",
+    )
+    .unwrap();
+    let arrears = dir.path().join("arrears.csv");
+    let mut text = String::from("customer_id,as_of,outstanding,days_overdue\n");
+    for i in 0..20 {
+        let days = if i < 2 { "3" } else { "many" };
+        text.push_str(&format!("C{i},2024-01-31,100,{days}\n"));
+    }
+    std::fs::write(&arrears, text).unwrap();
+    let side = format!(
+        "[arrears]\npath = \"{}\"\n[arrears.columns]\ncustomer_id = \"customer_id\"\n\
+         as_of = \"as_of\"\noutstanding = \"outstanding\"\ndays_overdue = \"days_overdue\"\n",
+        arrears.display()
+    );
+    let path = crate::util::write_pipeline(dir.path(), &tx, &side);
+    churnflow()
+        .arg("ingest")
+        .arg(&path)
+        .assert()
+        .code(4)
+        .stderr(predicates::str::contains(
+            "18 of 20 rows rejected (90.0%), above arrears.max_rejected_share = 0.05",
+        ));
+    let p = Pipeline::load(&path).unwrap();
+    let m = Manifest::load(&p.warehouse_dir()).unwrap();
+    assert!(m.side_batches.is_empty(), "{:?}", m.side_batches);
+    assert!(!p.warehouse_dir().join("arrears").exists());
+    // The share is the table's own: raised, the same file loads.
+    let lenient = crate::util::write_pipeline(
+        dir.path(),
+        &tx,
+        &side.replace("[arrears]\n", "[arrears]\nmax_rejected_share = 0.95\n"),
+    );
+    let reports = ingest::ingest_all(&Pipeline::load(&lenient).unwrap()).unwrap();
+    assert_eq!(reports.last().unwrap().rows_rejected, 18);
+}
+
+#[test]
+fn a_night_outside_the_data_exits_2_naming_its_range() {
+    // Before: exit 0, an empty list, and yesterday's list "resolved".
+    let dir = tempfile::tempdir().unwrap();
+    let tx = crate::util::generate(dir.path(), 150, 3, 0);
+    let path = crate::util::write_pipeline(dir.path(), &tx, "");
+    churnflow().arg("ingest").arg(&path).assert().success();
+    let (_, rows) = read_csv(&tx);
+    let mut days: Vec<&str> = rows.iter().map(|r| &r[2][..10]).collect();
+    days.sort();
+    let (first, last) = (days[0], days[days.len() - 1]);
+    let range = format!("the warehouse holds data from {first} to {last}");
+    for (cmd, as_of) in [("features", "1999-01-01"), ("run", "2099-01-01")] {
+        churnflow()
+            .args([cmd, path.to_str().unwrap(), "--as-of", as_of])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(range.as_str()));
+    }
+    // Nothing was trained for the refused night.
+    assert!(!dir.path().join("work/models/registry.json").exists());
+}
