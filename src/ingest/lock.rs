@@ -1,76 +1,111 @@
-//! One writer per workdir. A lock file holds the owner's pid and host; a second run exits at once
-//! with a clear message, and a lock left by a process that no longer exists is taken over.
+//! One writer per workdir, and one registry decision at a time per models folder.
+//!
+//! The locks are the kernel's advisory file locks (`flock`, through `std::fs::File::try_lock`):
+//! a lock is held by an open file, so it ends when its process ends however it ends (kill -9, a
+//! restarted container, a crashed host's NFS lease), and two processes can never hold it at once.
+//! Nothing has to decide whether a lock file is stale, so a file left behind — with another
+//! host's name, empty or garbled — never blocks a night. The file itself is never deleted:
+//! removing a lock file while another process waits on it would let a third create a new one and
+//! both hold "the" lock. What the file holds (pid, host, boot id, process start time, when) is
+//! only there to say who holds it.
 
-use std::fs;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Holds the lock until dropped.
+/// Holds a lock until dropped.
 #[derive(Debug)]
 pub struct WorkdirLock {
+    _file: File,
     path: PathBuf,
 }
 
-const LOCK_FILE: &str = ".churnflow.lock";
+/// Lock file of a workdir.
+pub const LOCK_FILE: &str = ".churnflow.lock";
+/// Lock file of a models folder's registry.
+pub const REGISTRY_LOCK_FILE: &str = ".registry.lock";
 
 impl WorkdirLock {
-    /// Takes the lock of `workdir`, creating the folder if needed.
+    /// Takes the lock of `workdir`, creating the folder if needed; fails at once (exit 3) when
+    /// another process holds it, naming the lock file, its holder and what to do.
     pub fn acquire(workdir: &Path) -> Result<Self> {
         fs::create_dir_all(workdir).map_err(|e| Error::io("creating directory", workdir, e))?;
+        remove_leftovers(workdir);
         let path = workdir.join(LOCK_FILE);
-        // The owner's details are written to a private file first and hard-linked into place:
-        // the link is atomic and fails if the lock exists, so a run killed at any point never
-        // leaves a lock file without an owner (which nobody could tell was stale).
-        let own = workdir.join(format!("{LOCK_FILE}.{}", std::process::id()));
-        let text = format!(
-            "pid={}\nhost={}\nstarted={}\n",
-            std::process::id(),
-            hostname(),
-            chrono::Utc::now().to_rfc3339()
-        );
-        fs::write(&own, text).map_err(|e| Error::io("writing lock file", &own, e))?;
-        let result = Self::link(workdir, &own, &path);
-        let _ = fs::remove_file(&own);
-        if result.is_ok() {
-            remove_leftovers(workdir);
+        let file = open(&path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let owner = fs::read_to_string(&path).unwrap_or_default();
+                let owner = owner.split_whitespace().collect::<Vec<_>>().join(" ");
+                return Err(Error::Locked(format!(
+                    "{} is locked by a running churnflow process ({}); lock file {}. The lock \
+                     ends when that process does (it is a kernel file lock, never left behind \
+                     by a killed run): wait for it, or stop that process",
+                    workdir.display(),
+                    if owner.is_empty() {
+                        "details not yet written"
+                    } else {
+                        &owner
+                    },
+                    path.display()
+                )));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io("locking", &path, e)),
         }
-        result
+        write_owner(&file, &path)?;
+        Ok(WorkdirLock { _file: file, path })
     }
 
-    fn link(workdir: &Path, own: &Path, path: &Path) -> Result<Self> {
-        for _ in 0..2 {
-            match fs::hard_link(own, path) {
-                Ok(()) => {
-                    return Ok(WorkdirLock {
-                        path: path.to_path_buf(),
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = fs::read_to_string(path).unwrap_or_default();
-                    if is_stale(&owner) {
-                        // The owner died without cleaning up; nobody else can be writing.
-                        let _ = fs::remove_file(path);
-                        continue;
-                    }
-                    return Err(Error::Locked(format!(
-                        "{} is locked by another churnflow run ({}); try again when it has \
-                         finished, or delete the lock file if that process no longer exists",
-                        workdir.display(),
-                        owner.split_whitespace().collect::<Vec<_>>().join(" ")
-                    )));
-                }
-                Err(e) => return Err(Error::io("creating lock file", path, e)),
-            }
-        }
-        Err(Error::Locked(format!(
-            "could not take the lock {} after removing a stale one",
-            path.display()
-        )))
+    /// Takes the registry lock of `models_dir`, waiting for another process's decision to be
+    /// written first (a decision takes seconds; waiting loses none of them).
+    pub fn registry(models_dir: &Path) -> Result<Self> {
+        fs::create_dir_all(models_dir)
+            .map_err(|e| Error::io("creating directory", models_dir, e))?;
+        let path = models_dir.join(REGISTRY_LOCK_FILE);
+        let file = open(&path)?;
+        file.lock().map_err(|e| Error::io("locking", &path, e))?;
+        write_owner(&file, &path)?;
+        Ok(WorkdirLock { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
-/// Removes owner files of runs killed between writing them and taking the lock.
+fn open(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io("opening lock file", path, e))
+}
+
+/// Replaces the lock file's text with this process's details (only the holder writes it).
+fn write_owner(file: &File, path: &Path) -> Result<()> {
+    let text = format!(
+        "pid={}\nhost={}\nboot_id={}\nprocess_start={}\nstarted={}\n",
+        std::process::id(),
+        hostname(),
+        read_trimmed("/proc/sys/kernel/random/boot_id").unwrap_or_else(|| "unknown".into()),
+        process_start().unwrap_or_else(|| "unknown".into()),
+        chrono::Utc::now().to_rfc3339()
+    );
+    let mut f = file;
+    f.set_len(0)
+        .and_then(|()| f.rewind())
+        .and_then(|()| f.write_all(text.as_bytes()))
+        .map_err(|e| Error::io("writing lock file", path, e))
+}
+
+/// Owner files of the previous lock scheme (`.churnflow.lock.<pid>`), left by runs killed while
+/// taking it; nothing refers to them.
 fn remove_leftovers(workdir: &Path) {
     let prefix = format!("{LOCK_FILE}.");
     for entry in fs::read_dir(workdir).into_iter().flatten().flatten() {
@@ -80,33 +115,23 @@ fn remove_leftovers(workdir: &Path) {
     }
 }
 
-impl Drop for WorkdirLock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
-    }
+fn read_trimmed(path: &str) -> Option<String> {
+    fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
-fn field<'a>(owner: &'a str, key: &str) -> Option<&'a str> {
-    owner
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-}
-
-/// A lock is stale when it names this host and a pid that is not running.
-fn is_stale(owner: &str) -> bool {
-    let (Some(pid), Some(host)) = (field(owner, "pid"), field(owner, "host")) else {
-        return false;
-    };
-    host == hostname()
-        && !Path::new("/proc").join(pid.trim()).exists()
-        && Path::new("/proc/self").exists()
+/// This process's start time in clock ticks since boot (field 22 of /proc/self/stat): with the
+/// boot id and pid it names one process, even after pids are reused.
+fn process_start() -> Option<String> {
+    let stat = fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; fields after it follow its closing ')'.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(19).map(str::to_string)
 }
 
 fn hostname() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown".into())
+    read_trimmed("/proc/sys/kernel/hostname")
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 #[cfg(test)]
@@ -119,36 +144,66 @@ mod tests {
         let first = WorkdirLock::acquire(dir.path()).unwrap();
         let err = WorkdirLock::acquire(dir.path()).unwrap_err();
         assert!(matches!(err, Error::Locked(_)));
+        let text = err.to_string();
         assert!(
-            err.to_string()
-                .contains(&format!("pid={}", std::process::id())),
-            "{err}"
+            text.contains(&format!("pid={}", std::process::id())),
+            "{text}"
         );
+        assert!(text.contains(LOCK_FILE), "{text}");
         drop(first);
         WorkdirLock::acquire(dir.path()).unwrap();
     }
 
     #[test]
-    fn stale_lock_of_a_dead_process_is_taken_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let text = format!("pid=999999999\nhost={}\n", hostname());
-        fs::write(dir.path().join(LOCK_FILE), text).unwrap();
-        WorkdirLock::acquire(dir.path()).unwrap();
+    fn a_lock_file_left_behind_never_blocks() {
+        for left in [
+            "pid=1\nhost=another-container\n".to_string(),
+            String::new(),
+            "\u{0}\u{1}garbled".to_string(),
+            format!("pid={}\nhost={}\n", std::process::id(), hostname()),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join(LOCK_FILE), &left).unwrap();
+            let lock = WorkdirLock::acquire(dir.path()).unwrap();
+            let owner = fs::read_to_string(lock.path()).unwrap();
+            assert!(owner.contains("boot_id="), "{owner}");
+            assert!(owner.contains("process_start="), "{owner}");
+        }
     }
 
     #[test]
-    fn owner_file_of_a_run_killed_before_locking_is_removed() {
+    fn owner_file_of_the_old_scheme_is_removed() {
         let dir = tempfile::tempdir().unwrap();
         let leftover = dir.path().join(format!("{LOCK_FILE}.999999999"));
         fs::write(&leftover, "pid=999999999\n").unwrap();
-        let lock = WorkdirLock::acquire(dir.path()).unwrap();
+        let _lock = WorkdirLock::acquire(dir.path()).unwrap();
         assert!(!leftover.exists());
-        let owner = fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
-        assert!(
-            owner.contains(&format!("pid={}", std::process::id())),
-            "{owner}"
-        );
-        drop(lock);
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn many_racing_starts_never_hold_the_lock_twice() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(LOCK_FILE), "pid=1\nhost=gone\n").unwrap();
+        let holders = AtomicUsize::new(0);
+        let (most, taken) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..16 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        if let Ok(lock) = WorkdirLock::acquire(dir.path()) {
+                            let now = holders.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            taken.fetch_add(1, Ordering::SeqCst);
+                            std::thread::yield_now();
+                            holders.fetch_sub(1, Ordering::SeqCst);
+                            drop(lock);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 1);
+        assert!(taken.load(Ordering::SeqCst) > 0);
     }
 }

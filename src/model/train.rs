@@ -221,6 +221,9 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
         name: "recency alone".into(),
         metrics: Metrics::ranking_only(&recency_scores(val)?, &val.labels),
     }];
+    // Pipelines may share a models folder: the registry is read, judged against and written
+    // under its lock, so no other decision lands in between and none is lost.
+    let _registry_lock = crate::ingest::lock::WorkdirLock::registry(&p.models_dir)?;
     let registry = Registry::load(&p.models_dir)?;
     // A current model this version cannot read (older format, deleted file) must not block
     // retraining forever: the new model replaces it and the registry says why.

@@ -270,3 +270,95 @@ fn a_night_outside_the_data_exits_2_naming_its_range() {
     // Nothing was trained for the refused night.
     assert!(!dir.path().join("work/models/registry.json").exists());
 }
+
+#[test]
+fn parallel_ingests_against_a_left_lock_file_load_the_export_exactly_once() {
+    // Before: a lock left by a run on another host name (or empty, or garbled) blocked every
+    // later night with exit 3.
+    let dir = tempfile::tempdir().unwrap();
+    let tx = crate::util::generate(dir.path(), 200, 5, 0);
+    let path = crate::util::write_pipeline(dir.path(), &tx, "");
+    std::fs::create_dir_all(dir.path().join("work")).unwrap();
+    std::fs::write(
+        dir.path().join("work/.churnflow.lock"),
+        "pid=1\nhost=restarted-container-7f3a\n",
+    )
+    .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("churnflow");
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(&bin)
+                .arg("ingest")
+                .arg(&path)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let code = out.status.code().unwrap();
+        if code == 3 {
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("is locked by a running"),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        codes.push(code);
+    }
+    assert!(codes.iter().all(|&c| c == 0 || c == 3), "{codes:?}");
+    assert!(codes.contains(&0), "{codes:?}");
+    let p = Pipeline::load(&path).unwrap();
+    let m = Manifest::load(&p.warehouse_dir()).unwrap();
+    assert_eq!(m.batches.len(), 1, "the export was committed once");
+    let (_, rows) = read_csv(&tx);
+    assert_eq!(m.batches[0].rows_read, rows.len() as u64);
+}
+
+#[test]
+fn two_pipelines_sharing_a_models_folder_lose_no_registry_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = crate::util::generate(dir.path(), 300, 9, 0);
+    let models = dir.path().join("shared-models");
+    let bin = assert_cmd::cargo::cargo_bin("churnflow");
+    let pipelines: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            let sub = dir.path().join(name);
+            std::fs::create_dir_all(&sub).unwrap();
+            let p = crate::util::write_pipeline(&sub, &tx, "");
+            let text = std::fs::read_to_string(&p).unwrap().replace(
+                "workdir = \"work\"\n",
+                &format!(
+                    "workdir = \"work\"\nmodels_dir = \"{}\"\n",
+                    models.display()
+                ),
+            );
+            std::fs::write(&p, text).unwrap();
+            churnflow().arg("ingest").arg(&p).assert().success();
+            p
+        })
+        .collect();
+    let children: Vec<_> = pipelines
+        .iter()
+        .map(|p| {
+            std::process::Command::new(&bin)
+                .arg("train")
+                .arg(p)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        assert!(c.wait_with_output().unwrap().status.success());
+    }
+    let reg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(models.join("registry.json")).unwrap())
+            .unwrap();
+    assert_eq!(reg["history"].as_array().unwrap().len(), 3, "{reg}");
+}
