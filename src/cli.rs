@@ -49,6 +49,19 @@ pub enum Command {
     Backtest(PipelineArgs),
     /// List the registry's models or show one model's card.
     Models(ModelsArgs),
+    /// Take one batch (a delivery that was wrong) out of the warehouse, atomically.
+    Retract(RetractArgs),
+    /// Rebuild a lost or unreadable manifest from the parts, or set aside damaged parts.
+    Repair(PipelineArgs),
+}
+
+/// Arguments of `retract`.
+#[derive(Debug, clap::Args)]
+pub struct RetractArgs {
+    /// The pipeline file (TOML).
+    pub pipeline: PathBuf,
+    /// The batch to take out, as `ingest` reported it (b followed by 16 hex digits).
+    pub batch_id: String,
 }
 
 /// Arguments of `models`.

@@ -58,6 +58,11 @@ pub enum Error {
     #[error("{0}")]
     Locked(String),
 
+    /// The warehouse cannot be used as it is (a lost or unreadable manifest, a damaged part):
+    /// nothing was changed, and the message says how to repair it. Exit 3.
+    #[error("{0}")]
+    Warehouse(String),
+
     /// A stored artifact (manifest, model, registry) is missing or inconsistent.
     #[error("{0}")]
     Artifact(String),
@@ -76,7 +81,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config { .. } | Error::Usage(_) => EXIT_USAGE,
-            Error::Locked(_) => EXIT_UNAVAILABLE,
+            Error::Locked(_) | Error::Warehouse(_) => EXIT_UNAVAILABLE,
             Error::Gate(_) => EXIT_GATE,
             _ => EXIT_FAILURE,
         }

@@ -22,6 +22,8 @@ fn dispatch(cli: &Cli, out: Out) -> Result<()> {
         Command::Validate(a) => cmd::validate::run(a, out),
         Command::Backtest(a) => cmd::backtest::run(a, out),
         Command::Models(a) => cmd::models::run(a, out),
+        Command::Retract(a) => cmd::retract::run(a, out),
+        Command::Repair(a) => cmd::repair::run(a, out),
     }
 }
 

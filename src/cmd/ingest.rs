@@ -27,8 +27,18 @@ pub fn print_report(r: &IngestReport, warehouse: &std::path::Path, out: Out) {
         ));
         return;
     }
+    // Every row read is in exactly one of these counts.
+    let restated = if r.rows_restated > 0 || r.orders_replaced > 0 {
+        format!(
+            ", {} restating {} earlier orders",
+            r.rows_restated, r.orders_replaced
+        )
+    } else {
+        String::new()
+    };
     out.line(format!(
-        "ingest: {} rows read from {}: {} accepted, {} rejected, {} duplicates dropped (batch {})",
+        "ingest: {} rows read from {}: {} accepted, {} rejected, {} duplicates dropped{restated} \
+         (batch {})",
         r.rows_read, r.source, r.rows_accepted, r.rows_rejected, r.rows_duplicate, r.batch_id
     ));
     if let Some(q) = &r.quarantine {

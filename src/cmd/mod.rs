@@ -5,6 +5,8 @@ pub mod features;
 pub mod generate;
 pub mod ingest;
 pub mod models;
+pub mod repair;
+pub mod retract;
 pub mod run;
 pub mod score;
 pub mod train;

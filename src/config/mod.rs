@@ -67,6 +67,8 @@ pub struct Source {
     pub amount_max: f64,
     /// Reject a row whose order id was used earlier in the file by a different row.
     pub unique_order_id: bool,
+    /// What a later delivery of an order already in the warehouse does.
+    pub restatements: crate::ingest::restate::Policy,
     pub columns: ColumnMap,
 }
 
@@ -246,12 +248,21 @@ impl Pipeline {
             path: path.to_path_buf(),
             problems: "  - the file is not valid UTF-8".into(),
         })?;
-        let raw: RawPipeline = toml::from_str(&text).map_err(|e| Error::Config {
-            path: path.to_path_buf(),
-            problems: indent(&e.to_string()),
-        })?;
         let hash = hex(&Sha256::digest(&bytes));
-        Self::from_raw(raw, path, hash)
+        let (raw, syntax) = parse_all(&text);
+        let checked = raw.map(|raw| Self::from_raw(raw, path, hash));
+        if syntax.is_empty() {
+            return checked.expect("parsed when no problem was found");
+        }
+        // Type and syntax problems first, then whatever the checks found in the rest.
+        let mut problems: Vec<String> = syntax.iter().map(|p| indent(p)).collect();
+        if let Some(Err(Error::Config { problems: more, .. })) = checked {
+            problems.push(more);
+        }
+        Err(Error::Config {
+            path: path.to_path_buf(),
+            problems: problems.join("\n"),
+        })
     }
 
     /// Validates a parsed pipeline; `file` anchors relative paths.
@@ -325,6 +336,22 @@ impl Pipeline {
             problems.push(format!(
                 "source.thousands_separator and source.decimal_separator: must differ, both are {t:?}"
             ));
+        }
+        let restatements = match raw.source.restatements.as_deref() {
+            None => crate::ingest::restate::Policy::default(),
+            Some(t) => crate::ingest::restate::Policy::parse(t).unwrap_or_else(|| {
+                problems.push(format!(
+                    "source.restatements: expected \"replace\", \"keep_first\" or \
+                     \"quarantine\", found {t:?}"
+                ));
+                crate::ingest::restate::Policy::default()
+            }),
+        };
+        if raw.source.restatements.is_some() && raw.source.columns.order_id.is_none() {
+            problems.push(
+                "source.restatements: needs source.columns.order_id (an order is known by its id)"
+                    .to_string(),
+            );
         }
         let c = &raw.source.columns;
         let columns = ColumnMap {
@@ -481,6 +508,7 @@ impl Pipeline {
                 amount_min: raw.source.amount_min,
                 amount_max: raw.source.amount_max,
                 unique_order_id: raw.source.unique_order_id,
+                restatements,
                 columns,
             },
             workdir,
@@ -940,6 +968,41 @@ fn normalize(path: &Path) -> PathBuf {
     } else {
         out.iter().collect()
     }
+}
+
+/// Parses a pipeline file, reporting every syntax, type and unknown-key problem rather than the
+/// first: after each problem the offending line is set aside (commented out, so line numbers
+/// stay) and parsing resumes. A key set aside falls back to its default, so the file's other
+/// checks still run; a missing required key, or a problem on a line that cannot be set aside,
+/// ends the search. Returns the parsed file when the rest parses, and the problems found.
+fn parse_all(text: &str) -> (Option<RawPipeline>, Vec<String>) {
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    let mut problems = Vec::new();
+    for _ in 0..100 {
+        let current = lines.join("\n");
+        let e = match toml::from_str::<RawPipeline>(&current) {
+            Ok(raw) => return (Some(raw), problems),
+            Err(e) => e,
+        };
+        problems.push(e.to_string().trim_end().to_string());
+        let Some(span) = e.span() else {
+            break;
+        };
+        let line = current[..span.start.min(current.len())]
+            .matches('\n')
+            .count();
+        let Some(l) = lines.get_mut(line) else { break };
+        let t = l.trim_start();
+        if e.message().starts_with("missing field")
+            || t.is_empty()
+            || t.starts_with('[')
+            || t.starts_with('#')
+        {
+            break;
+        }
+        *l = format!("# {l}");
+    }
+    (None, problems)
 }
 
 fn indent(text: &str) -> String {

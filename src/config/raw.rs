@@ -131,6 +131,9 @@ pub struct RawSource {
     /// for exports with one row per order line).
     #[serde(default = "default_true")]
     pub unique_order_id: bool,
+    /// What a later delivery of an order already in the warehouse with other rows does:
+    /// "replace" (default), "keep_first" or "quarantine". Needs `columns.order_id`.
+    pub restatements: Option<String>,
     /// Column mapping.
     pub columns: RawColumns,
 }

@@ -41,6 +41,8 @@ impl PolarsEngine {
     /// Opens the warehouse at `warehouse` (only parts named by its manifest are visible).
     pub fn open(warehouse: &Path) -> Result<Self> {
         let manifest = Manifest::load(warehouse)?;
+        // A damaged part is named before any query reads it.
+        warehouse::verify(warehouse, &manifest)?;
         let lf = warehouse::scan(warehouse, &manifest)?.ok_or_else(|| {
             Error::Data(format!(
                 "the warehouse {} holds no transactions: run `churnflow ingest` first",

@@ -6,9 +6,9 @@
 //!
 //! An unclosed quote would otherwise make the rest of the file one field. So a quoted field that
 //! runs past [`QuoteLimits`] (lines or bytes), or to the end of the file, is taken for a stray
-//! quote: the lines from its record's start through the line that opened the quote are set aside
-//! as one malformed record (blanked in the chunk, so line numbers stay as in the file), and
-//! reading resumes on the next line.
+//! quote: the first line of its record is set aside as one malformed record (blanked in the
+//! chunk, so line numbers stay as in the file), and reading resumes on the next line, where a
+//! second stray quote is found the same way.
 
 use std::fs::File;
 use std::io::Read;
@@ -51,8 +51,7 @@ pub struct Syntax {
 pub struct Scan {
     /// Offset just past the last whole record (or stray) that the scan accepted.
     pub end: usize,
-    /// Stray-quote records before `end`: from the record's start through the line break after
-    /// its opening quote (or the end of the text).
+    /// Stray-quote records before `end`: the first line of each, line break included.
     pub strays: Vec<Range<usize>>,
 }
 
@@ -82,14 +81,13 @@ pub fn scan(text: &[u8], syntax: Syntax, limit: usize, eof: bool) -> Scan {
         let start = pos;
         let mut state = State::FieldStart;
         let mut lines = 0u64;
-        let mut opened = start;
         loop {
             if pos >= text.len() {
                 if !eof {
                     break 'records;
                 }
                 if state == State::Quoted {
-                    let end = line_end(text, opened);
+                    let end = line_end(text, start);
                     out.strays.push(start..end);
                     out.end = end;
                     pos = end;
@@ -106,7 +104,6 @@ pub fn scan(text: &[u8], syntax: Syntax, limit: usize, eof: bool) -> Scan {
                     pos += 1;
                     if b == quote {
                         state = State::Quoted;
-                        opened = pos - 1;
                         lines = 0;
                     } else if b == b'\n' {
                         break;
@@ -132,7 +129,7 @@ pub fn scan(text: &[u8], syntax: Syntax, limit: usize, eof: bool) -> Scan {
                         lines > limits.max_lines || (at - start) as u64 > limits.max_bytes
                     };
                     if too_long(lines, next) {
-                        let end = line_end(text, opened);
+                        let end = line_end(text, start);
                         out.strays.push(start..end);
                         out.end = end;
                         pos = end;

@@ -11,6 +11,8 @@ pub mod number;
 pub mod orders;
 pub mod prepare;
 pub mod reader;
+pub mod repair;
+pub mod restate;
 pub mod side;
 pub mod stage;
 pub mod timestamp;
@@ -30,6 +32,8 @@ use crate::error::{Error, Result};
 use manifest::{Batch, Manifest};
 use validate::{Bounds, Field, FieldKind};
 
+use crate::error::EngineContext;
+
 /// What one ingest did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IngestReport {
@@ -42,6 +46,10 @@ pub struct IngestReport {
     pub rows_accepted: u64,
     pub rows_rejected: u64,
     pub rows_duplicate: u64,
+    /// Rows that restated orders already in the warehouse (stored, replacing the earlier rows).
+    pub rows_restated: u64,
+    /// Orders of earlier batches replaced.
+    pub orders_replaced: u64,
     pub quarantine: Option<String>,
     pub warnings: Vec<String>,
 }
@@ -58,6 +66,8 @@ impl IngestReport {
             rows_accepted: 0,
             rows_rejected: 0,
             rows_duplicate: 0,
+            rows_restated: 0,
+            orders_replaced: 0,
             quarantine: None,
             warnings: vec![],
         }
@@ -122,7 +132,9 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 /// batch committed on its own. The caller holds the workdir lock.
 pub fn ingest(p: &Pipeline) -> Result<Vec<IngestReport>> {
     let wh = p.warehouse_dir();
-    warehouse::remove_uncommitted(&wh, &Manifest::load(&wh)?)?;
+    let manifest = Manifest::load(&wh)?;
+    warehouse::verify(&wh, &manifest)?;
+    let cleanup = warehouse::clean_uncommitted(&wh, &manifest)?;
     // Staged copies and spilled rows of a killed run: nothing refers to them, and a later file
     // would not reuse their batch folder, so they would otherwise stay forever.
     let staging = wh.join(".staging");
@@ -131,16 +143,19 @@ pub fn ingest(p: &Pipeline) -> Result<Vec<IngestReport>> {
     }
     let files = prepare::expand(&p.source.path)?;
     let bar = crate::progress::bar(files.len() as u64, "ingesting files");
-    let reports = files
+    let mut reports: Vec<IngestReport> = files
         .iter()
         .map(|file| {
             let r = ingest_file(p, file);
             bar.inc(1);
             r
         })
-        .collect();
+        .collect::<Result<_>>()?;
     bar.finish_and_clear();
-    reports
+    if let Some(first) = reports.first_mut() {
+        first.warnings.splice(0..0, cleanup);
+    }
+    Ok(reports)
 }
 
 fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
@@ -153,6 +168,15 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     if let Some(b) = manifest.find_by_hash(&sha) {
         return Ok(IngestReport::already(source_name, sha, b.batch_id.clone()));
     }
+    if let Some(r) = manifest.find_retracted(&sha) {
+        let mut report = IngestReport::already(source_name, sha, r.batch_id.clone());
+        report.warnings.push(format!(
+            "{} has the content of batch {}, retracted at {}: not ingested again (deliver a \
+             corrected file, or remove this one)",
+            report.source, r.batch_id, r.at
+        ));
+        return Ok(report);
+    }
     let mut warnings = Vec::new();
     if let Some(prev) = manifest
         .batches
@@ -162,8 +186,13 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     {
         warnings.push(format!(
             "{source_name} was ingested before as batch {} with different content; only rows \
-             not already in the warehouse are added",
-            prev.batch_id
+             not already in the warehouse are added{}",
+            prev.batch_id,
+            if src.columns.order_id.is_some() {
+                ", and orders it restates replace their earlier rows"
+            } else {
+                ""
+            }
         ));
     }
     let batch_id = format!("b{}", &sha[..16]);
@@ -202,11 +231,32 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         rejected,
         rows_read,
         orders,
+        fields,
         ..
     } = chunks;
     // The order-id table (about 12 bytes per distinct id) is not needed to write the parts.
     drop(orders);
+    let plan = match &src.columns.order_id {
+        Some(_) => restate::plan(&wh, &manifest, &stage.scans()?, src.restatements)?,
+        None => restate::Plan::default(),
+    };
     let mut rejected = validate::concat_rejected(rejected)?;
+    let mut rows_quarantined = 0;
+    if let Some(q) = stage.quarantined(&plan)? {
+        rows_quarantined = q.height() as u64;
+        let q = restated_rejects(&q, &plan, &fields, &source_name)?;
+        rejected = Some(match rejected {
+            Some(r) => validate::concat_rejected(vec![
+                r.clone(),
+                q.select(r.get_column_names().into_iter().cloned())
+                    .engine(|| "listing restated orders for quarantine".into())?,
+            ])?
+            .expect("two frames")
+            .sort(["line"], Default::default())
+            .engine(|| "ordering rejected rows".into())?,
+            None => q,
+        });
+    }
     let rows_rejected = rejected.as_ref().map_or(0, |r| r.height() as u64);
     if let Some(rejected) = &rejected {
         gate::refuse_if_broken(
@@ -218,33 +268,105 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         )?;
     }
 
+    // The first write to a warehouse gives it its (empty) manifest first: a part is then never
+    // without one unless the manifest was lost.
+    Manifest::ensure_exists(&wh)?;
     let quarantine = match &mut rejected {
         Some(rows) if rows.height() > 0 => {
             let rel = format!("quarantine/{batch_id}.csv");
+            manifest::Intent::announce(&wh, &batch_id, std::slice::from_ref(&rel))?;
             crate::report::csv::write_frame(&wh.join(&rel), rows, false)?;
             Some(rel)
         }
         _ => None,
     };
-    let (parts, fresh) = stage.write_parts(&wh, &manifest, &batch_id)?;
-    let rows_duplicate = stage.rows() - fresh;
+    let footer = warehouse::PartFooter {
+        table: "transactions".into(),
+        batch_id: batch_id.clone(),
+        month: String::new(),
+        source_path: source_name.clone(),
+        source_sha256: sha.clone(),
+        source_bytes: bytes,
+        ingested_at: chrono::Utc::now().to_rfc3339(),
+        rows_read,
+        rows_rejected,
+        quarantine: quarantine.clone(),
+        superseded_from: None,
+    };
+    let written = stage.write_parts(&wh, &manifest, &plan, &footer)?;
+    let superseding = restate::supersede(&wh, &manifest, &plan, &batch_id)?;
+    // Staged rows = quarantined restatements + dropped as duplicates + written.
+    let rows_duplicate = stage.rows() - rows_quarantined - written.stored;
     let report = IngestReport {
         source: source_name,
         source_sha256: sha,
-        batch_id,
+        batch_id: batch_id.clone(),
         already_ingested: false,
         rows_read,
-        rows_accepted: rows_read - rows_rejected,
+        rows_accepted: written.stored - written.restated,
         rows_rejected,
         rows_duplicate,
+        rows_restated: written.restated,
+        orders_replaced: plan.orders_replaced(),
         quarantine,
         warnings,
     };
-    manifest
-        .batches
-        .push(Batch::from_report(&report, bytes, parts));
+    restate::apply(&mut manifest, &superseding.rewritten);
+    let mut batch = Batch::from_report(&report, bytes, written.parts);
+    batch.ingested_at = footer.ingested_at.clone();
+    batch.superseded = superseding.kept;
+    manifest.batches.push(batch);
     manifest.save(&wh)?;
+    // Committed: the parts the rewrite replaced are spare now (the intent names them, so a kill
+    // before this point leaves them to the next run's cleanup).
+    for f in &superseding.obsolete {
+        let path = wh.join(f);
+        std::fs::remove_file(&path).map_err(|e| Error::io("removing", &path, e))?;
+    }
+    manifest::Intent::done(&wh, &batch_id)?;
     Ok(report)
+}
+
+/// Quarantine rows for staged rows of orders sent to quarantine as restatements: the leading
+/// columns, then the canonical values under the export's column names.
+fn restated_rejects(
+    rows: &DataFrame,
+    plan: &restate::Plan,
+    fields: &[Field],
+    source: &str,
+) -> Result<DataFrame> {
+    let ids = crate::frame::str_values(rows, "order_id")?;
+    let reasons: Vec<String> = ids
+        .iter()
+        .map(|id| match plan.decision(id) {
+            Some(restate::Decision::Quarantine { earlier }) => format!(
+                "restated order: order id {id:?} is already in the warehouse with other values \
+                 (batch {earlier}); source.restatements = \"quarantine\""
+            ),
+            _ => "restated order".to_string(),
+        })
+        .collect();
+    let order_column = fields
+        .iter()
+        .find(|f| f.name == "order_id")
+        .and_then(|f| f.column.clone())
+        .unwrap_or_else(|| "order_id".into());
+    let mut exprs = vec![
+        lit(source.to_string()).alias("source_file"),
+        col(validate::ACCEPTED_LINE).alias("line"),
+        lit(order_column).alias("column"),
+        lit(Series::new("reason".into(), reasons)).alias("reason"),
+    ];
+    for f in fields {
+        if let Some(c) = &f.column {
+            exprs.push(col(f.name).cast(DataType::String).alias(c.as_str()));
+        }
+    }
+    rows.clone()
+        .lazy()
+        .select(exprs)
+        .collect()
+        .engine(|| "listing restated orders for quarantine".into())
 }
 
 /// One file's ingest in progress: each chunk is checked for reused order ids, validated,
@@ -284,6 +406,7 @@ impl ChunkIngest<'_> {
             },
             self.source_name,
             extra,
+            true,
         )?;
         self.rejected.push(validate::with_malformed(
             v.rejected,

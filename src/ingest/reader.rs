@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -149,6 +150,29 @@ pub fn check_header(
         Format::Csv(d) => read_header(path, d)?,
         Format::JsonLines => json_keys(path, 1000)?,
     };
+    // A mapped column named twice is ambiguous: which one holds the value?
+    for (_, name) in wanted {
+        let at: Vec<usize> = header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h == name)
+            .map(|(i, _)| i + 1)
+            .collect();
+        if at.len() > 1 {
+            return Err(Error::Input {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the header names column {name:?} {} times (columns {}); rename all but one \
+                     in the export",
+                    at.len(),
+                    at.iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
     let missing = missing_columns(&header, section, wanted);
     if !missing.is_empty() {
         let hint = match format {
@@ -253,6 +277,7 @@ pub fn read_chunk(
     header: &[String],
     wanted: &[(&str, &String)],
     staging: &Path,
+    shown: &Path,
 ) -> Result<RawRead> {
     let first_line = chunk.first_line as i64;
     let strays = chunk.strays;
@@ -287,7 +312,7 @@ pub fn read_chunk(
     let staged = staging.join(format!("{}-chunk-{first_line}.csv", std::process::id()));
     let result = std::fs::write(&staged, &chunk.text)
         .map_err(|e| Error::io("writing", &staged, e))
-        .and_then(|()| read_records(&staged, dialect, wanted, staging));
+        .and_then(|()| read_records(&staged, dialect, wanted, staging, shown));
     let _ = std::fs::remove_file(&staged);
     let mut read = result?;
     // The staged copy has the header on line 1 and the chunk's records from line 2.
@@ -308,21 +333,36 @@ pub fn read_chunk(
 
 /// Splits `path` record by record (quotes and embedded newlines understood) into a clean copy
 /// with a header and each record's line number, and the records that cannot be used.
+///
+/// A record that spans several lines and has the wrong number of fields is taken for a stray
+/// quote that swallowed the lines after it (the opening quote found its "closing" quote on a
+/// later line): its first line is set aside and reading resumes on the next line, so the lines
+/// it swallowed are read as the records they are.
 fn split_records(
     path: &Path,
     dialect: Dialect,
     staged: &Path,
 ) -> Result<(Vec<String>, Vec<Malformed>)> {
-    let mut rdr = record_reader(path, dialect)?;
+    let text = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
     let mut out = csv::WriterBuilder::new()
         .delimiter(dialect.delimiter)
         .quote(dialect.quote)
         .from_path(staged)
         .map_err(|e| Error::io("creating", staged, std::io::Error::other(e.to_string())))?;
+    let reader_at = |from: usize| {
+        csv::ReaderBuilder::new()
+            .delimiter(dialect.delimiter)
+            .quote(dialect.quote)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&text[from..])
+    };
     let mut header: Vec<String> = Vec::new();
     let mut malformed = Vec::new();
     let mut record = csv::ByteRecord::new();
-    let mut lines = LineCounter::open(path)?;
+    // The reader starts at `base`; lines are counted up to `counted` (line `line` starts there).
+    let (mut base, mut rdr) = (0usize, reader_at(0));
+    let (mut counted, mut line) = (0usize, 1u64);
     let write_err =
         |e: csv::Error| Error::io("writing", staged, std::io::Error::other(e.to_string()));
     loop {
@@ -336,8 +376,15 @@ fn split_records(
                 });
             }
         }
-        // The csv crate's own line count skips blank lines; count newlines up to the record.
-        let line = lines.line_at(record.position().map_or(0, |p| p.byte()))?;
+        // The csv crate's own line count skips blank lines; count newlines up to the record (a
+        // record after blank lines is reported at the first of them: step over them).
+        let mut start = base + record.position().map_or(0, |p| p.byte() as usize);
+        while start < text.len() && matches!(text[start], b'\n' | b'\r') {
+            start += 1;
+        }
+        line += memchr::memchr_iter(b'\n', &text[counted..start.max(counted)]).count() as u64;
+        counted = counted.max(start);
+        let end = base + rdr.position().byte() as usize;
         if header.is_empty() {
             header = if dialect.has_header {
                 header_names(&record)
@@ -353,6 +400,24 @@ fn split_records(
             if dialect.has_header {
                 continue;
             }
+        }
+        let body = &text[start..end.min(text.len())];
+        let body = body.strip_suffix(b"\n").unwrap_or(body);
+        if record.len() != header.len() && body.contains(&b'\n') && body.contains(&dialect.quote) {
+            // A stray quote: set its first line aside, read on from the next.
+            let first = memchr::memchr(b'\n', body).map_or(body.len(), |i| i);
+            malformed.push(Malformed {
+                line,
+                reason: crate::ingest::chunks::stray_reason(dialect.limits),
+                fields: vec![
+                    String::from_utf8_lossy(&body[..first])
+                        .trim_end_matches('\r')
+                        .to_string(),
+                ],
+            });
+            base = start + first + 1;
+            rdr = reader_at(base.min(text.len()));
+            continue;
         }
         let lossy: Vec<String> = record
             .iter()
@@ -429,7 +494,7 @@ pub fn for_each_raw(
             let mut chunks =
                 crate::ingest::chunks::RecordChunks::open(path, dialect.syntax(), chunk_bytes)?;
             while let Some(chunk) = chunks.next_chunk()? {
-                each(read_chunk(chunk, dialect, &header, wanted, staging)?)?;
+                each(read_chunk(chunk, dialect, &header, wanted, staging, path)?)?;
             }
             Ok(())
         }
@@ -470,7 +535,7 @@ fn read_csv_raw(
             header,
         });
     }
-    read_records(path, dialect, wanted, staging)
+    read_records(path, dialect, wanted, staging, path)
 }
 
 /// A whole file with a stray quote (see [`crate::ingest::chunks`]): the stray records are set
@@ -498,7 +563,7 @@ fn read_with_strays_set_aside(
     std::fs::create_dir_all(staging).map_err(|e| Error::io("creating directory", staging, e))?;
     let staged = staging.join(format!("{}-strays.csv", std::process::id()));
     std::fs::write(&staged, kept).map_err(|e| Error::io("writing", &staged, e))?;
-    let result = read_records(&staged, dialect, wanted, staging);
+    let result = read_records(&staged, dialect, wanted, staging, path);
     let _ = std::fs::remove_file(&staged);
     let mut read = result?;
     read.malformed.extend(strays);
@@ -507,11 +572,13 @@ fn read_with_strays_set_aside(
 }
 
 /// The record-level read: exact lines, and malformed records set aside instead of failing.
+/// `shown` is the file messages name (the user's file, never a staged copy).
 fn read_records(
     path: &Path,
     dialect: Dialect,
     wanted: &[(&str, &String)],
     staging: &Path,
+    shown: &Path,
 ) -> Result<RawRead> {
     std::fs::create_dir_all(staging).map_err(|e| Error::io("creating directory", staging, e))?;
     let staged = staging.join(format!("{}-records.csv", std::process::id()));
@@ -521,7 +588,7 @@ fn read_records(
             ..dialect
         };
         let frame = polars_read(&staged, staged_dialect, &header, wanted, true)
-            .engine(|| format!("reading {} as CSV", path.display()))?;
+            .engine(|| format!("reading {} as CSV", shown.display()))?;
         Ok(RawRead {
             frame,
             malformed,
@@ -530,63 +597,6 @@ fn read_records(
     });
     let _ = std::fs::remove_file(&staged);
     result
-}
-
-/// Line numbers of byte offsets in a file, read forward once.
-struct LineCounter<'a> {
-    path: &'a Path,
-    reader: BufReader<File>,
-    pos: u64,
-    newlines: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn open(path: &'a Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-        Ok(LineCounter {
-            path,
-            reader: BufReader::with_capacity(1 << 20, file),
-            pos: 0,
-            newlines: 0,
-        })
-    }
-
-    /// The 1-based line of the record that starts at byte `offset`; offsets must not decrease
-    /// between calls.
-    fn line_at(&mut self, offset: u64) -> Result<u64> {
-        while self.pos < offset {
-            let buf = self
-                .reader
-                .fill_buf()
-                .map_err(|e| Error::io("reading", self.path, e))?;
-            if buf.is_empty() {
-                break;
-            }
-            let take = buf.len().min((offset - self.pos) as usize);
-            self.newlines += buf[..take].iter().filter(|&&b| b == b'\n').count() as u64;
-            self.reader.consume(take);
-            self.pos += take as u64;
-        }
-        // The reader reports a record after blank lines at the first blank line; a record never
-        // starts with a line break, so step over them.
-        loop {
-            let buf = self
-                .reader
-                .fill_buf()
-                .map_err(|e| Error::io("reading", self.path, e))?;
-            let breaks = buf
-                .iter()
-                .take_while(|&&b| b == b'\n' || b == b'\r')
-                .count();
-            if breaks == 0 {
-                break;
-            }
-            self.newlines += buf[..breaks].iter().filter(|&&b| b == b'\n').count() as u64;
-            self.reader.consume(breaks);
-            self.pos += breaks as u64;
-        }
-        Ok(self.newlines + 1)
-    }
 }
 
 /// Lines in a file: newline characters, plus one when the last line has none.

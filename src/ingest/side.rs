@@ -11,7 +11,7 @@ use polars::prelude::*;
 use crate::config::{SideKind, SideTable};
 use crate::error::{EngineContext, Result};
 use crate::frame;
-use crate::ingest::manifest::{Batch, Manifest, Part};
+use crate::ingest::manifest::{Batch, Intent, Manifest};
 use crate::ingest::{IngestReport, hash_file, reader, validate, warehouse};
 
 /// Ingests one side table; a file with the same content as before is a no-op.
@@ -26,6 +26,14 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
         .find(|b| b.source_sha256 == sha && b.parts.iter().any(|p| p.month == table))
     {
         return Ok(IngestReport::already(source, sha, b.batch_id.clone()));
+    }
+    if let Some(r) = manifest.find_retracted(&sha) {
+        let mut report = IngestReport::already(source, sha, r.batch_id.clone());
+        report.warnings.push(format!(
+            "{} has the content of batch {}, retracted at {}: not ingested again",
+            report.source, r.batch_id, r.at
+        ));
+        return Ok(report);
     }
     let batch_id = format!("b{}", &sha[..16]);
     let staging = wh.join(".staging");
@@ -42,6 +50,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
         },
         &source,
         vec![],
+        false,
     )?;
     v.rejected = validate::with_malformed(v.rejected, &read.malformed, &read.header, &source)?;
     let rows_rejected = v.rejected.height() as u64;
@@ -68,29 +77,49 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
         None
     };
     let rel = format!("{table}/part-{batch_id}.parquet");
-    warehouse::write_parquet_file(&wh.join(&rel), &mut accepted)?;
+    let ingested_at = chrono::Utc::now().to_rfc3339();
+    Manifest::ensure_exists(wh)?;
+    let mut announced = vec![rel.clone()];
+    announced.extend(quarantine.clone());
+    Intent::announce(wh, &batch_id, &announced)?;
+    // For side tables the part's `month` names the table.
+    let part = warehouse::write_part(
+        wh,
+        &rel,
+        &mut accepted,
+        &warehouse::PartFooter {
+            table: table.into(),
+            batch_id: batch_id.clone(),
+            month: table.into(),
+            source_path: source.clone(),
+            source_sha256: sha.clone(),
+            source_bytes: bytes,
+            ingested_at: ingested_at.clone(),
+            rows_read,
+            rows_rejected,
+            quarantine: quarantine.clone(),
+            superseded_from: None,
+        },
+    )?;
     let report = IngestReport {
         source,
         source_sha256: sha,
         batch_id,
         already_ingested: false,
         rows_read,
-        rows_accepted: rows_read - rows_rejected,
+        rows_accepted: rows_read - rows_rejected - rows_duplicate,
         rows_rejected,
         rows_duplicate,
+        rows_restated: 0,
+        orders_replaced: 0,
         quarantine,
         warnings: vec![],
     };
-    // For side tables the part's `month` names the table.
-    let part = Part {
-        path: rel,
-        month: table.into(),
-        rows: accepted.height() as u64,
-    };
-    manifest
-        .side_batches
-        .push(Batch::from_report(&report, bytes, vec![part]));
+    let mut batch = Batch::from_report(&report, bytes, vec![part]);
+    batch.ingested_at = ingested_at;
+    manifest.side_batches.push(batch);
     manifest.save(wh)?;
+    Intent::done(wh, &report.batch_id)?;
     Ok(report)
 }
 

@@ -11,8 +11,9 @@ use polars::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
 use crate::ingest::identity;
-use crate::ingest::manifest::{Manifest, Part};
-use crate::ingest::warehouse::{self, CANONICAL, IDENTITY};
+use crate::ingest::manifest::{Intent, Manifest, Part};
+use crate::ingest::restate::{Decision, Plan};
+use crate::ingest::warehouse::{self, CANONICAL, IDENTITY, PartFooter};
 
 /// Staged rows of one batch, by month; the folder is removed when the stage is dropped.
 pub struct MonthStage {
@@ -83,41 +84,100 @@ impl MonthStage {
         Ok(())
     }
 
+    /// Every staged file as a lazy scan, month by month.
+    pub fn scans(&self) -> Result<Vec<LazyFrame>> {
+        self.files
+            .values()
+            .flatten()
+            .map(|p| {
+                LazyFrame::scan_parquet_files(
+                    [PlRefPath::new(p.to_string_lossy().as_ref())]
+                        .into_iter()
+                        .collect(),
+                    warehouse::scan_args(),
+                )
+                .engine(|| format!("reading staged rows {}", p.display()))
+            })
+            .collect()
+    }
+
+    /// The staged rows of orders `plan` sends to quarantine (canonical columns and the line).
+    pub fn quarantined(&self, plan: &Plan) -> Result<Option<DataFrame>> {
+        let ids: Vec<&str> = plan
+            .orders
+            .iter()
+            .filter(|(_, d)| matches!(d, Decision::Quarantine { .. }))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let scans = self.scans()?;
+        concat(scans, UnionArgs::default())
+            .and_then(|lf| {
+                lf.filter(
+                    col("order_id").is_in(lit(Series::new("".into(), ids)).implode(false), false),
+                )
+                .collect()
+            })
+            .map(Some)
+            .engine(|| "collecting restated orders for quarantine".into())
+    }
+
     /// Writes each staged month's rows that are not already in the warehouse (and not repeats of
-    /// an earlier row of the file) as a part of `batch_id`, in time order (ties in the order of
-    /// their identity hash, so a part's layout depends on its content only). Returns the parts
-    /// and the number of rows written.
+    /// an earlier row of the file) as a part of the batch `footer` describes, in time order (ties
+    /// in the order of their identity hash, so a part's layout depends on its content only).
+    /// Rows of orders `plan` decided on are dropped (same as in the warehouse, kept first, or
+    /// quarantined) or kept as restatements; rows `plan` supersedes are not counted as already
+    /// there. Each part is announced in the batch's intent before it is written.
     pub fn write_parts(
         &self,
         wh: &Path,
         manifest: &Manifest,
-        batch_id: &str,
-    ) -> Result<(Vec<Part>, u64)> {
+        plan: &Plan,
+        footer: &PartFooter,
+    ) -> Result<Written> {
+        let batch_id = footer.batch_id.as_str();
         let canonical: Vec<Expr> = CANONICAL.iter().map(|c| col(*c)).collect();
-        let mut parts = Vec::new();
-        let mut written = 0u64;
+        let mut out = Written::default();
+        let dropped: Vec<&str> = plan
+            .orders
+            .iter()
+            .filter(|(_, d)| **d != Decision::Replace)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        let restating: std::collections::HashSet<&str> = plan
+            .orders
+            .iter()
+            .filter(|(_, d)| **d == Decision::Replace)
+            .map(|(id, _)| id.as_str())
+            .collect();
         for (key, files) in &self.files {
             let month = format!("{:04}-{:02}", key / 100, key % 100);
             let paths: Vec<PlRefPath> = files
                 .iter()
                 .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
                 .collect();
-            let new =
+            let mut new =
                 LazyFrame::scan_parquet_files(paths.into_iter().collect(), warehouse::scan_args())
                     .engine(|| format!("reading staged rows of {month}"))?
-                    .with_column(lit(batch_id).alias("source_batch"))
-                    .select(canonical.clone())
-                    .collect()
-                    .engine(|| format!("reading staged rows of {month}"))?;
+                    .with_column(lit(batch_id).alias("source_batch"));
+            if !dropped.is_empty() {
+                let ids = Series::new("".into(), dropped.clone());
+                new = new.filter(
+                    col("order_id")
+                        .is_in(lit(ids).implode(false), false)
+                        .fill_null(false)
+                        .not(),
+                );
+            }
+            let new = new
+                .select(canonical.clone())
+                .collect()
+                .engine(|| format!("reading staged rows of {month}"))?;
             // Rows already in the warehouse come first, so that of equal rows theirs is the one
-            // kept (and then dropped, as not new).
-            let old = match warehouse::scan_months(wh, manifest, std::slice::from_ref(&month))? {
-                Some(old) => old
-                    .select(IDENTITY.iter().map(|c| col(*c)).collect::<Vec<_>>())
-                    .collect()
-                    .engine(|| format!("reading the warehouse's rows of {month}"))?,
-                None => DataFrame::empty(),
-            };
+            // kept (and then dropped, as not new). Superseded rows are not "already there".
+            let old = month_rows(wh, manifest, &month, plan)?;
             let (mut ts, mut ids) = (Vec::new(), Vec::new());
             for df in [&old, &new] {
                 if df.height() > 0 {
@@ -139,17 +199,71 @@ impl MonthStage {
                 .take(&IdxCa::from_vec("".into(), fresh))
                 .engine(|| format!("selecting the new rows of {month}"))?;
             drop(new);
+            if !restating.is_empty() {
+                out.restated += crate::frame::opt_str_values(&fresh, "order_id")?
+                    .iter()
+                    .filter(|v| v.as_deref().is_some_and(|v| restating.contains(&v)))
+                    .count() as u64;
+            }
             let rel = format!("transactions/month={month}/part-{batch_id}.parquet");
-            warehouse::write_parquet_file(&wh.join(&rel), &mut fresh)?;
-            written += fresh.height() as u64;
-            parts.push(Part {
-                path: rel,
-                month,
-                rows: fresh.height() as u64,
-            });
+            Intent::announce(wh, batch_id, std::slice::from_ref(&rel))?;
+            let part_footer = PartFooter {
+                month: month.clone(),
+                ..footer.clone()
+            };
+            let part = warehouse::write_part(wh, &rel, &mut fresh, &part_footer)?;
+            out.stored += part.rows;
+            out.parts.push(part);
         }
-        Ok((parts, written))
+        Ok(out)
     }
+}
+
+/// What [`MonthStage::write_parts`] wrote.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub parts: Vec<Part>,
+    /// Rows written.
+    pub stored: u64,
+    /// Of those, rows restating orders already in the warehouse.
+    pub restated: u64,
+}
+
+/// The identity columns of the warehouse's rows of `month`, without the rows `plan` supersedes
+/// (one scan of the month's parts; a row's index in it and the parts' row counts locate it).
+fn month_rows(wh: &Path, manifest: &Manifest, month: &str, plan: &Plan) -> Result<DataFrame> {
+    let parts: Vec<&Part> = manifest
+        .batches
+        .iter()
+        .flat_map(|b| &b.parts)
+        .filter(|p| p.month == month)
+        .collect();
+    if parts.is_empty() {
+        return Ok(DataFrame::empty());
+    }
+    let paths: Vec<PlRefPath> = parts
+        .iter()
+        .map(|p| PlRefPath::new(wh.join(&p.path).to_string_lossy().as_ref()))
+        .collect();
+    let mut lf = LazyFrame::scan_parquet_files(paths.into_iter().collect(), warehouse::scan_args())
+        .engine(|| format!("scanning the warehouse's rows of {month}"))?;
+    let mut gone: Vec<IdxSize> = Vec::new();
+    let mut start = 0u64;
+    for p in &parts {
+        if let Some(rows) = plan.superseded.get(&p.path) {
+            gone.extend(rows.iter().map(|&r| (start + r as u64) as IdxSize));
+        }
+        start += p.rows;
+    }
+    if !gone.is_empty() {
+        let gone = Series::new("".into(), gone);
+        lf = lf
+            .with_row_index("__row", None)
+            .filter(col("__row").is_in(lit(gone).implode(false), false).not());
+    }
+    lf.select(IDENTITY.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .collect()
+        .engine(|| format!("reading the warehouse's rows of {month}"))
 }
 
 /// The `ts` column as milliseconds since the epoch, one value per row.

@@ -8,6 +8,9 @@ use crate::error::{EngineContext, Result};
 use crate::ingest::reader::{LINE, Malformed};
 use crate::ingest::zone::Zone;
 
+/// Column of accepted rows holding their source line, when asked for.
+pub const ACCEPTED_LINE: &str = "__line";
+
 /// What separates a reason from the value found, in quarantine files.
 pub const FOUND: &str = "; found \"";
 
@@ -248,6 +251,7 @@ pub fn validate(
     times: Times,
     source_file: &str,
     extra_rules: Vec<(Expr, String, String)>,
+    keep_line: bool,
 ) -> Result<Validated> {
     let timestamp_format = times.format;
     let mut raw = raw;
@@ -437,6 +441,11 @@ pub fn validate(
             None => null_of(f.kind).alias(f.name),
         })
         .collect();
+    let mut canonical = canonical;
+    if keep_line {
+        // The source line rides along (as ACCEPTED_LINE) for rows quarantined later on.
+        canonical.push(col(LINE).cast(DataType::Int64).alias(ACCEPTED_LINE));
+    }
     let accepted = checked
         .clone()
         .lazy()

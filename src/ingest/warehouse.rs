@@ -8,7 +8,9 @@ use polars::prelude::*;
 
 use crate::atomic_file;
 use crate::error::{EngineContext, Error, Result};
-use crate::ingest::manifest::{Manifest, Part};
+use std::collections::HashSet;
+
+use crate::ingest::manifest::{Intent, Manifest, Part};
 
 /// Canonical column order of warehouse files.
 pub const CANONICAL: [&str; 7] = [
@@ -96,15 +98,183 @@ fn scan_parts(
 
 /// Writes one Parquet file atomically, verifying the footer's row count before renaming.
 pub fn write_parquet_file(path: &Path, df: &mut DataFrame) -> Result<()> {
+    write_with_footer(path, df, None)
+}
+
+fn write_with_footer(path: &Path, df: &mut DataFrame, footer: Option<&PartFooter>) -> Result<()> {
     let rows = df.height() as u64;
+    let metadata = match footer {
+        Some(f) => Some(KeyValueMetadata::from_static(vec![(
+            FOOTER_KEY.to_string(),
+            serde_json::to_string(f)
+                .map_err(|e| Error::Artifact(format!("cannot describe {}: {e}", path.display())))?,
+        )])),
+        None => None,
+    };
     write_atomically(path, rows, |file| {
         ParquetWriter::new(file)
             .with_compression(ParquetCompression::Zstd(None))
             .with_statistics(StatisticsOptions::full())
+            .with_key_value_metadata(metadata)
             .finish(df)
             .engine(|| format!("writing {}", path.display()))?;
         Ok(())
     })
+}
+
+/// Footer key of a warehouse part's description.
+pub const FOOTER_KEY: &str = "churnflow.part";
+
+/// What every warehouse part says of itself in its footer, so that a lost manifest can be
+/// rebuilt from the parts (`churnflow repair`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PartFooter {
+    /// "transactions", a side table's name, or "superseded".
+    pub table: String,
+    pub batch_id: String,
+    pub month: String,
+    pub source_path: String,
+    pub source_sha256: String,
+    pub source_bytes: u64,
+    pub ingested_at: String,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub quarantine: Option<String>,
+    /// For superseded rows: the batch they came from (`batch_id` is the one that replaced them).
+    #[serde(default)]
+    pub superseded_from: Option<String>,
+}
+
+/// Writes a warehouse part at `rel` (relative to `warehouse`) with its footer and returns its
+/// manifest entry, checksum included.
+pub fn write_part(
+    warehouse: &Path,
+    rel: &str,
+    df: &mut DataFrame,
+    footer: &PartFooter,
+) -> Result<Part> {
+    let path = warehouse.join(rel);
+    write_with_footer(&path, df, Some(footer))?;
+    let (sha, bytes) = crate::ingest::hash_file(&path)?;
+    Ok(Part {
+        path: rel.to_string(),
+        month: footer.month.clone(),
+        rows: df.height() as u64,
+        sha256: Some(sha),
+        bytes: Some(bytes),
+    })
+}
+
+/// The footer description of a part, if it has one.
+pub fn read_footer(path: &Path) -> Result<Option<PartFooter>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let reader = SerializedFileReader::new(file).map_err(|e| {
+        Error::Artifact(format!(
+            "{} is not a readable Parquet file: {e}",
+            path.display()
+        ))
+    })?;
+    let kv = reader.metadata().file_metadata().key_value_metadata();
+    let Some(text) = kv
+        .into_iter()
+        .flatten()
+        .find(|kv| kv.key == FOOTER_KEY)
+        .and_then(|kv| kv.value.clone())
+    else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Error::Artifact(format!(
+            "{} has an unreadable churnflow footer: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Every Parquet file of the warehouse's tables (not temporary files), sorted.
+pub fn part_files(warehouse: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for table in DATA_DIRS {
+        collect_parquet(&warehouse.join(table), &mut out)?;
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Folders that hold parts.
+pub const DATA_DIRS: [&str; 5] = [
+    "transactions",
+    "customers",
+    "arrears",
+    "events",
+    "superseded",
+];
+
+fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries {
+        let path = e.map_err(|e| Error::io("listing", dir, e))?.path();
+        if path.is_dir() {
+            collect_parquet(&path, out)?;
+        } else if path.extension().is_some_and(|x| x == "parquet")
+            && !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every committed part is there with its recorded size and a readable footer
+/// holding its recorded rows; a damaged part is an error (exit 3) naming the part, its batch and
+/// source, and `churnflow repair`.
+pub fn verify(warehouse: &Path, manifest: &Manifest) -> Result<()> {
+    for b in manifest.batches.iter().chain(&manifest.side_batches) {
+        for part in &b.parts {
+            let path = warehouse.join(&part.path);
+            let problem = match fs::metadata(&path) {
+                Err(e) => Some(format!("cannot be read ({e})")),
+                Ok(m) if part.bytes.is_some_and(|b| b != m.len()) => Some(format!(
+                    "has {} bytes, {} when it was written (truncated or overwritten)",
+                    m.len(),
+                    part.bytes.unwrap_or_default()
+                )),
+                Ok(_) => match parquet_row_count(&path) {
+                    Err(e) => Some(format!("is not readable: {e}")),
+                    Ok(n) if n != part.rows => {
+                        Some(format!("holds {n} rows, {} when it was written", part.rows))
+                    }
+                    Ok(_) => None,
+                },
+            };
+            if let Some(problem) = problem {
+                return Err(Error::Warehouse(format!(
+                    "warehouse part {} (batch {}, from {}) {problem}; nothing was changed. Run \
+                     `churnflow repair PIPELINE` to set that batch aside, so that the next \
+                     ingest reads {} again",
+                    path.display(),
+                    b.batch_id,
+                    b.source_path,
+                    b.source_path
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a whole part (every column, in its stored order).
+pub fn read_part(path: &Path) -> Result<DataFrame> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    ParquetReader::new(file)
+        .finish()
+        .engine(|| format!("reading {}", path.display()))
 }
 
 /// Rows per batch of [`write_parquet_batches`]: polars' default row group.
@@ -182,27 +352,69 @@ pub fn parquet_row_count(path: &Path) -> Result<u64> {
     Ok(reader.metadata().file_metadata().num_rows() as u64)
 }
 
-/// Removes parts and temporary files that no committed manifest names (left by a crashed run).
-pub fn remove_uncommitted(warehouse: &Path, manifest: &Manifest) -> Result<Vec<PathBuf>> {
-    let committed: std::collections::HashSet<PathBuf> =
-        manifest.part_paths(warehouse).into_iter().collect();
-    let mut removed = Vec::new();
-    let root = warehouse.join("transactions");
-    if !root.exists() {
-        return Ok(removed);
-    }
-    for month in fs::read_dir(&root).map_err(|e| Error::io("listing", &root, e))? {
-        let month = month.map_err(|e| Error::io("listing", &root, e))?.path();
-        if !month.is_dir() {
-            continue;
-        }
-        for file in fs::read_dir(&month).map_err(|e| Error::io("listing", &month, e))? {
-            let file = file.map_err(|e| Error::io("listing", &month, e))?.path();
-            if !committed.contains(&file) {
-                fs::remove_file(&file).map_err(|e| Error::io("removing", &file, e))?;
-                removed.push(file);
+/// Clears what killed writes left, deleting only what is provably theirs: temporary files
+/// (never committed by definition) and the files an intent announced that the manifest does not
+/// name. Any other file no manifest names cannot be proven spare: it is moved to
+/// `_orphans/<time>/` (never deleted) and listed in the returned warnings.
+pub fn clean_uncommitted(warehouse: &Path, manifest: &Manifest) -> Result<Vec<String>> {
+    let named: HashSet<PathBuf> = manifest.named_files(warehouse).into_iter().collect();
+    for (intent_path, intent) in Intent::all(warehouse)? {
+        for f in &intent.files {
+            let path = warehouse.join(f);
+            if !named.contains(&path) && path.exists() {
+                fs::remove_file(&path).map_err(|e| Error::io("removing", &path, e))?;
             }
         }
+        fs::remove_file(&intent_path).map_err(|e| Error::io("removing", &intent_path, e))?;
     }
-    Ok(removed)
+    let mut temps = Vec::new();
+    for table in DATA_DIRS.iter().chain(&["quarantine"]) {
+        collect_temporary(&warehouse.join(table), &mut temps)?;
+    }
+    for t in temps {
+        fs::remove_file(&t).map_err(|e| Error::io("removing", &t, e))?;
+    }
+    let mut warnings = Vec::new();
+    let unknown: Vec<PathBuf> = part_files(warehouse)?
+        .into_iter()
+        .filter(|p| !named.contains(p))
+        .collect();
+    if !unknown.is_empty() {
+        let dest = warehouse
+            .join("_orphans")
+            .join(chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string());
+        for f in &unknown {
+            let rel = f.strip_prefix(warehouse).unwrap_or(f);
+            let to = dest.join(rel);
+            if let Some(dir) = to.parent() {
+                fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+            }
+            fs::rename(f, &to).map_err(|e| Error::io("moving aside", f, e))?;
+        }
+        warnings.push(format!(
+            "{} warehouse file(s) that no manifest names were moved to {} (kept, not deleted; \
+             not read)",
+            unknown.len(),
+            dest.display()
+        ));
+    }
+    Ok(warnings)
+}
+
+/// Temporary files (hidden, `.tmp-<pid>` names) under `dir`.
+fn collect_temporary(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries {
+        let path = e.map_err(|e| Error::io("listing", dir, e))?.path();
+        if path.is_dir() {
+            collect_temporary(&path, out)?;
+        } else if path.file_name().is_some_and(|n| {
+            n.to_string_lossy().starts_with('.') && n.to_string_lossy().contains(".tmp-")
+        }) {
+            out.push(path);
+        }
+    }
+    Ok(())
 }

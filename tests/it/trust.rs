@@ -18,8 +18,9 @@ order_id = "order_id"
 product_id = "product"
 "#;
 
-/// 1,000 rows, row 500 with an unclosed quote in its product name.
-fn stray_quote_export() -> String {
+/// 1,000 rows, row 500 with an unclosed quote in its product name. With `quoted`, every other
+/// row quotes its amount, so the stray quote finds a "closing" quote on the next line.
+fn stray_quote_export_with(quoted: bool) -> String {
     let mut text = String::from("order_id,customer_id,ts,amount,product\n");
     for i in 1..=1000 {
         let product = if i == 500 {
@@ -27,9 +28,18 @@ fn stray_quote_export() -> String {
         } else {
             format!("P{i}")
         };
-        text.push_str(&format!("{i},C{i},2024-01-02,10.00,{product}\n"));
+        let amount = if quoted && i % 2 == 1 {
+            "\"10.00\""
+        } else {
+            "10.00"
+        };
+        text.push_str(&format!("{i},C{i},2024-01-02,{amount},{product}\n"));
     }
     text
+}
+
+fn stray_quote_export() -> String {
+    stray_quote_export_with(false)
 }
 
 #[test]
@@ -51,11 +61,24 @@ fn a_stray_quote_quarantines_its_record_and_reading_resumes_on_the_next_line() {
     );
     // Lines reconcile with the file: 1,001 lines = header + read.
     assert_eq!(stray_quote_export().lines().count() as u64, r.rows_read + 1);
+    // The same when the next line's quote "closes" the stray one.
+    let (r, quarantine, stored) = ingest_with(
+        "stray2.csv",
+        stray_quote_export_with(true).as_bytes(),
+        SOURCE,
+    )
+    .unwrap();
+    assert_eq!(
+        (r.rows_read, r.rows_accepted, r.rows_rejected),
+        (1000, 999, 1),
+        "{quarantine:?}"
+    );
+    assert_eq!((stored.len(), quarantine[0][1].as_str()), (999, "501"));
 }
 
 #[test]
 fn a_stray_quote_is_found_whatever_the_chunk_size_and_the_gate_fires() {
-    for chunk in ["64", "1000", "100000"] {
+    for chunk in ["300", "5000", "100000"] {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("export.csv");
         std::fs::write(&csv, stray_quote_export()).unwrap();
@@ -361,4 +384,271 @@ fn two_pipelines_sharing_a_models_folder_lose_no_registry_decision() {
         serde_json::from_str(&std::fs::read_to_string(models.join("registry.json")).unwrap())
             .unwrap();
     assert_eq!(reg["history"].as_array().unwrap().len(), 3, "{reg}");
+}
+
+/// A folder of deliveries and its pipeline (order ids mapped; `extra` appended to `[source]`).
+fn deliveries(dir: &std::path::Path, extra: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let folder = dir.join("exports");
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = crate::util::write_pipeline(dir, &folder, "");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[source]\n", &format!("[source]\n{extra}"));
+    std::fs::write(&path, text).unwrap();
+    (folder, path)
+}
+
+const TX: &str = "order_id,customer_id,order_date,amount,quantity\n";
+
+/// (rows, revenue) in the warehouse.
+fn stored(p: &Pipeline) -> (u64, f64) {
+    use churnflow::engine::{Engine, PolarsEngine};
+    let mut e = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+    let df = e
+        .query("SELECT COUNT(*) AS n, SUM(amount) AS revenue FROM transactions")
+        .unwrap();
+    let n = churnflow::frame::f64_values(&df, "n").unwrap()[0].unwrap();
+    let r = churnflow::frame::f64_values(&df, "revenue").unwrap()[0].unwrap();
+    (n as u64, r)
+}
+
+fn ingest_cmd(path: &std::path::Path) -> assert_cmd::assert::Assert {
+    churnflow().arg("ingest").arg(path).assert()
+}
+
+#[test]
+fn a_restated_order_replaces_the_earlier_delivery_and_a_retract_puts_it_back() {
+    // Before: order 1 corrected from 100.00 to 10.00 kept both rows (revenue counted twice).
+    let dir = tempfile::tempdir().unwrap();
+    let (folder, path) = deliveries(dir.path(), "");
+    std::fs::write(
+        folder.join("day1.csv"),
+        format!("{TX}1,A,2024-01-31,100.00,1\n2,B,2024-01-05,20.00,1\n3,C,2024-02-03,30.00,1\n"),
+    )
+    .unwrap();
+    ingest_cmd(&path).success();
+    let p = Pipeline::load(&path).unwrap();
+    assert_eq!(stored(&p), (3, 150.0));
+    // Day 2 restates order 1 (amount, and a date in the next month), repeats order 2 with
+    // spaces around its values, and adds order 4.
+    std::fs::write(
+        folder.join("day2.csv"),
+        format!(
+            "{TX}1,A,2024-02-01,10.00,1\n 2 , B ,2024-01-05, 20.00 ,1\n4,D,2024-02-04,40.00,1\n"
+        ),
+    )
+    .unwrap();
+    ingest_cmd(&path)
+        .success()
+        .stdout(predicates::str::contains("3 rows read from"))
+        .stdout(predicates::str::contains(
+            "1 accepted, 0 rejected, 1 duplicates dropped, 1 restating 1 earlier orders",
+        ));
+    assert_eq!(stored(&p), (4, 100.0));
+    let m = Manifest::load(&p.warehouse_dir()).unwrap();
+    let day2 = m.batches.last().unwrap();
+    assert_eq!((day2.orders_replaced, day2.rows_restated), (1, 1));
+    assert_eq!(day2.superseded.len(), 1);
+
+    // The day-2 delivery was wrong: retract it. Order 1 is 100.00 again, order 4 is gone, and
+    // the same file is not ingested again.
+    churnflow()
+        .args(["retract", path.to_str().unwrap(), &day2.batch_id])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "1 rows of earlier deliveries put back",
+        ));
+    assert_eq!(stored(&p), (3, 150.0));
+    ingest_cmd(&path)
+        .success()
+        .stderr(predicates::str::contains("retracted"));
+    assert_eq!(stored(&p), (3, 150.0));
+    // An unknown batch is a usage error naming the known ones.
+    churnflow()
+        .args(["retract", path.to_str().unwrap(), "b0000"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no batch \"b0000\""));
+}
+
+#[test]
+fn restatements_can_keep_the_first_delivery_or_be_quarantined() {
+    for (policy, revenue, rejected) in [("keep_first", 150.0, 0), ("quarantine", 150.0, 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = format!("restatements = \"{policy}\"\nmax_rejected_share = 1.0\n");
+        let (folder, path) = deliveries(dir.path(), &keys);
+        std::fs::write(
+            folder.join("day1.csv"),
+            format!(
+                "{TX}1,A,2024-01-31,100.00,1\n2,B,2024-01-05,20.00,1\n3,C,2024-02-03,30.00,1\n"
+            ),
+        )
+        .unwrap();
+        ingest_cmd(&path).success();
+        std::fs::write(
+            folder.join("day2.csv"),
+            format!("{TX}1,A,2024-01-31,10.00,1\n"),
+        )
+        .unwrap();
+        let p = Pipeline::load(&path).unwrap();
+        let r = ingest::ingest(&p).unwrap();
+        let r = r.iter().find(|r| !r.already_ingested).unwrap();
+        assert_eq!(stored(&p), (3, revenue), "{policy}");
+        assert_eq!(r.rows_rejected, rejected, "{policy}");
+        assert_eq!(
+            r.rows_accepted + r.rows_rejected + r.rows_duplicate + r.rows_restated,
+            r.rows_read
+        );
+        if rejected > 0 {
+            let (_, q) = read_csv(&p.warehouse_dir().join(r.quarantine.as_ref().unwrap()));
+            assert_eq!(q[0][1], "2");
+            assert!(q[0][3].starts_with("restated order"), "{q:?}");
+        }
+    }
+}
+
+#[test]
+fn a_lost_manifest_never_deletes_data_and_repair_rebuilds_it() {
+    // Before: with _manifest.json gone, the next ingest deleted every part and exited 0.
+    let dir = tempfile::tempdir().unwrap();
+    let (folder, path) = deliveries(dir.path(), "");
+    std::fs::write(
+        folder.join("day1.csv"),
+        format!("{TX}1,A,2024-01-31,100.00,1\n2,B,2024-02-05,20.00,1\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("day2.csv"),
+        format!("{TX}1,A,2024-01-31,10.00,1\n"),
+    )
+    .unwrap();
+    ingest_cmd(&path).success();
+    let p = Pipeline::load(&path).unwrap();
+    let before = stored(&p);
+    assert_eq!(before, (2, 30.0));
+    let wh = p.warehouse_dir();
+    let parts = churnflow::ingest::warehouse::part_files(&wh).unwrap();
+    for broken in [None, Some("{ not json")] {
+        match broken {
+            None => std::fs::remove_file(wh.join("_manifest.json")).unwrap(),
+            Some(text) => std::fs::write(wh.join("_manifest.json"), text).unwrap(),
+        }
+        for cmd in ["ingest", "run"] {
+            churnflow()
+                .args([cmd, path.to_str().unwrap()])
+                .assert()
+                .code(3)
+                .stderr(predicates::str::contains("_manifest.json"))
+                .stderr(predicates::str::contains("churnflow repair"));
+        }
+        assert_eq!(
+            churnflow::ingest::warehouse::part_files(&wh).unwrap(),
+            parts,
+            "no part was touched"
+        );
+        churnflow()
+            .args(["repair", path.to_str().unwrap()])
+            .assert()
+            .success()
+            .stdout(predicates::str::contains(
+                "manifest rebuilt from the parts: 2 batches",
+            ));
+        // Both deliveries are known again (not re-ingested), with the same rows.
+        ingest_cmd(&path)
+            .success()
+            .stdout(predicates::str::contains("already ingested").count(2));
+        assert_eq!(stored(&p), before);
+    }
+}
+
+#[test]
+fn a_damaged_part_is_named_and_repair_sets_its_batch_aside_for_reingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (folder, path) = deliveries(dir.path(), "");
+    std::fs::write(
+        folder.join("day1.csv"),
+        format!("{TX}1,A,2024-01-31,100.00,1\n2,B,2024-02-05,20.00,1\n"),
+    )
+    .unwrap();
+    ingest_cmd(&path).success();
+    let p = Pipeline::load(&path).unwrap();
+    let before = stored(&p);
+    let m = Manifest::load(&p.warehouse_dir()).unwrap();
+    let part = p.warehouse_dir().join(&m.batches[0].parts[0].path);
+    let bytes = std::fs::read(&part).unwrap();
+    std::fs::write(&part, &bytes[..bytes.len() / 2]).unwrap();
+    let batch = m.batches[0].batch_id.clone();
+    for cmd in ["ingest", "run"] {
+        churnflow()
+            .args([cmd, path.to_str().unwrap()])
+            .assert()
+            .code(3)
+            .stderr(predicates::str::contains(part.to_str().unwrap()))
+            .stderr(predicates::str::contains(format!("batch {batch}")));
+    }
+    churnflow()
+        .args(["repair", path.to_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(format!(
+            "batch {batch} had a damaged part"
+        )));
+    // The damaged file is kept aside, and the next ingest reads the source again.
+    assert!(p.warehouse_dir().join("_damaged").join(&batch).exists());
+    ingest_cmd(&path)
+        .success()
+        .stdout(predicates::str::contains("2 accepted"));
+    assert_eq!(stored(&p), before);
+}
+
+#[test]
+fn every_config_problem_is_reported_at_once_type_errors_included() {
+    // Before: only the first wrong type was reported.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("e.csv");
+    std::fs::write(&csv, TX).unwrap();
+    let path = crate::util::write_pipeline(
+        dir.path(),
+        &csv,
+        "[train]\ncutoffs = \"six\"\nmax_iterations = 1.5\n[scoring]\nrisk_threshold = \"high\"\n\
+         shoe_size = 3\n[label]\nhorizon_days = 0\n",
+    );
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[source]\n", "[source]\nmax_rejected_share = \"lots\"\n");
+    std::fs::write(&path, text).unwrap();
+    let assert = churnflow().arg("validate").arg(&path).assert().code(2);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    for want in [
+        "max_rejected_share",
+        "cutoffs",
+        "max_iterations",
+        "risk_threshold",
+        "unknown field `shoe_size`",
+        "label.horizon_days",
+    ] {
+        assert!(err.contains(want), "{want} not reported:\n{err}");
+    }
+}
+
+#[test]
+fn errors_name_the_users_file_never_a_staging_copy() {
+    // Before: "reading work/warehouse/.staging/<pid>-chunk-2.csv as CSV: a record has more
+    // fields than the header" for a header that names a column twice.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("export.csv");
+    std::fs::write(
+        &csv,
+        "order_id,customer_id,order_date,amount,amount\n1,A,2024-01-02,10,11\n",
+    )
+    .unwrap();
+    let path = crate::util::write_pipeline(dir.path(), &csv, "");
+    let assert = churnflow().arg("ingest").arg(&path).assert().code(1);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        err.contains("export.csv: the header names column \"amount\" 2 times"),
+        "{err}"
+    );
+    assert!(!err.contains(".staging"), "{err}");
 }

@@ -1,0 +1,417 @@
+//! Taking batches out of the warehouse: `churnflow retract` (a delivery that was wrong) and
+//! `churnflow repair` (a lost or unreadable manifest, a damaged part). Both change the warehouse
+//! through one manifest commit, and neither deletes data: files a batch no longer needs are
+//! moved under `_retracted/` or `_damaged/`, files no manifest can vouch for under `_orphans/`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::{EngineContext, Error, Result};
+use crate::ingest::manifest::{Batch, Intent, MANIFEST_FILE, Manifest, Part, Retracted};
+use crate::ingest::warehouse::{self, PartFooter};
+
+/// What a retract did.
+#[derive(Debug)]
+pub struct Retraction {
+    pub batch_id: String,
+    pub source_path: String,
+    pub rows_removed: u64,
+    /// Rows of earlier batches this batch had replaced, put back.
+    pub rows_restored: u64,
+    /// Where the batch's files went.
+    pub moved_to: PathBuf,
+}
+
+/// Removes batch `batch_id` (transactions or a side table) in one commit: its parts leave the
+/// manifest, rows it had superseded return to their batches (unless a later batch holds their
+/// order now), its files move to `_retracted/<batch>/`, and its source is remembered so the same
+/// file is not ingested again. With `remember` false (repair), the source may be ingested again.
+pub fn retract(wh: &Path, batch_id: &str, remember: bool, to: &str) -> Result<Retraction> {
+    let mut manifest = Manifest::load(wh)?;
+    let side = manifest
+        .side_batches
+        .iter()
+        .position(|b| b.batch_id == batch_id);
+    let tx = manifest.batches.iter().position(|b| b.batch_id == batch_id);
+    let batch = match (tx, side) {
+        (Some(i), _) => manifest.batches.remove(i),
+        (None, Some(i)) => manifest.side_batches.remove(i),
+        (None, None) => {
+            let known: Vec<&str> = manifest
+                .batches
+                .iter()
+                .chain(&manifest.side_batches)
+                .rev()
+                .take(10)
+                .map(|b| b.batch_id.as_str())
+                .collect();
+            return Err(Error::Usage(format!(
+                "no batch {batch_id:?} in {}; the latest are: {}",
+                wh.join(MANIFEST_FILE).display(),
+                if known.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    };
+    let mut obsolete: Vec<String> = batch.parts.iter().map(|p| p.path.clone()).collect();
+    obsolete.extend(batch.superseded.iter().map(|s| s.part.path.clone()));
+    obsolete.extend(batch.quarantine.clone());
+    Intent::announce(wh, batch_id, &obsolete)?;
+    let (restored, old_versions) = restore(wh, &mut manifest, &batch)?;
+    if remember {
+        manifest.retracted.push(Retracted {
+            batch_id: batch.batch_id.clone(),
+            source_path: batch.source_path.clone(),
+            source_sha256: batch.source_sha256.clone(),
+            at: chrono::Utc::now().to_rfc3339(),
+        });
+    }
+    manifest.save(wh)?;
+    let moved_to = wh.join(to).join(batch_id);
+    move_files(wh, &obsolete, &moved_to)?;
+    // Parts that took restored rows back were rewritten whole: their old versions are spare.
+    for f in old_versions {
+        let path = wh.join(f);
+        fs::remove_file(&path).map_err(|e| Error::io("removing", &path, e))?;
+    }
+    Intent::done(wh, batch_id)?;
+    Ok(Retraction {
+        batch_id: batch.batch_id.clone(),
+        source_path: batch.source_path.clone(),
+        rows_removed: batch.parts.iter().map(|p| p.rows).sum(),
+        rows_restored: restored,
+        moved_to,
+    })
+}
+
+/// Puts back the rows `batch` had superseded into their batches' parts, except rows of orders a
+/// committed part now holds; the rewritten parts are announced in the intent of `batch`. Returns
+/// the rows restored and the parts whose old versions the manifest no longer names.
+fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Vec<String>)> {
+    let (mut restored, mut old_versions) = (0, Vec::new());
+    for s in &batch.superseded {
+        let Some(owner) = manifest
+            .batches
+            .iter()
+            .position(|b| b.batch_id == s.batch_id)
+        else {
+            continue; // That batch was retracted too: nothing to return the rows to.
+        };
+        let rows = warehouse::read_part(&wh.join(&s.part.path))?;
+        let ids = rows
+            .column("order_id")
+            .engine(|| "reading superseded orders".into())?
+            .as_materialized_series()
+            .unique()
+            .engine(|| "reading superseded orders".into())?;
+        // Orders some committed part holds now stay as they are.
+        let mut held: HashSet<String> = HashSet::new();
+        for path in manifest.part_paths(wh) {
+            let found = LazyFrame::scan_parquet_files(
+                [PlRefPath::new(path.to_string_lossy().as_ref())]
+                    .into_iter()
+                    .collect(),
+                warehouse::scan_args(),
+            )
+            .and_then(|lf| {
+                lf.select([col("order_id")])
+                    .filter(col("order_id").is_in(lit(ids.clone()).implode(false), false))
+                    .collect()
+            })
+            .engine(|| format!("reading {}", path.display()))?;
+            held.extend(crate::frame::str_values(&found, "order_id")?);
+        }
+        let keep: Vec<bool> = crate::frame::opt_str_values(&rows, "order_id")?
+            .iter()
+            .map(|id| id.as_ref().is_none_or(|id| !held.contains(id)))
+            .collect();
+        let back = rows
+            .filter(&BooleanChunked::from_slice("".into(), &keep))
+            .engine(|| "selecting rows to restore".into())?;
+        if back.height() == 0 {
+            continue;
+        }
+        restored += back.height() as u64;
+        let month = s.part.month.clone();
+        let owner_batch = &mut manifest.batches[owner];
+        let existing = owner_batch.parts.iter().position(|p| p.month == month);
+        let (mut merged, footer_from) = match existing {
+            Some(i) => {
+                let path = wh.join(&owner_batch.parts[i].path);
+                let mut df = warehouse::read_part(&path)?;
+                df.vstack_mut(&back)
+                    .engine(|| "merging restored rows".into())?;
+                (df, path)
+            }
+            None => (back, wh.join(&s.part.path)),
+        };
+        merged = merged
+            .sort(
+                ["ts"],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .engine(|| "ordering restored rows".into())?;
+        let mut footer: PartFooter = warehouse::read_footer(&footer_from)?.ok_or_else(|| {
+            Error::Warehouse(format!(
+                "{} has no churnflow footer; run `churnflow repair PIPELINE` first",
+                footer_from.display()
+            ))
+        })?;
+        footer.table = "transactions".into();
+        footer.batch_id = s.batch_id.clone();
+        footer.superseded_from = None;
+        footer.month = month.clone();
+        let rel = format!(
+            "transactions/month={month}/part-{}.r{}.parquet",
+            s.batch_id, batch.batch_id
+        );
+        Intent::announce(wh, &batch.batch_id, std::slice::from_ref(&rel))?;
+        let part = warehouse::write_part(wh, &rel, &mut merged, &footer)?;
+        match existing {
+            Some(i) => {
+                let old = std::mem::replace(&mut owner_batch.parts[i], part);
+                // The old version is spare once committed: announce it as such.
+                Intent::announce(wh, &batch.batch_id, std::slice::from_ref(&old.path))?;
+                old_versions.push(old.path);
+            }
+            None => owner_batch.parts.push(part),
+        }
+    }
+    Ok((restored, old_versions))
+}
+
+/// Moves warehouse files (relative paths) under `dest`, keeping their relative layout.
+fn move_files(wh: &Path, files: &[String], dest: &Path) -> Result<()> {
+    for f in files {
+        let from = wh.join(f);
+        if !from.exists() {
+            continue;
+        }
+        let to = dest.join(f);
+        if let Some(dir) = to.parent() {
+            fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+        }
+        fs::rename(&from, &to).map_err(|e| Error::io("moving aside", &from, e))?;
+    }
+    Ok(())
+}
+
+/// What a repair did.
+#[derive(Debug, Default)]
+pub struct Repair {
+    /// True when the manifest was rebuilt from the parts.
+    pub rebuilt: bool,
+    pub batches: usize,
+    pub parts: usize,
+    /// Batches set aside because a part was damaged (their sources are read again next night).
+    pub dropped: Vec<String>,
+    /// Files moved aside because no batch could vouch for them.
+    pub orphaned: Vec<PathBuf>,
+    /// The broken manifest, kept.
+    pub broken_manifest: Option<PathBuf>,
+}
+
+/// Repairs the warehouse: rebuilds a missing or unreadable manifest from the parts' footers, or
+/// checks every committed part (size, rows, SHA-256) and sets aside each batch with a damaged
+/// part, so that the next ingest reads its source again.
+pub fn repair(wh: &Path) -> Result<Repair> {
+    let path = wh.join(MANIFEST_FILE);
+    let readable = path.exists() && crate::atomic_file::read_json::<Manifest>(&path).is_ok();
+    if !readable && !warehouse::part_files(wh)?.is_empty() {
+        return rebuild(wh);
+    }
+    let mut out = Repair::default();
+    let manifest = Manifest::load(wh)?;
+    let mut damaged = Vec::new();
+    for b in manifest.batches.iter().chain(&manifest.side_batches) {
+        let bad = b.parts.iter().any(|p| !part_is_sound(&wh.join(&p.path), p));
+        if bad {
+            damaged.push(b.batch_id.clone());
+        }
+    }
+    for id in &damaged {
+        retract(wh, id, false, "_damaged")?;
+    }
+    out.dropped = damaged;
+    let manifest = Manifest::load(wh)?;
+    let warnings = warehouse::clean_uncommitted(wh, &manifest)?;
+    if !warnings.is_empty() {
+        out.orphaned.push(wh.join("_orphans"));
+    }
+    out.batches = manifest.batches.len() + manifest.side_batches.len();
+    out.parts = manifest.part_paths(wh).len();
+    Ok(out)
+}
+
+/// True when a part is there, holds its rows and matches its recorded size and checksum.
+fn part_is_sound(path: &Path, part: &Part) -> bool {
+    let Ok(meta) = fs::metadata(path) else {
+        return false;
+    };
+    if part.bytes.is_some_and(|b| b != meta.len()) {
+        return false;
+    }
+    if !warehouse::parquet_row_count(path).is_ok_and(|n| n == part.rows) {
+        return false;
+    }
+    match &part.sha256 {
+        Some(sha) => crate::ingest::hash_file(path).is_ok_and(|(h, _)| &h == sha),
+        None => true,
+    }
+}
+
+/// Rebuilds the manifest from the parts' footers; the broken manifest is kept beside it.
+fn rebuild(wh: &Path) -> Result<Repair> {
+    let mut out = Repair {
+        rebuilt: true,
+        ..Repair::default()
+    };
+    let path = wh.join(MANIFEST_FILE);
+    if path.exists() {
+        let kept = wh.join(format!(
+            "{MANIFEST_FILE}.broken-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ));
+        fs::rename(&path, &kept).map_err(|e| Error::io("moving aside", &path, e))?;
+        out.broken_manifest = Some(kept);
+    }
+    // (batch id) -> (footer, parts by month: (path, footer, part)).
+    type Found = (PartFooter, BTreeMap<String, Vec<(PathBuf, Part)>>);
+    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    let mut superseded: Vec<(PartFooter, Part)> = Vec::new();
+    for file in warehouse::part_files(wh)? {
+        let footer = match warehouse::read_footer(&file) {
+            Ok(Some(f)) => f,
+            _ => {
+                out.orphaned.push(file);
+                continue;
+            }
+        };
+        let (Ok(rows), Ok((sha, bytes))) = (
+            warehouse::parquet_row_count(&file),
+            crate::ingest::hash_file(&file),
+        ) else {
+            out.orphaned.push(file);
+            continue;
+        };
+        let rel = file
+            .strip_prefix(wh)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .into_owned();
+        let part = Part {
+            path: rel,
+            month: footer.month.clone(),
+            rows,
+            sha256: Some(sha),
+            bytes: Some(bytes),
+        };
+        if footer.table == "superseded" {
+            superseded.push((footer, part));
+            continue;
+        }
+        let entry = found
+            .entry(footer.batch_id.clone())
+            .or_insert_with(|| (footer.clone(), BTreeMap::new()));
+        entry
+            .1
+            .entry(footer.month.clone())
+            .or_default()
+            .push((file, part));
+    }
+    let mut manifest = Manifest::empty();
+    let batch_ids: HashSet<String> = found.keys().cloned().collect();
+    let mut batches: Vec<(bool, Batch)> = Vec::new();
+    for (id, (footer, months)) in found {
+        let mut parts = Vec::new();
+        for (_, mut versions) in months {
+            // A kill between a rewrite's commit and its clean-up leaves two versions of a month:
+            // the rewritten one (named `part-<batch>.<by>.parquet`, by a batch that exists) wins.
+            versions
+                .sort_by_key(|(f, _)| rewritten_by(f).is_some_and(|by| batch_ids.contains(&by)));
+            let (_, newest) = versions.pop().expect("a month has a part");
+            out.orphaned.extend(versions.into_iter().map(|(f, _)| f));
+            parts.push(newest);
+        }
+        let stored: u64 = parts.iter().map(|p| p.rows).sum();
+        let quarantine = footer.quarantine.clone().filter(|q| wh.join(q).exists());
+        batches.push((
+            footer.table != "transactions",
+            Batch {
+                batch_id: id,
+                source_path: footer.source_path.clone(),
+                source_sha256: footer.source_sha256.clone(),
+                source_bytes: footer.source_bytes,
+                ingested_at: footer.ingested_at.clone(),
+                rows_read: footer.rows_read,
+                rows_accepted: stored,
+                rows_rejected: footer.rows_rejected,
+                // Restated rows are not told apart from added ones by a footer.
+                rows_duplicate: footer
+                    .rows_read
+                    .saturating_sub(footer.rows_rejected)
+                    .saturating_sub(stored),
+                rows_restated: 0,
+                orders_replaced: 0,
+                quarantine,
+                parts,
+                superseded: Vec::new(),
+            },
+        ));
+    }
+    batches.sort_by(|a, b| a.1.ingested_at.cmp(&b.1.ingested_at));
+    for (side, b) in batches {
+        if side {
+            manifest.side_batches.push(b);
+        } else {
+            manifest.batches.push(b);
+        }
+    }
+    for (footer, part) in superseded {
+        match manifest
+            .batches
+            .iter_mut()
+            .find(|b| b.batch_id == footer.batch_id)
+        {
+            Some(b) => b.superseded.push(crate::ingest::manifest::Superseded {
+                batch_id: footer.superseded_from.unwrap_or_default(),
+                part,
+            }),
+            None => out.orphaned.push(wh.join(&part.path)),
+        }
+    }
+    let dest = wh
+        .join("_orphans")
+        .join(chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string());
+    let rels: Vec<String> = out
+        .orphaned
+        .iter()
+        .map(|f| {
+            f.strip_prefix(wh)
+                .unwrap_or(f)
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    move_files(wh, &rels, &dest)?;
+    for (p, _) in Intent::all(wh)? {
+        let _ = fs::remove_file(p);
+    }
+    manifest.save(wh)?;
+    out.batches = manifest.batches.len() + manifest.side_batches.len();
+    out.parts = manifest.part_paths(wh).len();
+    Ok(out)
+}
+
+/// The batch that rewrote a part, from its name `part-<batch>.<by>.parquet` (or `.r<by>`).
+fn rewritten_by(file: &Path) -> Option<String> {
+    let stem = file.file_stem()?.to_string_lossy().into_owned();
+    let (_, by) = stem.split_once('.')?;
+    Some(by.trim_start_matches('r').to_string())
+}
