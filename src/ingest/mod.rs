@@ -244,7 +244,7 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     let mut rows_quarantined = 0;
     if let Some(q) = stage.quarantined(&plan)? {
         rows_quarantined = q.height() as u64;
-        let q = restated_rejects(&q, &plan, &fields, &source_name)?;
+        let q = restate::rejects(&q, &plan, &fields, &source_name)?;
         rejected = Some(match rejected {
             Some(r) => validate::concat_rejected(vec![
                 r.clone(),
@@ -325,48 +325,6 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     }
     manifest::Intent::done(&wh, &batch_id)?;
     Ok(report)
-}
-
-/// Quarantine rows for staged rows of orders sent to quarantine as restatements: the leading
-/// columns, then the canonical values under the export's column names.
-fn restated_rejects(
-    rows: &DataFrame,
-    plan: &restate::Plan,
-    fields: &[Field],
-    source: &str,
-) -> Result<DataFrame> {
-    let ids = crate::frame::str_values(rows, "order_id")?;
-    let reasons: Vec<String> = ids
-        .iter()
-        .map(|id| match plan.decision(id) {
-            Some(restate::Decision::Quarantine { earlier }) => format!(
-                "restated order: order id {id:?} is already in the warehouse with other values \
-                 (batch {earlier}); source.restatements = \"quarantine\""
-            ),
-            _ => "restated order".to_string(),
-        })
-        .collect();
-    let order_column = fields
-        .iter()
-        .find(|f| f.name == "order_id")
-        .and_then(|f| f.column.clone())
-        .unwrap_or_else(|| "order_id".into());
-    let mut exprs = vec![
-        lit(source.to_string()).alias("source_file"),
-        col(validate::ACCEPTED_LINE).alias("line"),
-        lit(order_column).alias("column"),
-        lit(Series::new("reason".into(), reasons)).alias("reason"),
-    ];
-    for f in fields {
-        if let Some(c) = &f.column {
-            exprs.push(col(f.name).cast(DataType::String).alias(c.as_str()));
-        }
-    }
-    rows.clone()
-        .lazy()
-        .select(exprs)
-        .collect()
-        .engine(|| "listing restated orders for quarantine".into())
 }
 
 /// One file's ingest in progress: each chunk is checked for reused order ids, validated,

@@ -82,13 +82,15 @@ impl OrderIds {
         let hashes: Vec<Option<(u64, u32)>> = (0..ids.len())
             .into_par_iter()
             .map(|i| {
-                let id = id_array.and_then(|a| a.get(i))?;
-                if id.trim().is_empty() {
+                // Ids and values as the parser keeps them (trimmed): a repeat that differs only
+                // by spaces is the same row of the same order, not a reused id.
+                let id = id_array.and_then(|a| a.get(i))?.trim();
+                if id.is_empty() {
                     return None;
                 }
                 let mut row = row_hash.build_hasher();
                 for a in &arrays {
-                    a.get(i).hash(&mut row);
+                    a.get(i).map(str::trim).hash(&mut row);
                 }
                 let row = row.finish();
                 Some((id_hash.hash_one(id), (row ^ (row >> 32)) as u32))
@@ -203,5 +205,10 @@ mod tests {
         let mut second = frame(&[("A", "9"), ("B", "2"), ("C", "1"), (" ", "4")]);
         ids.mark(&mut second).unwrap();
         assert_eq!(flags(&second), [true, false, false, false]);
+        // Spaces around an id or a value change neither: " A " with other values is a reuse of
+        // A, " B " with B's values a repeat.
+        let mut third = frame(&[(" A ", "7"), (" B ", " 2 ")]);
+        ids.mark(&mut third).unwrap();
+        assert_eq!(flags(&third), [true, false]);
     }
 }

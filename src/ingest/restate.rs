@@ -120,7 +120,29 @@ pub fn plan(wh: &Path, manifest: &Manifest, staged: &[LazyFrame], policy: Policy
         .engine(|| "listing order ids".into())?;
     // The warehouse's rows of those orders, in one scan of every part (in manifest order, so a
     // row's global index and the parts' row counts give its part and its row in that part).
-    let parts: Vec<&Part> = manifest.batches.iter().flat_map(|b| &b.parts).collect();
+    // Parts whose order-id range (footer statistics) misses the batch's are skipped unread: ids
+    // mostly grow with time, so a night's new orders meet no earlier part.
+    let (lo, hi) = {
+        let mut v = crate::frame::str_values(&ids.clone().into_frame(), ids.name())?;
+        v.sort_unstable();
+        (
+            v.first().cloned().unwrap_or_default().into_bytes(),
+            v.last().cloned().unwrap_or_default().into_bytes(),
+        )
+    };
+    let mut parts: Vec<&Part> = Vec::new();
+    for p in manifest.batches.iter().flat_map(|b| &b.parts) {
+        let meets = match warehouse::text_range(&wh.join(&p.path), "order_id")? {
+            Some((a, b)) => a <= hi && lo <= b,
+            None => true,
+        };
+        if meets {
+            parts.push(p);
+        }
+    }
+    if parts.is_empty() {
+        return Ok(plan);
+    }
     let paths: Vec<PlRefPath> = parts
         .iter()
         .map(|p| PlRefPath::new(wh.join(&p.path).to_string_lossy().as_ref()))
@@ -297,4 +319,46 @@ pub fn apply(manifest: &mut Manifest, rewritten: &[(String, String, Option<Part>
             }
         }
     }
+}
+
+/// Quarantine rows for staged rows of orders sent to quarantine as restatements: the leading
+/// columns, then the canonical values under the export's column names.
+pub fn rejects(
+    rows: &DataFrame,
+    plan: &Plan,
+    fields: &[crate::ingest::validate::Field],
+    source: &str,
+) -> Result<DataFrame> {
+    let ids = crate::frame::str_values(rows, "order_id")?;
+    let reasons: Vec<String> = ids
+        .iter()
+        .map(|id| match plan.decision(id) {
+            Some(Decision::Quarantine { earlier }) => format!(
+                "restated order: order id {id:?} is already in the warehouse with other values \
+                 (batch {earlier}); source.restatements = \"quarantine\""
+            ),
+            _ => "restated order".to_string(),
+        })
+        .collect();
+    let order_column = fields
+        .iter()
+        .find(|f| f.name == "order_id")
+        .and_then(|f| f.column.clone())
+        .unwrap_or_else(|| "order_id".into());
+    let mut exprs = vec![
+        lit(source.to_string()).alias("source_file"),
+        col(crate::ingest::validate::ACCEPTED_LINE).alias("line"),
+        lit(order_column).alias("column"),
+        lit(Series::new("reason".into(), reasons)).alias("reason"),
+    ];
+    for f in fields {
+        if let Some(c) = &f.column {
+            exprs.push(col(f.name).cast(DataType::String).alias(c.as_str()));
+        }
+    }
+    rows.clone()
+        .lazy()
+        .select(exprs)
+        .collect()
+        .engine(|| "listing restated orders for quarantine".into())
 }

@@ -166,6 +166,47 @@ pub fn write_part(
     })
 }
 
+/// Bounds of a text column over a part's row groups, from its footer statistics; None when some
+/// row group has none (the part must then be read to know).
+pub fn text_range(path: &Path, column: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let reader = SerializedFileReader::new(file).map_err(|e| {
+        Error::Artifact(format!(
+            "{} is not a readable Parquet file: {e}",
+            path.display()
+        ))
+    })?;
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    let Some(idx) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == column) else {
+        return Ok(None);
+    };
+    let mut range: Option<(Vec<u8>, Vec<u8>)> = None;
+    for rg in meta.row_groups() {
+        let Some(st) = rg.column(idx).statistics() else {
+            return Ok(None);
+        };
+        if st.null_count_opt() == Some(rg.num_rows() as u64) {
+            continue;
+        }
+        let (Some(lo), Some(hi)) = (st.min_bytes_opt(), st.max_bytes_opt()) else {
+            return Ok(None);
+        };
+        // A truncated min or max is still a lower or upper bound (the Parquet format says so),
+        // which is all an overlap test needs; the deprecated fields used a signed byte order.
+        if st.is_min_max_deprecated() {
+            return Ok(None);
+        }
+        range = Some(match range {
+            None => (lo.to_vec(), hi.to_vec()),
+            Some((a, b)) => (a.min(lo.to_vec()), b.max(hi.to_vec())),
+        });
+    }
+    // A part whose every value is null holds no order: an empty range that meets nothing.
+    Ok(Some(range.unwrap_or((vec![0xff], vec![]))))
+}
+
 /// The footer description of a part, if it has one.
 pub fn read_footer(path: &Path) -> Result<Option<PartFooter>> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -197,7 +238,7 @@ pub fn read_footer(path: &Path) -> Result<Option<PartFooter>> {
 pub fn part_files(warehouse: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for table in DATA_DIRS {
-        collect_parquet(&warehouse.join(table), &mut out)?;
+        collect_files(&warehouse.join(table), &is_part, &mut out)?;
     }
     out.sort();
     Ok(out)
@@ -212,23 +253,37 @@ pub const DATA_DIRS: [&str; 5] = [
     "superseded",
 ];
 
-fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Files under `dir` (recursively) that `keep` accepts.
+fn collect_files(dir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> Result<()> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Ok(());
     };
     for e in entries {
         let path = e.map_err(|e| Error::io("listing", dir, e))?.path();
         if path.is_dir() {
-            collect_parquet(&path, out)?;
-        } else if path.extension().is_some_and(|x| x == "parquet")
-            && !path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        {
+            collect_files(&path, keep, out)?;
+        } else if keep(&path) {
             out.push(path);
         }
     }
     Ok(())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A part: a `.parquet` file that is not hidden (temporary files are).
+fn is_part(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "parquet") && !file_name(path).starts_with('.')
+}
+
+/// A temporary file of an atomic write (hidden, with a `.tmp-<pid>` name).
+fn is_temporary(path: &Path) -> bool {
+    let name = file_name(path);
+    name.starts_with('.') && name.contains(".tmp-")
 }
 
 /// Checks that every committed part is there with its recorded size and a readable footer
@@ -369,7 +424,7 @@ pub fn clean_uncommitted(warehouse: &Path, manifest: &Manifest) -> Result<Vec<St
     }
     let mut temps = Vec::new();
     for table in DATA_DIRS.iter().chain(&["quarantine"]) {
-        collect_temporary(&warehouse.join(table), &mut temps)?;
+        collect_files(&warehouse.join(table), &is_temporary, &mut temps)?;
     }
     for t in temps {
         fs::remove_file(&t).map_err(|e| Error::io("removing", &t, e))?;
@@ -401,20 +456,22 @@ pub fn clean_uncommitted(warehouse: &Path, manifest: &Manifest) -> Result<Vec<St
     Ok(warnings)
 }
 
-/// Temporary files (hidden, `.tmp-<pid>` names) under `dir`.
-fn collect_temporary(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Ok(());
-    };
-    for e in entries {
-        let path = e.map_err(|e| Error::io("listing", dir, e))?.path();
-        if path.is_dir() {
-            collect_temporary(&path, out)?;
-        } else if path.file_name().is_some_and(|n| {
-            n.to_string_lossy().starts_with('.') && n.to_string_lossy().contains(".tmp-")
-        }) {
-            out.push(path);
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parts_order_id_range_is_read_from_its_footer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.parquet");
+        let mut df = df!(
+            "order_id" => [Some("SO17"), None, Some("SO02"), Some("SO33")],
+            "amount" => [1.0, 2.0, 3.0, 4.0],
+        )
+        .unwrap();
+        write_parquet_file(&path, &mut df).unwrap();
+        let range = text_range(&path, "order_id").unwrap();
+        assert_eq!(range, Some((b"SO02".to_vec(), b"SO33".to_vec())));
+        assert_eq!(text_range(&path, "nope").unwrap(), None);
     }
-    Ok(())
 }

@@ -121,8 +121,14 @@ fn killed_runs_leave_complete_states_and_the_next_run_finishes() {
         assert_consistent(&work);
         // And holds what a clean night on this export holds: every data line once (the
         // generated export has unique order ids and no bad rows).
-        let stored = Manifest::load(&work.join("warehouse")).unwrap().total_rows();
-        assert_eq!(stored, keep as u64 - 1, "rows after recovering trial {trials}");
+        let stored = Manifest::load(&work.join("warehouse"))
+            .unwrap()
+            .total_rows();
+        assert_eq!(
+            stored,
+            keep as u64 - 1,
+            "rows after recovering trial {trials}"
+        );
         trials += 1;
     }
     eprintln!(
