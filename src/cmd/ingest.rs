@@ -20,6 +20,10 @@ pub fn print_report(r: &IngestReport, warehouse: &std::path::Path, out: Out) {
     for w in &r.warnings {
         out.warn(w);
     }
+    if r.retracted {
+        // The warning above says what to do.
+        return;
+    }
     if r.already_ingested {
         out.line(format!(
             "ingest: {} already ingested as batch {} (same SHA-256); nothing to do",

@@ -42,6 +42,8 @@ pub struct IngestReport {
     pub batch_id: String,
     /// True when this content had been ingested before and nothing was done.
     pub already_ingested: bool,
+    /// True when this content's batch was retracted: nothing was done either.
+    pub retracted: bool,
     pub rows_read: u64,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
@@ -62,6 +64,7 @@ impl IngestReport {
             source_sha256: sha,
             batch_id,
             already_ingested: true,
+            retracted: false,
             rows_read: 0,
             rows_accepted: 0,
             rows_rejected: 0,
@@ -170,6 +173,7 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     }
     if let Some(r) = manifest.find_retracted(&sha) {
         let mut report = IngestReport::already(source_name, sha, r.batch_id.clone());
+        report.retracted = true;
         report.warnings.push(format!(
             "{} has the content of batch {}, retracted at {}: not ingested again (deliver a \
              corrected file, or remove this one)",
@@ -302,6 +306,7 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         source_sha256: sha,
         batch_id: batch_id.clone(),
         already_ingested: false,
+        retracted: false,
         rows_read,
         rows_accepted: written.stored - written.restated,
         rows_rejected,

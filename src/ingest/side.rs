@@ -29,6 +29,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
     }
     if let Some(r) = manifest.find_retracted(&sha) {
         let mut report = IngestReport::already(source, sha, r.batch_id.clone());
+        report.retracted = true;
         report.warnings.push(format!(
             "{} has the content of batch {}, retracted at {}: not ingested again",
             report.source, r.batch_id, r.at
@@ -106,6 +107,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
         source_sha256: sha,
         batch_id,
         already_ingested: false,
+        retracted: false,
         rows_read,
         rows_accepted: rows_read - rows_rejected - rows_duplicate,
         rows_rejected,
