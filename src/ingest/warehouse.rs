@@ -166,17 +166,22 @@ pub fn write_part(
     })
 }
 
-/// Bounds of a text column over a part's row groups, from its footer statistics; None when some
-/// row group has none (the part must then be read to know).
-pub fn text_range(path: &Path, column: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
+/// A Parquet file's footer, read with arrow-rs (independent of the writer).
+fn open_footer(path: &Path) -> Result<parquet::file::reader::SerializedFileReader<File>> {
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let reader = SerializedFileReader::new(file).map_err(|e| {
+    parquet::file::reader::SerializedFileReader::new(file).map_err(|e| {
         Error::Artifact(format!(
             "{} is not a readable Parquet file: {e}",
             path.display()
         ))
-    })?;
+    })
+}
+
+/// Bounds of a text column over a part's row groups, from its footer statistics; None when some
+/// row group has none (the part must then be read to know).
+pub fn text_range(path: &Path, column: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    use parquet::file::reader::FileReader;
+    let reader = open_footer(path)?;
     let meta = reader.metadata();
     let schema = meta.file_metadata().schema_descr();
     let Some(idx) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == column) else {
@@ -209,14 +214,8 @@ pub fn text_range(path: &Path, column: &str) -> Result<Option<(Vec<u8>, Vec<u8>)
 
 /// The footer description of a part, if it has one.
 pub fn read_footer(path: &Path) -> Result<Option<PartFooter>> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let reader = SerializedFileReader::new(file).map_err(|e| {
-        Error::Artifact(format!(
-            "{} is not a readable Parquet file: {e}",
-            path.display()
-        ))
-    })?;
+    use parquet::file::reader::FileReader;
+    let reader = open_footer(path)?;
     let kv = reader.metadata().file_metadata().key_value_metadata();
     let Some(text) = kv
         .into_iter()
@@ -396,14 +395,8 @@ fn write_atomically(path: &Path, rows: u64, write: impl FnOnce(&File) -> Result<
 
 /// Row count from a Parquet footer (arrow-rs, independent of the writer).
 pub fn parquet_row_count(path: &Path) -> Result<u64> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let reader = SerializedFileReader::new(file).map_err(|e| {
-        Error::Artifact(format!(
-            "{} is not a readable Parquet file: {e}",
-            path.display()
-        ))
-    })?;
+    use parquet::file::reader::FileReader;
+    let reader = open_footer(path)?;
     Ok(reader.metadata().file_metadata().num_rows() as u64)
 }
 

@@ -399,6 +399,14 @@ fn deliveries(dir: &std::path::Path, extra: &str) -> (std::path::PathBuf, std::p
 }
 
 const TX: &str = "order_id,customer_id,order_date,amount,quantity\n";
+const TWO_ORDERS: &str = "1,A,2024-01-31,100.00,1\n2,B,2024-02-05,20.00,1\n";
+const THREE_ORDERS: &str =
+    "1,A,2024-01-31,100.00,1\n2,B,2024-01-05,20.00,1\n3,C,2024-02-03,30.00,1\n";
+
+/// Writes a delivery (header + `rows`) into the export folder.
+fn deliver(folder: &std::path::Path, name: &str, rows: &str) {
+    std::fs::write(folder.join(name), format!("{TX}{rows}")).unwrap();
+}
 
 /// (rows, revenue) in the warehouse.
 fn stored(p: &Pipeline) -> (u64, f64) {
@@ -421,11 +429,7 @@ fn a_restated_order_replaces_the_earlier_delivery_and_a_retract_puts_it_back() {
     // Before: order 1 corrected from 100.00 to 10.00 kept both rows (revenue counted twice).
     let dir = tempfile::tempdir().unwrap();
     let (folder, path) = deliveries(dir.path(), "");
-    std::fs::write(
-        folder.join("day1.csv"),
-        format!("{TX}1,A,2024-01-31,100.00,1\n2,B,2024-01-05,20.00,1\n3,C,2024-02-03,30.00,1\n"),
-    )
-    .unwrap();
+    deliver(&folder, "day1.csv", THREE_ORDERS);
     ingest_cmd(&path).success();
     let p = Pipeline::load(&path).unwrap();
     assert_eq!(stored(&p), (3, 150.0));
@@ -513,11 +517,7 @@ fn a_lost_manifest_never_deletes_data_and_repair_rebuilds_it() {
     // Before: with _manifest.json gone, the next ingest deleted every part and exited 0.
     let dir = tempfile::tempdir().unwrap();
     let (folder, path) = deliveries(dir.path(), "");
-    std::fs::write(
-        folder.join("day1.csv"),
-        format!("{TX}1,A,2024-01-31,100.00,1\n2,B,2024-02-05,20.00,1\n"),
-    )
-    .unwrap();
+    deliver(&folder, "day1.csv", TWO_ORDERS);
     std::fs::write(
         folder.join("day2.csv"),
         format!("{TX}1,A,2024-01-31,10.00,1\n"),
@@ -566,11 +566,7 @@ fn a_lost_manifest_never_deletes_data_and_repair_rebuilds_it() {
 fn a_damaged_part_is_named_and_repair_sets_its_batch_aside_for_reingest() {
     let dir = tempfile::tempdir().unwrap();
     let (folder, path) = deliveries(dir.path(), "");
-    std::fs::write(
-        folder.join("day1.csv"),
-        format!("{TX}1,A,2024-01-31,100.00,1\n2,B,2024-02-05,20.00,1\n"),
-    )
-    .unwrap();
+    deliver(&folder, "day1.csv", TWO_ORDERS);
     ingest_cmd(&path).success();
     let p = Pipeline::load(&path).unwrap();
     let before = stored(&p);
