@@ -813,7 +813,7 @@ fn check_layout(section: &str, raw: &Layout, problems: &mut Vec<String>) -> (For
         ),
         quote: one_char("quote", raw.quote, b'"'),
         has_header: raw.has_header,
-        limits: crate::ingest::chunks::QuoteLimits {
+        limits: crate::ingest::records::QuoteLimits {
             max_lines: raw.max_quoted_lines,
             max_bytes: raw.max_quoted_bytes,
         },

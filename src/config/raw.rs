@@ -139,10 +139,10 @@ pub struct RawSource {
 }
 
 fn default_max_quoted_lines() -> u64 {
-    crate::ingest::chunks::QuoteLimits::default().max_lines
+    crate::ingest::records::QuoteLimits::default().max_lines
 }
 fn default_max_quoted_bytes() -> u64 {
-    crate::ingest::chunks::QuoteLimits::default().max_bytes
+    crate::ingest::records::QuoteLimits::default().max_bytes
 }
 fn default_max_rejected_share() -> f64 {
     0.05

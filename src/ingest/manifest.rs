@@ -148,7 +148,7 @@ impl Manifest {
     pub fn load(warehouse: &Path) -> Result<Self> {
         let path = warehouse.join(MANIFEST_FILE);
         if !path.exists() {
-            let parts = crate::ingest::warehouse::part_files(warehouse)?;
+            let parts = crate::ingest::layout::part_files(warehouse)?;
             if let Some(first) = parts.first() {
                 return Err(Error::Warehouse(format!(
                     "{} is missing but the warehouse holds {} part file(s) (e.g. {}); nothing \

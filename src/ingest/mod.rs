@@ -3,14 +3,18 @@
 //! no-op; a failure at any point leaves the previous warehouse as it was.
 
 pub mod chunks;
+pub mod footer;
 pub mod gate;
 pub mod identity;
+pub mod layout;
 pub mod lock;
 pub mod manifest;
 pub mod number;
 pub mod orders;
 pub mod prepare;
 pub mod reader;
+pub mod rebuild;
+pub mod records;
 pub mod repair;
 pub mod restate;
 pub mod side;

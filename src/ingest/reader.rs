@@ -10,7 +10,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
-use crate::ingest::chunks::{QuoteLimits, Syntax};
+use crate::ingest::records::{QuoteLimits, Stray, Syntax};
 
 /// Name of the column holding each record's line number in the source file (header = line 1).
 pub const LINE: &str = "__line";
@@ -280,7 +280,7 @@ pub fn read_chunk(
     shown: &Path,
 ) -> Result<RawRead> {
     let first_line = chunk.first_line as i64;
-    let strays = chunk.strays;
+    let strays = as_malformed(chunk.strays, dialect.limits);
     // As for a whole file: the direct read is right only when every record is one line (polars
     // reads a chunk of blank lines as a record of nulls, so those take the record path too).
     let records = &chunk.text[chunk.records_start..];
@@ -408,7 +408,7 @@ fn split_records(
             let first = memchr::memchr(b'\n', body).map_or(body.len(), |i| i);
             malformed.push(Malformed {
                 line,
-                reason: crate::ingest::chunks::stray_reason(dialect.limits),
+                reason: crate::ingest::records::stray_reason(dialect.limits),
                 fields: vec![
                     String::from_utf8_lossy(&body[..first])
                         .trim_end_matches('\r')
@@ -548,7 +548,7 @@ fn read_with_strays_set_aside(
     staging: &Path,
 ) -> Result<Option<RawRead>> {
     let text = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
-    let found = crate::ingest::chunks::scan(&text, dialect.syntax(), text.len(), true);
+    let found = crate::ingest::records::scan(&text, dialect.syntax(), text.len(), true);
     // A stray in the header line is left to the header check.
     let strays: Vec<_> = found
         .strays
@@ -558,7 +558,7 @@ fn read_with_strays_set_aside(
     if strays.is_empty() {
         return Ok(None);
     }
-    let (kept, strays) = crate::ingest::chunks::set_aside(&text, &strays, 1, dialect.limits);
+    let (kept, strays) = crate::ingest::records::set_aside(&text, &strays, 1);
     drop(text);
     std::fs::create_dir_all(staging).map_err(|e| Error::io("creating directory", staging, e))?;
     let staged = staging.join(format!("{}-strays.csv", std::process::id()));
@@ -566,9 +566,21 @@ fn read_with_strays_set_aside(
     let result = read_records(&staged, dialect, wanted, staging, path);
     let _ = std::fs::remove_file(&staged);
     let mut read = result?;
-    read.malformed.extend(strays);
+    read.malformed.extend(as_malformed(strays, dialect.limits));
     read.malformed.sort_by_key(|m| m.line);
     Ok(Some(read))
+}
+
+/// Stray-quote records as malformed records, with the reason.
+fn as_malformed(strays: Vec<Stray>, limits: QuoteLimits) -> Vec<Malformed> {
+    strays
+        .into_iter()
+        .map(|s| Malformed {
+            line: s.line,
+            reason: crate::ingest::records::stray_reason(limits),
+            fields: vec![s.text],
+        })
+        .collect()
 }
 
 /// The record-level read: exact lines, and malformed records set aside instead of failing.

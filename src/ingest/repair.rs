@@ -3,14 +3,16 @@
 //! through one manifest commit, and neither deletes data: files a batch no longer needs are
 //! moved under `_retracted/` or `_damaged/`, files no manifest can vouch for under `_orphans/`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
+use crate::ingest::layout;
 use crate::ingest::manifest::{Batch, Intent, MANIFEST_FILE, Manifest, Part, Retracted};
+pub use crate::ingest::rebuild::Repair;
 use crate::ingest::warehouse::{self, PartFooter};
 
 /// What a retract did.
@@ -74,7 +76,8 @@ pub fn retract(wh: &Path, batch_id: &str, remember: bool, to: &str) -> Result<Re
     }
     manifest.save(wh)?;
     let moved_to = wh.join(to).join(batch_id);
-    move_files(wh, &obsolete, &moved_to)?;
+    let files: Vec<PathBuf> = obsolete.iter().map(|f| wh.join(f)).collect();
+    layout::move_aside(wh, &files, &moved_to)?;
     // Parts that took restored rows back were rewritten whole: their old versions are spare.
     for f in old_versions {
         let path = wh.join(f);
@@ -186,37 +189,6 @@ fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Ve
     Ok((restored, old_versions))
 }
 
-/// Moves warehouse files (relative paths) under `dest`, keeping their relative layout.
-fn move_files(wh: &Path, files: &[String], dest: &Path) -> Result<()> {
-    for f in files {
-        let from = wh.join(f);
-        if !from.exists() {
-            continue;
-        }
-        let to = dest.join(f);
-        if let Some(dir) = to.parent() {
-            fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
-        }
-        fs::rename(&from, &to).map_err(|e| Error::io("moving aside", &from, e))?;
-    }
-    Ok(())
-}
-
-/// What a repair did.
-#[derive(Debug, Default)]
-pub struct Repair {
-    /// True when the manifest was rebuilt from the parts.
-    pub rebuilt: bool,
-    pub batches: usize,
-    pub parts: usize,
-    /// Batches set aside because a part was damaged (their sources are read again next night).
-    pub dropped: Vec<String>,
-    /// Files moved aside because no batch could vouch for them.
-    pub orphaned: Vec<PathBuf>,
-    /// The broken manifest, kept.
-    pub broken_manifest: Option<PathBuf>,
-}
-
 /// Repairs the warehouse: rebuilds a missing or unreadable manifest from the parts' footers, or
 /// checks every committed part (size, rows, SHA-256) and sets aside each batch with a damaged
 /// part, so that the next ingest reads its source again.
@@ -224,7 +196,7 @@ pub fn repair(wh: &Path) -> Result<Repair> {
     let path = wh.join(MANIFEST_FILE);
     let readable = path.exists() && crate::atomic_file::read_json::<Manifest>(&path).is_ok();
     if !readable && !warehouse::part_files(wh)?.is_empty() {
-        return rebuild(wh);
+        return crate::ingest::rebuild::rebuild(wh);
     }
     let mut out = Repair::default();
     let manifest = Manifest::load(wh)?;
@@ -264,154 +236,4 @@ fn part_is_sound(path: &Path, part: &Part) -> bool {
         Some(sha) => crate::ingest::hash_file(path).is_ok_and(|(h, _)| &h == sha),
         None => true,
     }
-}
-
-/// Rebuilds the manifest from the parts' footers; the broken manifest is kept beside it.
-fn rebuild(wh: &Path) -> Result<Repair> {
-    let mut out = Repair {
-        rebuilt: true,
-        ..Repair::default()
-    };
-    let path = wh.join(MANIFEST_FILE);
-    if path.exists() {
-        let kept = wh.join(format!(
-            "{MANIFEST_FILE}.broken-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-        ));
-        fs::rename(&path, &kept).map_err(|e| Error::io("moving aside", &path, e))?;
-        out.broken_manifest = Some(kept);
-    }
-    // (batch id) -> (footer, parts by month: (path, footer, part)).
-    type Found = (PartFooter, BTreeMap<String, Vec<(PathBuf, Part)>>);
-    let mut found: BTreeMap<String, Found> = BTreeMap::new();
-    let mut superseded: Vec<(PartFooter, Part)> = Vec::new();
-    for file in warehouse::part_files(wh)? {
-        let footer = match warehouse::read_footer(&file) {
-            Ok(Some(f)) => f,
-            _ => {
-                out.orphaned.push(file);
-                continue;
-            }
-        };
-        let (Ok(rows), Ok((sha, bytes))) = (
-            warehouse::parquet_row_count(&file),
-            crate::ingest::hash_file(&file),
-        ) else {
-            out.orphaned.push(file);
-            continue;
-        };
-        let rel = file
-            .strip_prefix(wh)
-            .unwrap_or(&file)
-            .to_string_lossy()
-            .into_owned();
-        let part = Part {
-            path: rel,
-            month: footer.month.clone(),
-            rows,
-            sha256: Some(sha),
-            bytes: Some(bytes),
-        };
-        if footer.table == "superseded" {
-            superseded.push((footer, part));
-            continue;
-        }
-        let entry = found
-            .entry(footer.batch_id.clone())
-            .or_insert_with(|| (footer.clone(), BTreeMap::new()));
-        entry
-            .1
-            .entry(footer.month.clone())
-            .or_default()
-            .push((file, part));
-    }
-    let mut manifest = Manifest::empty();
-    let batch_ids: HashSet<String> = found.keys().cloned().collect();
-    let mut batches: Vec<(bool, Batch)> = Vec::new();
-    for (id, (footer, months)) in found {
-        let mut parts = Vec::new();
-        for (_, mut versions) in months {
-            // A kill between a rewrite's commit and its clean-up leaves two versions of a month:
-            // the rewritten one (named `part-<batch>.<by>.parquet`, by a batch that exists) wins.
-            versions
-                .sort_by_key(|(f, _)| rewritten_by(f).is_some_and(|by| batch_ids.contains(&by)));
-            let (_, newest) = versions.pop().expect("a month has a part");
-            out.orphaned.extend(versions.into_iter().map(|(f, _)| f));
-            parts.push(newest);
-        }
-        let stored: u64 = parts.iter().map(|p| p.rows).sum();
-        let quarantine = footer.quarantine.clone().filter(|q| wh.join(q).exists());
-        batches.push((
-            footer.table != "transactions",
-            Batch {
-                batch_id: id,
-                source_path: footer.source_path.clone(),
-                source_sha256: footer.source_sha256.clone(),
-                source_bytes: footer.source_bytes,
-                ingested_at: footer.ingested_at.clone(),
-                rows_read: footer.rows_read,
-                rows_accepted: stored,
-                rows_rejected: footer.rows_rejected,
-                // Restated rows are not told apart from added ones by a footer.
-                rows_duplicate: footer
-                    .rows_read
-                    .saturating_sub(footer.rows_rejected)
-                    .saturating_sub(stored),
-                rows_restated: 0,
-                orders_replaced: 0,
-                quarantine,
-                parts,
-                superseded: Vec::new(),
-            },
-        ));
-    }
-    batches.sort_by(|a, b| a.1.ingested_at.cmp(&b.1.ingested_at));
-    for (side, b) in batches {
-        if side {
-            manifest.side_batches.push(b);
-        } else {
-            manifest.batches.push(b);
-        }
-    }
-    for (footer, part) in superseded {
-        match manifest
-            .batches
-            .iter_mut()
-            .find(|b| b.batch_id == footer.batch_id)
-        {
-            Some(b) => b.superseded.push(crate::ingest::manifest::Superseded {
-                batch_id: footer.superseded_from.unwrap_or_default(),
-                part,
-            }),
-            None => out.orphaned.push(wh.join(&part.path)),
-        }
-    }
-    let dest = wh
-        .join("_orphans")
-        .join(chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string());
-    let rels: Vec<String> = out
-        .orphaned
-        .iter()
-        .map(|f| {
-            f.strip_prefix(wh)
-                .unwrap_or(f)
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    move_files(wh, &rels, &dest)?;
-    for (p, _) in Intent::all(wh)? {
-        let _ = fs::remove_file(p);
-    }
-    manifest.save(wh)?;
-    out.batches = manifest.batches.len() + manifest.side_batches.len();
-    out.parts = manifest.part_paths(wh).len();
-    Ok(out)
-}
-
-/// The batch that rewrote a part, from its name `part-<batch>.<by>.parquet` (or `.r<by>`).
-fn rewritten_by(file: &Path) -> Option<String> {
-    let stem = file.file_stem()?.to_string_lossy().into_owned();
-    let (_, by) = stem.split_once('.')?;
-    Some(by.trim_start_matches('r').to_string())
 }

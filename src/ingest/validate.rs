@@ -8,6 +8,8 @@ use crate::error::{EngineContext, Result};
 use crate::ingest::reader::{LINE, Malformed};
 use crate::ingest::zone::Zone;
 
+pub use crate::ingest::number::NumberFormat;
+
 /// Column of accepted rows holding their source line, when asked for.
 pub const ACCEPTED_LINE: &str = "__line";
 
@@ -48,17 +50,6 @@ pub struct Field {
     pub bounds: Option<Bounds>,
     /// For numbers: separators and currency symbols to remove before parsing.
     pub number_format: Option<NumberFormat>,
-}
-
-/// How a number is written in the export: "1.234,50 €" or "$1,234.50".
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NumberFormat {
-    /// Removed before parsing ("," in 1,234.50).
-    pub thousands: Option<String>,
-    /// Replaced by "." before parsing ("," in 1234,50).
-    pub decimal: Option<String>,
-    /// Characters stripped from both ends ("$€¥£ ").
-    pub currency: Option<String>,
 }
 
 /// A plausible range for a field; values outside are rejected with `message`.

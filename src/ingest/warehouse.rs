@@ -10,7 +10,11 @@ use crate::atomic_file;
 use crate::error::{EngineContext, Error, Result};
 use std::collections::HashSet;
 
+use crate::ingest::layout::{self, DATA_DIRS, collect_files, is_temporary};
 use crate::ingest::manifest::{Intent, Manifest, Part};
+
+pub use crate::ingest::footer::{PartFooter, parquet_row_count, read_footer, text_range};
+pub use crate::ingest::layout::part_files;
 
 /// Canonical column order of warehouse files.
 pub const CANONICAL: [&str; 7] = [
@@ -105,7 +109,7 @@ fn write_with_footer(path: &Path, df: &mut DataFrame, footer: Option<&PartFooter
     let rows = df.height() as u64;
     let metadata = match footer {
         Some(f) => Some(KeyValueMetadata::from_static(vec![(
-            FOOTER_KEY.to_string(),
+            crate::ingest::footer::FOOTER_KEY.to_string(),
             serde_json::to_string(f)
                 .map_err(|e| Error::Artifact(format!("cannot describe {}: {e}", path.display())))?,
         )])),
@@ -120,30 +124,6 @@ fn write_with_footer(path: &Path, df: &mut DataFrame, footer: Option<&PartFooter
             .engine(|| format!("writing {}", path.display()))?;
         Ok(())
     })
-}
-
-/// Footer key of a warehouse part's description.
-pub const FOOTER_KEY: &str = "churnflow.part";
-
-/// What every warehouse part says of itself in its footer, so that a lost manifest can be
-/// rebuilt from the parts (`churnflow repair`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PartFooter {
-    /// "transactions", a side table's name, or "superseded".
-    pub table: String,
-    pub batch_id: String,
-    pub month: String,
-    pub source_path: String,
-    pub source_sha256: String,
-    pub source_bytes: u64,
-    pub ingested_at: String,
-    pub rows_read: u64,
-    pub rows_rejected: u64,
-    pub quarantine: Option<String>,
-    /// For superseded rows: the batch they came from (`batch_id` is the one that replaced them).
-    #[serde(default)]
-    pub superseded_from: Option<String>,
 }
 
 /// Writes a warehouse part at `rel` (relative to `warehouse`) with its footer and returns its
@@ -164,125 +144,6 @@ pub fn write_part(
         sha256: Some(sha),
         bytes: Some(bytes),
     })
-}
-
-/// A Parquet file's footer, read with arrow-rs (independent of the writer).
-fn open_footer(path: &Path) -> Result<parquet::file::reader::SerializedFileReader<File>> {
-    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    parquet::file::reader::SerializedFileReader::new(file).map_err(|e| {
-        Error::Artifact(format!(
-            "{} is not a readable Parquet file: {e}",
-            path.display()
-        ))
-    })
-}
-
-/// Bounds of a text column over a part's row groups, from its footer statistics; None when some
-/// row group has none (the part must then be read to know).
-pub fn text_range(path: &Path, column: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-    use parquet::file::reader::FileReader;
-    let reader = open_footer(path)?;
-    let meta = reader.metadata();
-    let schema = meta.file_metadata().schema_descr();
-    let Some(idx) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == column) else {
-        return Ok(None);
-    };
-    let mut range: Option<(Vec<u8>, Vec<u8>)> = None;
-    for rg in meta.row_groups() {
-        let Some(st) = rg.column(idx).statistics() else {
-            return Ok(None);
-        };
-        if st.null_count_opt() == Some(rg.num_rows() as u64) {
-            continue;
-        }
-        let (Some(lo), Some(hi)) = (st.min_bytes_opt(), st.max_bytes_opt()) else {
-            return Ok(None);
-        };
-        // A truncated min or max is still a lower or upper bound (the Parquet format says so),
-        // which is all an overlap test needs; the deprecated fields used a signed byte order.
-        if st.is_min_max_deprecated() {
-            return Ok(None);
-        }
-        range = Some(match range {
-            None => (lo.to_vec(), hi.to_vec()),
-            Some((a, b)) => (a.min(lo.to_vec()), b.max(hi.to_vec())),
-        });
-    }
-    // A part whose every value is null holds no order: an empty range that meets nothing.
-    Ok(Some(range.unwrap_or((vec![0xff], vec![]))))
-}
-
-/// The footer description of a part, if it has one.
-pub fn read_footer(path: &Path) -> Result<Option<PartFooter>> {
-    use parquet::file::reader::FileReader;
-    let reader = open_footer(path)?;
-    let kv = reader.metadata().file_metadata().key_value_metadata();
-    let Some(text) = kv
-        .into_iter()
-        .flatten()
-        .find(|kv| kv.key == FOOTER_KEY)
-        .and_then(|kv| kv.value.clone())
-    else {
-        return Ok(None);
-    };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        Error::Artifact(format!(
-            "{} has an unreadable churnflow footer: {e}",
-            path.display()
-        ))
-    })
-}
-
-/// Every Parquet file of the warehouse's tables (not temporary files), sorted.
-pub fn part_files(warehouse: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for table in DATA_DIRS {
-        collect_files(&warehouse.join(table), &is_part, &mut out)?;
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Folders that hold parts.
-pub const DATA_DIRS: [&str; 5] = [
-    "transactions",
-    "customers",
-    "arrears",
-    "events",
-    "superseded",
-];
-
-/// Files under `dir` (recursively) that `keep` accepts.
-fn collect_files(dir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> Result<()> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Ok(());
-    };
-    for e in entries {
-        let path = e.map_err(|e| Error::io("listing", dir, e))?.path();
-        if path.is_dir() {
-            collect_files(&path, keep, out)?;
-        } else if keep(&path) {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// A part: a `.parquet` file that is not hidden (temporary files are).
-fn is_part(path: &Path) -> bool {
-    path.extension().is_some_and(|x| x == "parquet") && !file_name(path).starts_with('.')
-}
-
-/// A temporary file of an atomic write (hidden, with a `.tmp-<pid>` name).
-fn is_temporary(path: &Path) -> bool {
-    let name = file_name(path);
-    name.starts_with('.') && name.contains(".tmp-")
 }
 
 /// Checks that every committed part is there with its recorded size and a readable footer
@@ -393,13 +254,6 @@ fn write_atomically(path: &Path, rows: u64, write: impl FnOnce(&File) -> Result<
     atomic_file::commit(&tmp, path)
 }
 
-/// Row count from a Parquet footer (arrow-rs, independent of the writer).
-pub fn parquet_row_count(path: &Path) -> Result<u64> {
-    use parquet::file::reader::FileReader;
-    let reader = open_footer(path)?;
-    Ok(reader.metadata().file_metadata().num_rows() as u64)
-}
-
 /// Clears what killed writes left, deleting only what is provably theirs: temporary files
 /// (never committed by definition) and the files an intent announced that the manifest does not
 /// name. Any other file no manifest names cannot be proven spare: it is moved to
@@ -428,17 +282,8 @@ pub fn clean_uncommitted(warehouse: &Path, manifest: &Manifest) -> Result<Vec<St
         .filter(|p| !named.contains(p))
         .collect();
     if !unknown.is_empty() {
-        let dest = warehouse
-            .join("_orphans")
-            .join(chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string());
-        for f in &unknown {
-            let rel = f.strip_prefix(warehouse).unwrap_or(f);
-            let to = dest.join(rel);
-            if let Some(dir) = to.parent() {
-                fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
-            }
-            fs::rename(f, &to).map_err(|e| Error::io("moving aside", f, e))?;
-        }
+        let dest = layout::orphans_dir(warehouse);
+        layout::move_aside(warehouse, &unknown, &dest)?;
         warnings.push(format!(
             "{} warehouse file(s) that no manifest names were moved to {} (kept, not deleted; \
              not read)",

@@ -1,0 +1,106 @@
+//! What a warehouse part says of itself in its Parquet footer: its batch (so a lost manifest can
+//! be rebuilt from the parts), its row count, and the bounds of a column (so a lookup can skip a
+//! part unread). Read with arrow-rs, independently of the writer.
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Footer key of a warehouse part's description.
+pub const FOOTER_KEY: &str = "churnflow.part";
+
+/// What every warehouse part says of itself in its footer, so that a lost manifest can be
+/// rebuilt from the parts (`churnflow repair`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PartFooter {
+    /// "transactions", a side table's name, or "superseded".
+    pub table: String,
+    pub batch_id: String,
+    pub month: String,
+    pub source_path: String,
+    pub source_sha256: String,
+    pub source_bytes: u64,
+    pub ingested_at: String,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub quarantine: Option<String>,
+    /// For superseded rows: the batch they came from (`batch_id` is the one that replaced them).
+    #[serde(default)]
+    pub superseded_from: Option<String>,
+}
+
+/// A Parquet file's footer, read with arrow-rs (independent of the writer).
+fn open_footer(path: &Path) -> Result<parquet::file::reader::SerializedFileReader<File>> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    parquet::file::reader::SerializedFileReader::new(file).map_err(|e| {
+        Error::Artifact(format!(
+            "{} is not a readable Parquet file: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Bounds of a text column over a part's row groups, from its footer statistics; None when some
+/// row group has none (the part must then be read to know).
+pub fn text_range(path: &Path, column: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    use parquet::file::reader::FileReader;
+    let reader = open_footer(path)?;
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    let Some(idx) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == column) else {
+        return Ok(None);
+    };
+    let mut range: Option<(Vec<u8>, Vec<u8>)> = None;
+    for rg in meta.row_groups() {
+        let Some(st) = rg.column(idx).statistics() else {
+            return Ok(None);
+        };
+        if st.null_count_opt() == Some(rg.num_rows() as u64) {
+            continue;
+        }
+        let (Some(lo), Some(hi)) = (st.min_bytes_opt(), st.max_bytes_opt()) else {
+            return Ok(None);
+        };
+        // A truncated min or max is still a lower or upper bound (the Parquet format says so),
+        // which is all an overlap test needs; the deprecated fields used a signed byte order.
+        if st.is_min_max_deprecated() {
+            return Ok(None);
+        }
+        range = Some(match range {
+            None => (lo.to_vec(), hi.to_vec()),
+            Some((a, b)) => (a.min(lo.to_vec()), b.max(hi.to_vec())),
+        });
+    }
+    // A part whose every value is null holds no order: an empty range that meets nothing.
+    Ok(Some(range.unwrap_or((vec![0xff], vec![]))))
+}
+
+/// The footer description of a part, if it has one.
+pub fn read_footer(path: &Path) -> Result<Option<PartFooter>> {
+    use parquet::file::reader::FileReader;
+    let reader = open_footer(path)?;
+    let kv = reader.metadata().file_metadata().key_value_metadata();
+    let Some(text) = kv
+        .into_iter()
+        .flatten()
+        .find(|kv| kv.key == FOOTER_KEY)
+        .and_then(|kv| kv.value.clone())
+    else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Error::Artifact(format!(
+            "{} has an unreadable churnflow footer: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Row count from a Parquet footer (arrow-rs, independent of the writer).
+pub fn parquet_row_count(path: &Path) -> Result<u64> {
+    use parquet::file::reader::FileReader;
+    let reader = open_footer(path)?;
+    Ok(reader.metadata().file_metadata().num_rows() as u64)
+}
