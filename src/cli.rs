@@ -38,11 +38,11 @@ pub enum Command {
     /// Compute features as of a date (or print the SQL with --explain).
     Features(FeaturesArgs),
     /// Train a model with out-of-time validation and apply the promotion gate.
-    Train(PipelineArgs),
+    Train(TrainArgs),
     /// Score customers with the current model and write the at-risk list.
     Score(AsOfArgs),
-    /// The nightly job: ingest, train when no model exists, score, summarise.
-    Run(AsOfArgs),
+    /// The nightly job: ingest, retrain when the policy says so, score, summarise.
+    Run(RunArgs),
     /// Check the pipeline file and the inputs' headers without running anything.
     Validate(PipelineArgs),
     /// Rolling-origin evaluation: train on what was known before each cutoff, test on it.
@@ -98,6 +98,37 @@ pub struct AsOfArgs {
     /// The pipeline file (TOML).
     pub pipeline: PathBuf,
     /// Score as of the end of this day (YYYY-MM-DD); default: the last day with data.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<i32>,
+}
+
+/// Arguments of `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The pipeline file (TOML).
+    pub pipeline: PathBuf,
+    /// The night's as-of day (YYYY-MM-DD): ingest, train and score use no later row; default:
+    /// the last day with data.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<i32>,
+    /// Retrain tonight whatever the retraining policy says.
+    #[arg(long, conflicts_with = "no_retrain")]
+    pub retrain: bool,
+    /// Score with the current model whatever the retraining policy says.
+    #[arg(long)]
+    pub no_retrain: bool,
+    /// Print what would be ingested and whether the night would retrain and why; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// The pipeline file (TOML).
+    pub pipeline: PathBuf,
+    /// Train as of the end of this day (YYYY-MM-DD): no later row is used, so a backfilled
+    /// night's model is the one trained then; default: the last day with data.
     #[arg(long, value_parser = parse_date)]
     pub as_of: Option<i32>,
 }

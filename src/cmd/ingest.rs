@@ -9,10 +9,34 @@ use crate::ingest::{self, IngestReport, lock::WorkdirLock};
 pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let _lock = WorkdirLock::acquire(&p.workdir)?;
-    for report in ingest::ingest_all(&p)? {
-        print_report(&report, &p.warehouse_dir(), out);
-    }
+    print_reports(&ingest::ingest_all(&p)?, &p.warehouse_dir(), out);
     Ok(())
+}
+
+/// Reports a night's ingests: each file that changed something (or was refused) on its own
+/// line, and the files already ingested in one line, however many there are.
+pub fn print_reports(reports: &[IngestReport], warehouse: &std::path::Path, out: Out) {
+    let mut already = 0usize;
+    for r in reports {
+        if r.already_ingested && !r.retracted && r.warnings.is_empty() {
+            already += 1;
+        } else {
+            print_report(r, warehouse, out);
+        }
+    }
+    match already {
+        0 => {}
+        1 => {
+            let r = reports
+                .iter()
+                .find(|r| r.already_ingested && !r.retracted && r.warnings.is_empty())
+                .expect("one already-ingested report");
+            print_report(r, warehouse, out);
+        }
+        n => out.line(format!(
+            "ingest: {n} files already ingested (same SHA-256); nothing to do for them"
+        )),
+    }
 }
 
 /// Reports what an ingest did, with its warnings.
@@ -25,10 +49,13 @@ pub fn print_report(r: &IngestReport, warehouse: &std::path::Path, out: Out) {
         return;
     }
     if r.already_ingested {
-        out.line(format!(
-            "ingest: {} already ingested as batch {} (same SHA-256); nothing to do",
-            r.source, r.batch_id
-        ));
+        out.ingested(
+            r,
+            format!(
+                "ingest: {} already ingested as batch {} (same SHA-256); nothing to do",
+                r.source, r.batch_id
+            ),
+        );
         return;
     }
     // Every row read is in exactly one of these counts.
@@ -40,11 +67,14 @@ pub fn print_report(r: &IngestReport, warehouse: &std::path::Path, out: Out) {
     } else {
         String::new()
     };
-    out.line(format!(
-        "ingest: {} rows read from {}: {} accepted, {} rejected, {} duplicates dropped{restated} \
-         (batch {})",
-        r.rows_read, r.source, r.rows_accepted, r.rows_rejected, r.rows_duplicate, r.batch_id
-    ));
+    out.ingested(
+        r,
+        format!(
+            "ingest: {} rows read from {}: {} accepted, {} rejected, {} duplicates dropped\
+             {restated} (batch {})",
+            r.rows_read, r.source, r.rows_accepted, r.rows_rejected, r.rows_duplicate, r.batch_id
+        ),
+    );
     if let Some(q) = &r.quarantine {
         out.warn(format!(
             "{} rejected rows written with their reasons to {}",

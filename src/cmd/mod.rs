@@ -39,6 +39,50 @@ impl Out {
         }
     }
 
+    /// Reports what one file's ingest did: the sentence for people, and in JSON its counts as
+    /// fields (stage, file, batch, rows read / accepted / rejected / duplicate / restated).
+    pub fn ingested(&self, r: &crate::ingest::IngestReport, text: impl AsRef<str>) {
+        if self.quiet {
+            return;
+        }
+        match self.format {
+            LogFormat::Text => print_line(text.as_ref()),
+            LogFormat::Json => tracing::info!(
+                stage = "ingest",
+                file = %r.source,
+                batch_id = %r.batch_id,
+                already_ingested = r.already_ingested,
+                rows_read = r.rows_read,
+                rows_accepted = r.rows_accepted,
+                rows_rejected = r.rows_rejected,
+                rows_duplicate = r.rows_duplicate,
+                rows_restated = r.rows_restated,
+                "{}",
+                text.as_ref()
+            ),
+        }
+    }
+
+    /// Reports the end of a stage of the night with its duration, the model it used or made
+    /// and how many accounts it listed (JSON fields: stage, seconds, model_id, listed).
+    pub fn stage(&self, e: &StageEvent, text: impl AsRef<str>) {
+        if self.quiet {
+            return;
+        }
+        match self.format {
+            LogFormat::Text => print_line(text.as_ref()),
+            LogFormat::Json => tracing::info!(
+                stage = e.stage,
+                seconds = e.seconds,
+                model_id = e.model_id.unwrap_or(""),
+                listed = e.listed,
+                scored = e.scored,
+                "{}",
+                text.as_ref()
+            ),
+        }
+    }
+
     /// Reports something a person should look at; never silenced.
     pub fn warn(&self, text: impl AsRef<str>) {
         match self.format {
@@ -67,6 +111,16 @@ impl Out {
                 .try_init();
         }
     }
+}
+
+/// The structured fields of a stage's log event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageEvent<'a> {
+    pub stage: &'a str,
+    pub seconds: f64,
+    pub model_id: Option<&'a str>,
+    pub listed: Option<usize>,
+    pub scored: Option<usize>,
 }
 
 /// Prints one line to stdout. A closed pipe (`churnflow ... | head`) ends the process quietly

@@ -1,19 +1,22 @@
-//! `churnflow run`: the nightly job. Ingest, train when no model exists, score, summarise, and
-//! record what ran in `runs/<run_id>.json`.
+//! `churnflow run`: the nightly job. Ingest, retrain when the policy says so, score, summarise,
+//! and record what ran in `runs/<run_id>.json`, failed nights included (with their exit code,
+//! error and what they committed before failing). `--dry-run` says what the night would do and
+//! writes nothing.
 
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::atomic_file;
-use crate::cli::AsOfArgs;
-use crate::cmd::{Out, engine, ingest as ingest_cmd, load, train as train_cmd};
-use crate::error::Result;
+use crate::cli::RunArgs;
+use crate::cmd::{Out, StageEvent, engine, ingest as ingest_cmd, load, train as train_cmd};
+use crate::config::Pipeline;
+use crate::error::{EXIT_OK, Result};
 use crate::ingest::manifest::Manifest;
-use crate::ingest::{self, IngestReport, lock::WorkdirLock};
+use crate::ingest::{self, IngestReport, lock::WorkdirLock, pending};
 use crate::model::policy;
 use crate::model::registry::Decision;
-use crate::report::summary;
+use crate::report::{latest, summary};
 use crate::score;
 
 #[derive(Serialize)]
@@ -29,66 +32,214 @@ struct TrainedModel {
     reason: String,
 }
 
+/// What the night committed, whether it finished or not.
+#[derive(Serialize, Default)]
+struct Committed {
+    /// Batches added to the warehouse.
+    batches: Vec<String>,
+    /// A model trained and recorded in the registry (promoted or not).
+    model_id: Option<String>,
+    /// Output files in place.
+    outputs: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct RunManifest {
     run_id: String,
+    /// `succeeded` or `failed`.
+    status: &'static str,
+    exit_code: i32,
+    error: Option<String>,
     pipeline: String,
     pipeline_sha256: String,
     churnflow_version: &'static str,
     started_at: String,
-    as_of: String,
+    finished_at: String,
+    as_of: Option<String>,
+    /// Files that changed the warehouse or were refused; the rest are counted.
     ingest: Vec<IngestReport>,
-    retrain: policy::RetrainDecision,
+    already_ingested: usize,
+    retrain: Option<policy::RetrainDecision>,
     trained_model: Option<TrainedModel>,
-    model_id: String,
-    scored_accounts: usize,
-    listed_accounts: usize,
+    model_id: Option<String>,
+    scored_accounts: Option<usize>,
+    listed_accounts: Option<usize>,
+    /// Accounts that qualified for the list beyond its capacity.
+    further_qualifying: Option<usize>,
+    committed: Committed,
+    stages: Vec<Stage>,
+}
+
+/// What a night did so far.
+struct Night {
+    run_id: String,
+    started_at: chrono::DateTime<chrono::Utc>,
+    ingest: Vec<IngestReport>,
+    as_of: Option<i32>,
+    retrain: Option<policy::RetrainDecision>,
+    trained_model: Option<TrainedModel>,
+    scored: Option<(String, usize, usize, usize)>,
     outputs: Vec<String>,
     stages: Vec<Stage>,
 }
 
+impl Night {
+    fn timed(&mut self, name: &'static str, t: Instant) -> f64 {
+        let seconds = t.elapsed().as_secs_f64();
+        self.stages.push(Stage { name, seconds });
+        seconds
+    }
+
+    fn manifest(self, p: &Pipeline, result: &Result<()>) -> RunManifest {
+        let (already, changed): (Vec<IngestReport>, Vec<IngestReport>) = self
+            .ingest
+            .into_iter()
+            .partition(|r| r.already_ingested && !r.retracted && r.warnings.is_empty());
+        let committed = Committed {
+            batches: changed
+                .iter()
+                .filter(|r| !r.already_ingested)
+                .map(|r| r.batch_id.clone())
+                .collect(),
+            model_id: self.trained_model.as_ref().map(|m| m.model_id.clone()),
+            outputs: self.outputs.clone(),
+        };
+        let (model_id, scored, listed, further) = match self.scored {
+            Some((m, s, l, f)) => (Some(m), Some(s), Some(l), Some(f)),
+            None => (None, None, None, None),
+        };
+        RunManifest {
+            run_id: self.run_id,
+            status: if result.is_ok() {
+                "succeeded"
+            } else {
+                "failed"
+            },
+            exit_code: result.as_ref().map_or_else(|e| e.exit_code(), |_| EXIT_OK),
+            error: result.as_ref().err().map(|e| e.to_string()),
+            pipeline: p.file.display().to_string(),
+            pipeline_sha256: p.file_hash.clone(),
+            churnflow_version: env!("CARGO_PKG_VERSION"),
+            started_at: self.started_at.to_rfc3339(),
+            finished_at: chrono::Utc::now().to_rfc3339(),
+            as_of: self.as_of.map(crate::dates::format_day),
+            ingest: changed,
+            already_ingested: already.len(),
+            retrain: self.retrain,
+            trained_model: self.trained_model,
+            model_id,
+            scored_accounts: scored,
+            listed_accounts: listed,
+            further_qualifying: further,
+            committed,
+            stages: self.stages,
+        }
+    }
+}
+
 /// Runs the whole job.
-pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
+pub fn run(args: &RunArgs, out: Out) -> Result<()> {
     let started_at = chrono::Utc::now();
     let p = load(&args.pipeline)?;
-    let _lock = WorkdirLock::acquire(&p.workdir)?;
-    let mut stages = Vec::new();
-    let mut timed = |name: &'static str, t: Instant| {
-        stages.push(Stage {
-            name,
-            seconds: t.elapsed().as_secs_f64(),
-        })
-    };
-
-    let t = Instant::now();
-    let ingest_report = ingest::ingest_all(&p)?;
-    crate::memory::give_back();
-    for r in &ingest_report {
-        ingest_cmd::print_report(r, &p.warehouse_dir(), out);
+    if args.dry_run {
+        return dry_run(&p, args, out);
     }
-    timed("ingest", t);
+    let mut night = Night {
+        run_id: format!(
+            "{}-{}",
+            started_at.format("%Y%m%dT%H%M%SZ"),
+            std::process::id()
+        ),
+        started_at,
+        ingest: Vec::new(),
+        as_of: None,
+        retrain: None,
+        trained_model: None,
+        scored: None,
+        outputs: Vec::new(),
+        stages: Vec::new(),
+    };
+    let result = run_night(&p, args, out, &mut night);
+    // Every night leaves its record, a failed one too: what it committed and why it stopped.
+    let manifest = night.manifest(&p, &result);
+    let path = p.runs_dir().join(format!("{}.json", manifest.run_id));
+    match atomic_file::write_json(&path, &manifest) {
+        Ok(()) => out.line(format!("run manifest: {}", path.display())),
+        Err(e) if result.is_err() => out.warn(format!("the run manifest was not written: {e}")),
+        Err(e) => return Err(e),
+    }
+    result
+}
 
-    let mut trained_model = None;
+fn run_night(p: &Pipeline, args: &RunArgs, out: Out, night: &mut Night) -> Result<()> {
+    let _lock = WorkdirLock::acquire(&p.workdir)?;
+    let t = Instant::now();
+    let ingested = ingest::ingest_all_into(p, &mut night.ingest);
+    crate::memory::give_back();
+    ingest_cmd::print_reports(&night.ingest, &p.warehouse_dir(), out);
+    ingested?;
+    let seconds = night.timed("ingest", t);
+    out.stage(
+        &StageEvent {
+            stage: "ingest",
+            seconds,
+            ..StageEvent::default()
+        },
+        format!("ingest: done in {seconds:.1} s"),
+    );
+
     let fingerprint = Manifest::load(&p.warehouse_dir())?.fingerprint();
     // One engine for the night: the warehouse no longer changes, and the in-memory history it
     // builds on first use serves the drift check, training and scoring.
-    let mut engine = engine(&p)?;
-    // A night outside the data is refused before anything is trained or written.
-    let as_of = Some(crate::engine::night(&mut engine, args.as_of)?);
-    let (retrain, mut tonight) = policy::retrain_decision(&p, &mut engine, &fingerprint, as_of)?;
+    let mut engine = engine(p)?;
+    // A night outside the data is refused before anything is trained or written, and so is a
+    // night without fresh data.
+    let as_of = crate::engine::night(&mut engine, args.as_of)?;
+    night.as_of = Some(as_of);
+    let today = crate::dates::to_day(chrono::Utc::now().date_naive());
+    crate::engine::check_fresh(
+        &mut engine,
+        args.as_of.unwrap_or(today),
+        p.source.max_data_age_days,
+    )?;
+    let (retrain, mut tonight) =
+        policy::retrain_decision(p, &mut engine, &fingerprint, as_of, over(args))?;
+    night.retrain = Some(retrain.clone());
     if retrain.retrain {
         let t = Instant::now();
         out.line(format!("retraining: {}", retrain.reason));
-        let r = train_cmd::train_and_report(&p, &mut engine, out)?;
-        // Training computed the features as of the last day for its drift reference; scoring
-        // uses them when it scores that day (score_with checks the day).
+        let r = match train_cmd::train_and_report(p, &mut engine, as_of, out) {
+            Ok(r) => r,
+            Err(crate::error::Error::Data(why))
+                if retrain.cause == policy::Cause::PipelineChanged =>
+            {
+                return Err(crate::error::Error::Usage(format!(
+                    "{}, and a new model cannot be trained: {why}; the old model no longer \
+                     answers what the pipeline asks, so nothing was scored. Revert the change \
+                     or deliver more history",
+                    retrain.reason
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        // Training computed the features as of the night for its drift reference; scoring
+        // uses them (score_with checks the day).
         tonight = Some(r.features_at_last);
-        trained_model = Some(TrainedModel {
+        night.trained_model = Some(TrainedModel {
             model_id: r.artifact.model_id.clone(),
             promoted: r.decision == Decision::Promoted,
             reason: r.reason,
         });
-        timed("train", t);
+        let seconds = night.timed("train", t);
+        out.stage(
+            &StageEvent {
+                stage: "train",
+                seconds,
+                model_id: Some(&r.artifact.model_id),
+                ..StageEvent::default()
+            },
+            format!("train: done in {seconds:.1} s"),
+        );
     } else {
         out.line(format!("no retraining: {}", retrain.reason));
     }
@@ -96,40 +247,94 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     let t = Instant::now();
     // Tonight's features do not depend on the model: those of the drift check or of training
     // are reused.
-    let outcome = score::score_with(&p, &mut engine, as_of, tonight)?;
-    timed("score", t);
+    let outcome = score::score_with(p, &mut engine, Some(as_of), tonight)?;
+    night.outputs = outcome
+        .outputs
+        .iter()
+        .map(|o| o.display().to_string())
+        .collect();
+    night.scored = Some((
+        outcome.model.model_id.clone(),
+        outcome.scored.len(),
+        outcome.listed.len(),
+        outcome.further_qualifying,
+    ));
+    let seconds = night.timed("score", t);
     out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());
+    for w in &outcome.warnings {
+        out.warn(w);
+    }
     for path in &outcome.outputs {
         out.line(format!("wrote {}", path.display()));
     }
-
-    let run_id = format!(
-        "{}-{}",
-        started_at.format("%Y%m%dT%H%M%SZ"),
-        std::process::id()
+    out.stage(
+        &StageEvent {
+            stage: "score",
+            seconds,
+            model_id: Some(&outcome.model.model_id),
+            listed: Some(outcome.listed.len()),
+            scored: Some(outcome.scored.len()),
+        },
+        format!("score: done in {seconds:.1} s"),
     );
-    let manifest = RunManifest {
-        run_id: run_id.clone(),
-        pipeline: p.file.display().to_string(),
-        pipeline_sha256: p.file_hash.clone(),
-        churnflow_version: env!("CARGO_PKG_VERSION"),
-        started_at: started_at.to_rfc3339(),
-        as_of: outcome.as_of.clone(),
-        ingest: ingest_report,
-        retrain,
-        trained_model,
-        model_id: outcome.model.model_id.clone(),
-        scored_accounts: outcome.scored.len(),
-        listed_accounts: outcome.listed.len(),
-        outputs: outcome
-            .outputs
-            .iter()
-            .map(|o| o.display().to_string())
-            .collect(),
-        stages,
+    latest::record(
+        &p.workdir.join("outputs"),
+        &latest::Latest {
+            as_of: outcome.as_of.clone(),
+            dir: format!("as_of={}", outcome.as_of),
+            model_id: outcome.model.model_id.clone(),
+            listed_accounts: outcome.listed.len(),
+            run_id: Some(night.run_id.clone()),
+            written_at: chrono::Utc::now().to_rfc3339(),
+        },
+    )?;
+    Ok(())
+}
+
+fn over(args: &RunArgs) -> policy::Override {
+    match (args.retrain, args.no_retrain) {
+        (true, _) => policy::Override::Retrain,
+        (_, true) => policy::Override::NoRetrain,
+        _ => policy::Override::Policy,
+    }
+}
+
+/// `--dry-run`: the files an ingest would take, and whether the night would retrain and why,
+/// judged on the warehouse as it stands. Takes no lock and writes nothing.
+fn dry_run(p: &Pipeline, args: &RunArgs, out: Out) -> Result<()> {
+    out.line("dry run: nothing is ingested, trained, scored or written");
+    let files = pending::pending(p)?;
+    for line in pending::describe(&files) {
+        out.line(line);
+    }
+    let changes = pending::would_change(&files);
+    let fingerprint = Manifest::load(&p.warehouse_dir())?.fingerprint();
+    let mut engine = match engine(p) {
+        Ok(e) => e,
+        Err(crate::error::Error::Data(why)) => {
+            out.line(format!(
+                "would retrain: {why} (the files above would be its first data)"
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
     };
-    let path = p.runs_dir().join(format!("{run_id}.json"));
-    atomic_file::write_json(&path, &manifest)?;
-    out.line(format!("run manifest: {}", path.display()));
+    let as_of = crate::engine::night(&mut engine, args.as_of)?;
+    let (decision, _) = policy::retrain_decision(p, &mut engine, &fingerprint, as_of, over(args))?;
+    let on = if changes {
+        " (judged on the warehouse as it stands; the files above would change its content)"
+    } else {
+        ""
+    };
+    out.line(format!(
+        "as of {}: {}: {}{on}",
+        crate::dates::format_day(as_of),
+        if decision.retrain {
+            "would retrain"
+        } else {
+            "would not retrain"
+        },
+        decision.reason
+    ));
     Ok(())
 }

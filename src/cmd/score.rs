@@ -4,7 +4,7 @@ use crate::cli::AsOfArgs;
 use crate::cmd::{Out, engine, load};
 use crate::error::Result;
 use crate::ingest::lock::WorkdirLock;
-use crate::report::summary;
+use crate::report::{latest, summary};
 use crate::score;
 
 /// Runs `score`.
@@ -14,8 +14,22 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     let mut engine = engine(&p)?;
     let outcome = score::score(&p, &mut engine, args.as_of)?;
     out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());
+    for w in &outcome.warnings {
+        out.warn(w);
+    }
     for path in &outcome.outputs {
         out.line(format!("wrote {}", path.display()));
     }
+    latest::record(
+        &p.workdir.join("outputs"),
+        &latest::Latest {
+            as_of: outcome.as_of.clone(),
+            dir: format!("as_of={}", outcome.as_of),
+            model_id: outcome.model.model_id.clone(),
+            listed_accounts: outcome.listed.len(),
+            run_id: None,
+            written_at: chrono::Utc::now().to_rfc3339(),
+        },
+    )?;
     Ok(())
 }

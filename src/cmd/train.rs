@@ -1,6 +1,6 @@
 //! `churnflow train`: a new model, its evidence, and the promotion decision.
 
-use crate::cli::PipelineArgs;
+use crate::cli::TrainArgs;
 use crate::cmd::{Out, engine, load};
 use crate::config::Pipeline;
 use crate::engine::Engine;
@@ -12,10 +12,12 @@ use crate::model::registry::Decision;
 use crate::model::train::{self, TrainReport};
 
 /// Runs `train`.
-pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
+pub fn run(args: &TrainArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let _lock = WorkdirLock::acquire(&p.workdir)?;
-    train_and_report(&p, &mut engine(&p)?, out).map(|_| ())
+    let mut engine = engine(&p)?;
+    let as_of = crate::engine::night(&mut engine, args.as_of)?;
+    train_and_report(&p, &mut engine, as_of, out).map(|_| ())
 }
 
 /// A metrics line for the terminal.
@@ -38,10 +40,15 @@ fn metrics_line(name: &str, m: &Metrics) -> String {
     )
 }
 
-/// Trains on the pipeline's warehouse and prints the evidence.
-pub fn train_and_report(p: &Pipeline, engine: &mut dyn Engine, out: Out) -> Result<TrainReport> {
+/// Trains on the pipeline's warehouse as of `as_of` and prints the evidence.
+pub fn train_and_report(
+    p: &Pipeline,
+    engine: &mut dyn Engine,
+    as_of: i32,
+    out: Out,
+) -> Result<TrainReport> {
     let fingerprint = Manifest::load(&p.warehouse_dir())?.fingerprint();
-    let r = train::train(p, engine, &fingerprint)?;
+    let r = train::train(p, engine, &fingerprint, Some(as_of))?;
     let a = &r.artifact;
     let t = &a.training;
     let v = &a.metrics.validation;
@@ -55,12 +62,29 @@ pub fn train_and_report(p: &Pipeline, engine: &mut dyn Engine, out: Out) -> Resu
         if t.sampled { format!(", fitted on a stratified sample of {}", t.fitted_rows) } else { String::new() },
         a.alpha
     ));
-    out.line(format!(
-        "  out-of-time validation on {} ({} rows, churn rate {:.1}%):",
-        t.validation_cutoff,
-        v.rows,
-        v.churn_rate * 100.0
-    ));
+    if t.min_history_relaxed {
+        out.line(format!(
+            "  short history: no cutoff has train.min_history_days = {} days of data before it, \
+             so cutoffs with {} days were used",
+            p.train.min_history_days, t.min_history_days
+        ));
+    }
+    out.line(match t.validation.as_str() {
+        "in_time_holdout" => format!(
+            "  in-time holdout validation on {} ({} rows, churn rate {:.1}%): the history is too \
+             short for an out-of-time validation cutoff, so a fifth of the customers were held out \
+             of training at every cutoff; these figures are weaker evidence than out-of-time ones:",
+            t.validation_cutoff,
+            v.rows,
+            v.churn_rate * 100.0
+        ),
+        _ => format!(
+            "  out-of-time validation on {} ({} rows, churn rate {:.1}%):",
+            t.validation_cutoff,
+            v.rows,
+            v.churn_rate * 100.0
+        ),
+    });
     out.line(format!(
         "  {:<34} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "", "ROC AUC", "PR AUC", "log loss", "Brier", "ECE", "lift@10%"
@@ -72,10 +96,10 @@ pub fn train_and_report(p: &Pipeline, engine: &mut dyn Engine, out: Out) -> Resu
     let c = &a.calibration;
     out.line(match &c.correction {
         Some(_) => format!(
-            "  calibration: ECE {:.4} above tolerance {}; Platt correction fitted out of time, ECE now {:.4}",
-            c.ece_before, c.tolerance, c.ece_after
+            "  calibration: {}; out-of-sample ECE now {:.4}",
+            c.decision, c.ece_after
         ),
-        None => format!("  calibration: ECE {:.4} within tolerance {}", c.ece_before, c.tolerance),
+        None => format!("  calibration: {}", c.decision),
     });
     let decision = match r.decision {
         Decision::Promoted => "promoted",

@@ -60,6 +60,8 @@ pub struct Source {
     pub earliest_day: i32,
     /// Timestamps more than this many days after the ingest are implausible.
     pub max_future_days: i32,
+    /// Newest row older than this many days before the night: stale data, exit 4.
+    pub max_data_age_days: Option<i32>,
     /// How amounts are written.
     pub amount_format: NumberFormat,
     /// Plausible amounts.
@@ -172,6 +174,13 @@ pub enum KeyRule {
     },
 }
 
+/// How many accounts the list may hold (None: no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Capacity {
+    pub max_listed: Option<usize>,
+    pub per_owner: Option<usize>,
+}
+
 /// Lifecycle thresholds (see `[lifecycle]`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LifecycleRules {
@@ -193,6 +202,9 @@ pub struct Scoring {
     pub language: Language,
     pub list_quadrants: Vec<String>,
     pub summary_rows: usize,
+    pub capacity: Capacity,
+    pub warn_listed_share: f64,
+    pub currency: String,
     pub lifecycle: LifecycleRules,
 }
 
@@ -316,6 +328,9 @@ impl Pipeline {
             0,
             3660,
         );
+        if let Some(age) = raw.source.max_data_age_days {
+            in_range(&mut problems, "source.max_data_age_days", age, 0, 3660);
+        }
         if raw.source.amount_min.partial_cmp(&raw.source.amount_max)
             != Some(std::cmp::Ordering::Less)
         {
@@ -500,6 +515,7 @@ impl Pipeline {
                 max_rejected_share: raw.source.max_rejected_share,
                 earliest_day,
                 max_future_days: raw.source.max_future_days as i32,
+                max_data_age_days: raw.source.max_data_age_days.map(|d| d as i32),
                 amount_format: NumberFormat {
                     thousands: raw.source.thousands_separator.clone(),
                     decimal: raw.source.decimal_separator.clone(),
@@ -730,6 +746,26 @@ fn check_scoring(
         problems.push("scoring.list_quadrants: must name at least one quadrant".into());
     }
     in_range(problems, "scoring.summary_rows", s.summary_rows, 0, 10_000);
+    in_range(problems, "scoring.max_listed", s.max_listed, 0, 100_000_000);
+    in_range(
+        problems,
+        "scoring.max_listed_per_owner",
+        s.max_listed_per_owner,
+        0,
+        100_000_000,
+    );
+    if !(s.warn_listed_share > 0.0 && s.warn_listed_share <= 1.0) {
+        problems.push(format!(
+            "scoring.warn_listed_share: expected a share in (0, 1], found {}",
+            s.warn_listed_share
+        ));
+    }
+    if s.currency.chars().count() > 8 {
+        problems.push(format!(
+            "scoring.currency: expected a short label such as \"EUR\" or \"¥\", found {:?}",
+            s.currency
+        ));
+    }
     in_range(
         problems,
         "scoring.key_grace_days",
@@ -770,6 +806,12 @@ fn check_scoring(
         language,
         list_quadrants: s.list_quadrants.clone(),
         summary_rows: s.summary_rows.max(0) as usize,
+        capacity: Capacity {
+            max_listed: (s.max_listed > 0).then_some(s.max_listed as usize),
+            per_owner: (s.max_listed_per_owner > 0).then_some(s.max_listed_per_owner as usize),
+        },
+        warn_listed_share: s.warn_listed_share,
+        currency: s.currency.clone(),
         lifecycle: LifecycleRules {
             new_days: l.new_days as f64,
             dormant_cycles: l.dormant_cycles,

@@ -115,6 +115,9 @@ pub struct RawSource {
     /// Rows dated more than this many days after the ingest are rejected.
     #[serde(default = "default_max_future_days")]
     pub max_future_days: i64,
+    /// A night whose newest row is more than this many days before the night (today, or
+    /// `--as-of`) is refused as stale data (exit 4); absent: never refused.
+    pub max_data_age_days: Option<i64>,
     /// Thousands separator in amounts, removed before parsing ("," in 1,234.50).
     pub thousands_separator: Option<String>,
     /// Decimal separator in amounts when it is not "." ("," in 1234,50).
@@ -365,6 +368,15 @@ pub struct RawScoring {
     pub list_quadrants: Vec<String>,
     /// How many accounts the terminal summary shows.
     pub summary_rows: i64,
+    /// The list's capacity: at most this many accounts, highest expected value at risk first
+    /// (0: no limit). The others that qualify are counted, not listed.
+    pub max_listed: i64,
+    /// At most this many accounts per owner (0: no limit); accounts without an owner share one.
+    pub max_listed_per_owner: i64,
+    /// Warn when more than this share of active accounts qualifies for the list.
+    pub warn_listed_share: f64,
+    /// The label written before money in the report ("EUR", "¥"); empty: none.
+    pub currency: String,
 }
 
 impl Default for RawScoring {
@@ -384,6 +396,10 @@ impl Default for RawScoring {
             language: "en".into(),
             list_quadrants: vec!["act_now".into()],
             summary_rows: 10,
+            max_listed: 1000,
+            max_listed_per_owner: 0,
+            warn_listed_share: 0.1,
+            currency: String::new(),
         }
     }
 }

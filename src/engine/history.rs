@@ -355,7 +355,7 @@ impl History {
                     .ok_or_else(|| {
                         Error::Data("the active population needs the feature recency_days".into())
                     })?;
-                Some((recency, days as f64))
+                Some((recency, days))
             }
             None => None,
         };
@@ -387,7 +387,7 @@ impl History {
                         active.is_none_or(|(recency, days)| {
                             let r =
                                 stored(feature(recency, &rows, &rows.purchase_summary(), as_of));
-                            r.is_finite() && r <= days
+                            crate::features::is_active(r, days)
                         })
                     })
                     .map(|c| c as u32)

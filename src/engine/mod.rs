@@ -78,3 +78,24 @@ pub fn night(engine: &mut dyn Engine, as_of: Option<i32>) -> Result<i32> {
 
 pub use history::History;
 pub use polars_sql::PolarsEngine;
+
+/// The freshness gate: refuses a night (exit 4, "stale data") whose newest row lies more than
+/// `max_age_days` before `night` (today for a scheduled night, the `--as-of` day for a
+/// backfill), so a night without new data is not silently scored on yesterday's.
+pub fn check_fresh(engine: &mut dyn Engine, night: i32, max_age_days: Option<i32>) -> Result<()> {
+    let Some(max_age) = max_age_days else {
+        return Ok(());
+    };
+    let (_, last) = engine.day_range()?;
+    let newest = last.min(night);
+    let age = night - newest;
+    if age > max_age {
+        return Err(crate::error::Error::Gate(format!(
+            "stale data: the newest row is from {} ({age} days before {}), more than \
+             source.max_data_age_days = {max_age}; deliver tonight's export, or raise the limit",
+            crate::dates::format_day(newest),
+            crate::dates::format_day(night)
+        )));
+    }
+    Ok(())
+}

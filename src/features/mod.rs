@@ -107,13 +107,13 @@ impl FeatureTable {
         })
     }
 
-    /// Rows of customers with a purchase within `active_within_days` of the as-of day.
+    /// Rows of customers active as of the table's day ([`is_active`]).
     pub fn active_rows(&self, active_within_days: i32) -> Result<Vec<usize>> {
         let recency = self.require("recency_days")?;
         Ok(recency
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.is_some_and(|r| r <= active_within_days as f64))
+            .filter(|(_, r)| r.is_some_and(|r| is_active(r, active_within_days)))
             .map(|(i, _)| i)
             .collect())
     }
@@ -195,6 +195,14 @@ pub fn compute(
     complaint_kinds: &[String],
 ) -> Result<FeatureTable> {
     compute_where(engine, specs, as_of, complaint_kinds, None)
+}
+
+/// The population rule: a customer is active as of a day D when their last purchase lies in
+/// (D - active_within_days, D], i.e. recency < active_within_days. A purchase exactly
+/// `active_within_days` ago is outside the window, as every `<window>d` feature is: such an
+/// account has no order in its 365-day window and must not be scored as if it had.
+pub fn is_active(recency_days: f64, active_within_days: i32) -> bool {
+    recency_days.is_finite() && recency_days < active_within_days as f64
 }
 
 /// Like [`compute`], for the customers active within `active_within` days only

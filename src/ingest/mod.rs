@@ -11,6 +11,7 @@ pub mod lock;
 pub mod manifest;
 pub mod number;
 pub mod orders;
+pub mod pending;
 pub mod prepare;
 pub mod reader;
 pub mod rebuild;
@@ -83,13 +84,21 @@ impl IngestReport {
 
 /// Ingests the transactions and every configured side table.
 pub fn ingest_all(p: &Pipeline) -> Result<Vec<IngestReport>> {
-    let mut reports = ingest(p)?;
+    let mut reports = Vec::new();
+    ingest_all_into(p, &mut reports)?;
+    Ok(reports)
+}
+
+/// [`ingest_all`], pushing each file's report onto `done` once its batch is committed: when a
+/// later file fails, `done` says what the night committed before it.
+pub fn ingest_all_into(p: &Pipeline, done: &mut Vec<IngestReport>) -> Result<()> {
+    ingest_into(p, done)?;
     for t in [&p.customers, &p.arrears, &p.events].into_iter().flatten() {
         for file in prepare::expand(&t.path)? {
-            reports.push(side::ingest_side(&p.warehouse_dir(), t, &file)?);
+            done.push(side::ingest_side(&p.warehouse_dir(), t, &file)?);
         }
     }
-    Ok(reports)
+    Ok(())
 }
 
 /// Runs `read` on the prepared (decompressed, UTF-8) copy of `file`; errors name `file`.
@@ -138,6 +147,12 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 /// Ingests every file the pipeline's source names (a file, a folder or a glob), each as its own
 /// batch committed on its own. The caller holds the workdir lock.
 pub fn ingest(p: &Pipeline) -> Result<Vec<IngestReport>> {
+    let mut reports = Vec::new();
+    ingest_into(p, &mut reports)?;
+    Ok(reports)
+}
+
+fn ingest_into(p: &Pipeline, done: &mut Vec<IngestReport>) -> Result<()> {
     let wh = p.warehouse_dir();
     let manifest = Manifest::load(&wh)?;
     warehouse::verify(&wh, &manifest)?;
@@ -150,19 +165,16 @@ pub fn ingest(p: &Pipeline) -> Result<Vec<IngestReport>> {
     }
     let files = prepare::expand(&p.source.path)?;
     let bar = crate::progress::bar(files.len() as u64, "ingesting files");
-    let mut reports: Vec<IngestReport> = files
-        .iter()
-        .map(|file| {
-            let r = ingest_file(p, file);
-            bar.inc(1);
-            r
-        })
-        .collect::<Result<_>>()?;
+    let first = done.len();
+    for file in &files {
+        done.push(ingest_file(p, file)?);
+        bar.inc(1);
+    }
     bar.finish_and_clear();
-    if let Some(first) = reports.first_mut() {
+    if let Some(first) = done.get_mut(first) {
         first.warnings.splice(0..0, cleanup);
     }
-    Ok(reports)
+    Ok(())
 }
 
 fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {

@@ -9,12 +9,14 @@ use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::features::FeatureTable;
 use crate::label::LabelRule;
+pub use crate::model::calibration::{Calibration, PlattCorrection};
+use crate::model::drift;
 use crate::model::fit::LinearModel;
-use crate::model::metrics::{CalibrationBin, GainsRow, Metrics};
+use crate::model::metrics::{GainsRow, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
 
 /// Version of the artifact layout.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Who is labelled and scored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -43,36 +45,17 @@ pub struct Baseline {
     pub metrics: Metrics,
 }
 
-/// Platt correction `P = sigmoid(a * logit + b)`, fitted on the validation snapshot.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PlattCorrection {
-    pub a: f64,
-    pub b: f64,
-}
-
-/// Calibration evidence and the correction applied, if any.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Calibration {
-    /// Reliability by decile of predicted probability, before any correction.
-    pub table_before: Vec<CalibrationBin>,
-    #[serde(with = "crate::model::metrics::nan_as_null")]
-    pub ece_before: f64,
-    /// The ECE above which a correction is fitted.
-    pub tolerance: f64,
-    /// Present when the model's coefficients include a Platt correction.
-    pub correction: Option<PlattCorrection>,
-    /// Reliability after the correction (the same table when none was needed).
-    pub table_after: Vec<CalibrationBin>,
-    #[serde(with = "crate::model::metrics::nan_as_null")]
-    pub ece_after: f64,
-}
-
 /// How the training rows were formed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingData {
+    /// `out_of_time` (validated on a later cutoff than any trained on) or `in_time_holdout`
+    /// (too little history for that: a fifth of the customers held out at every cutoff).
+    pub validation: String,
+    /// Days of history before each cutoff at least (below `train.min_history_days` only when a
+    /// short history had no cutoff with that much).
+    pub min_history_days: i32,
+    pub min_history_relaxed: bool,
     pub training_cutoffs: Vec<String>,
     pub validation_cutoff: String,
     /// Rows of the final fit (all cutoffs) before sampling.
@@ -81,7 +64,7 @@ pub struct TrainingData {
     pub fitted_rows: usize,
     pub sampled: bool,
     pub churn_rate: f64,
-    /// First and last transaction day in the warehouse.
+    /// First day of data, and the night trained as of: no row after `data_to` was used.
     pub data_from: String,
     pub data_to: String,
 }
@@ -116,6 +99,9 @@ pub struct ModelArtifact {
     pub created_at: String,
     pub pipeline_name: String,
     pub pipeline_sha256: String,
+    /// SHA-256 of each pipeline section the model depends on (`sections.rs`): a night whose
+    /// pipeline hashes differently retrains.
+    pub pipeline_sections: std::collections::BTreeMap<String, String>,
     pub label: LabelRule,
     pub population: Population,
     /// Features in model order with their preprocessing.
@@ -131,7 +117,7 @@ pub struct ModelArtifact {
     pub calibration: Calibration,
     /// Each feature's training distribution (transformed values), for drift checks.
     #[serde(default)]
-    pub drift_reference: Vec<crate::model::drift::FeatureBins>,
+    pub drift_reference: Vec<drift::FeatureBins>,
 }
 
 impl ModelArtifact {
@@ -202,14 +188,29 @@ impl ModelArtifact {
     }
 
     /// The largest population stability index of the model's features on the given rows of
-    /// `table`, with the feature's name; None without a stored reference.
-    pub fn max_psi(&self, table: &FeatureTable, rows: &[usize]) -> Result<Option<(String, f64)>> {
+    /// `table`, `elapsed` days after the reference was taken, with the feature's name; None
+    /// without a stored reference. Features that grow one a day ([`drift::ages`]) are compared
+    /// with the elapsed days taken off.
+    pub fn max_psi(
+        &self,
+        table: &FeatureTable,
+        rows: &[usize],
+        elapsed: i32,
+    ) -> Result<Option<(String, f64)>> {
         let mut worst: Option<(String, f64)> = None;
         for (f, bins) in self.features.iter().zip(&self.drift_reference) {
             let col = table.require(&f.name)?;
+            let shift = if drift::ages(&f.spec) {
+                elapsed as f64
+            } else {
+                0.0
+            };
             let values: Vec<f64> = rows
                 .iter()
-                .map(|&i| f.transform.apply(col.get(i).unwrap_or(f.impute)))
+                .map(|&i| {
+                    f.transform
+                        .apply(col.get(i).map_or(f.impute, |x| x - shift))
+                })
                 .collect();
             let psi = bins.psi(&values);
             if worst.as_ref().is_none_or(|(_, w)| psi > *w) {
@@ -239,7 +240,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("has format_version 1, this churnflow reads 2"),
+            err.contains("has format_version 1, this churnflow reads 3"),
             "{err}"
         );
         let err = ModelArtifact::load(dir.path(), "m2")

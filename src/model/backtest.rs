@@ -9,11 +9,12 @@ use crate::config::Pipeline;
 use crate::dates::format_day;
 use crate::engine::Engine;
 use crate::error::{EngineContext, Result};
+use crate::model::cutoffs::{self, plan};
 use crate::model::fit::LinearModel;
 use crate::model::metrics::{self, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
 use crate::model::procedure::{self, Snapshot};
-use crate::model::train::{Snapshots, labelable_for, plan, recency_scores, value_at_risk};
+use crate::model::train::{Snapshots, recency_scores, value_at_risk};
 
 /// One tested cutoff.
 #[derive(Debug, Clone)]
@@ -35,7 +36,8 @@ fn predict(scaling: &[FeatureScaling], model: &LinearModel, s: &Snapshot) -> Res
 
 /// Runs the backtest over every cutoff that has enough history before it.
 pub fn backtest(p: &Pipeline, engine: &mut dyn Engine) -> Result<Vec<BacktestRow>> {
-    let (_, last, window, labelable) = labelable_for(p, engine)?;
+    let known = cutoffs::known(p, engine, None)?;
+    let (last, window, labelable) = (known.until, known.window, known.labelable);
     let mut snaps = Snapshots::new(last);
     let mut rows = Vec::new();
     let mut previous: Option<(Vec<FeatureScaling>, LinearModel)> = None;
@@ -47,7 +49,10 @@ pub fn backtest(p: &Pipeline, engine: &mut dyn Engine) -> Result<Vec<BacktestRow
         needed.extend([val, cutoff]);
         snaps.ensure(p, engine, &needed)?;
         let train_refs: Vec<&Snapshot> = train.iter().map(|&c| snaps.get(c)).collect();
-        let fitted = procedure::fit_procedure(&p.train, &p.features, &train_refs, snaps.get(val))?;
+        let mut refit = train_refs.clone();
+        refit.push(snaps.get(val));
+        let fitted =
+            procedure::fit_procedure(&p.train, &p.features, &train_refs, snaps.get(val), &refit)?;
         let test = snaps.get(cutoff);
         let prob = predict(&fitted.scaling, &fitted.model, test)?;
         let prev = match &previous {

@@ -31,6 +31,15 @@ fn metric_row(name: &str, m: &Metrics) -> String {
     )
 }
 
+/// `text` with a capital first letter.
+fn sentence(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// Renders the card as Markdown.
 pub fn render(a: &ModelArtifact) -> String {
     let t = &a.training;
@@ -59,12 +68,34 @@ pub fn render(a: &ModelArtifact) -> String {
         a.population.active_within_days
     );
     let _ = writeln!(s, "- Churned means: {}.", a.label.describe());
-    let _ = writeln!(
-        s,
-        "- Cutoffs: {} (the last, {}, is the out-of-time validation snapshot; the shipped model is refitted on all of them).",
-        t.training_cutoffs.join(", "),
-        t.validation_cutoff
-    );
+    let holdout = t.validation == "in_time_holdout";
+    if t.min_history_relaxed {
+        let _ = writeln!(
+            s,
+            "- **Short history**: no cutoff had train.min_history_days of data before it, so \
+             cutoffs with {} days were used; features over longer windows see fewer days at \
+             the early cutoffs.",
+            t.min_history_days
+        );
+    }
+    if holdout {
+        let _ = writeln!(
+            s,
+            "- Cutoffs: {}. **The history is too short for an out-of-time validation**: a fifth \
+             of the customers was held out of training at every cutoff and the figures below are \
+             measured on them at {} (in time, so weaker evidence than out-of-time figures); the \
+             shipped model is refitted on every customer.",
+            t.training_cutoffs.join(", "),
+            t.validation_cutoff
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "- Cutoffs: {} (the last, {}, is the out-of-time validation snapshot; the shipped model is refitted on all of them).",
+            t.training_cutoffs.join(", "),
+            t.validation_cutoff
+        );
+    }
     let _ = writeln!(
         s,
         "- {} labelled rows, churn rate {:.1}%{}.\n",
@@ -118,7 +149,12 @@ pub fn render(a: &ModelArtifact) -> String {
     let _ = writeln!(s, "\nIntercept {intercept:.4}.\n");
     let _ = writeln!(
         s,
-        "## Validation (out of time, cutoff {})\n",
+        "## Validation ({}, cutoff {})\n",
+        if holdout {
+            "in-time holdout of a fifth of the customers"
+        } else {
+            "out of time"
+        },
         t.validation_cutoff
     );
     let _ = writeln!(
@@ -153,28 +189,20 @@ pub fn render(a: &ModelArtifact) -> String {
     }
     let c = &a.calibration;
     let _ = writeln!(s, "\n## Calibration\n");
-    match &c.correction {
-        Some(p) => {
-            let _ = writeln!(
-                s,
-                "Expected calibration error {} exceeded the tolerance {}, so a Platt correction \
-                 (P = sigmoid({:.4} x log-odds + {:.4})) was fitted on the validation snapshot and \
-                 folded into the coefficients; ECE after: {}.\n",
-                num(c.ece_before),
-                c.tolerance,
-                p.a,
-                p.b,
-                num(c.ece_after)
-            );
-        }
-        None => {
-            let _ = writeln!(
-                s,
-                "Expected calibration error {} is within the tolerance {}; no correction.\n",
-                num(c.ece_before),
-                c.tolerance
-            );
-        }
+    let _ = writeln!(s, "{}.\n", sentence(&c.decision));
+    if let Some(p) = &c.correction {
+        let _ = writeln!(
+            s,
+            "Correction folded into the coefficients: P = sigmoid({:.4} x log-odds + {:.4}). \
+             Validation log loss {} uncorrected, {} with the correction fitted one step earlier; \
+             ECE {} -> {} (out of sample: those rows were not used to fit that correction).\n",
+            p.a,
+            p.b,
+            num(c.log_loss_before),
+            num(c.log_loss_after),
+            num(c.ece_before),
+            num(c.ece_after)
+        );
     }
     let _ = writeln!(
         s,
@@ -195,7 +223,7 @@ pub fn render(a: &ModelArtifact) -> String {
     if c.correction.is_some() {
         let _ = writeln!(
             s,
-            "- The calibration correction was fitted for the out-of-time model and applied unchanged to the refitted one."
+            "- The calibration correction was fitted for the out-of-time model on the validation cutoff and applied unchanged to the refitted one, as the judged correction was one step earlier."
         );
     }
     if t.sampled {

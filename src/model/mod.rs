@@ -3,12 +3,16 @@
 
 pub mod artifact;
 pub mod backtest;
+pub mod calibration;
 pub mod card;
+pub mod cutoffs;
 pub mod drift;
 pub mod fit;
+pub mod gate;
 pub mod metrics;
 pub mod policy;
 pub mod preprocess;
 pub mod procedure;
 pub mod registry;
+pub mod sections;
 pub mod train;

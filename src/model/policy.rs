@@ -1,82 +1,209 @@
-//! When the nightly run retrains: when there is no (readable) current model, when the current
-//! model is older than `retrain_every_days`, or when a feature has drifted (PSI above
-//! `max_feature_psi`) since training; never twice on the same warehouse content.
+//! When the nightly run retrains, checked in this order:
+//! 1. no (readable) current model;
+//! 2. the current model was trained on data after tonight's as-of day (a backfill running
+//!    behind it): it has seen tonight's future, so tonight gets a model trained as of tonight;
+//! 3. the pipeline's label, population, features or training settings changed since the model
+//!    was trained (`sections.rs`): it answers a question the file no longer asks;
+//! 4. the model was trained as of tonight on exactly this warehouse content: no retraining;
+//! 5. the model is older than `retrain_every_days`;
+//! 6. a feature drifted (PSI above `max_feature_psi`, `drift.rs`) since the model's first night.
+//!
+//! `--retrain` and `--no-retrain` replace the decision; the reason then says so.
+
+use serde::Serialize;
 
 use crate::config::Pipeline;
 use crate::dates::{format_day, parse_day};
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::features;
 use crate::model::artifact::ModelArtifact;
 use crate::model::registry::Registry;
+use crate::model::sections;
+
+/// What the command line asks of the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Override {
+    /// The policy decides.
+    #[default]
+    Policy,
+    /// `--retrain`.
+    Retrain,
+    /// `--no-retrain`.
+    NoRetrain,
+}
+
+/// Why the decision was taken, for schedulers reading the run manifest.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    NoModel,
+    UnreadableModel,
+    ModelSeesTheFuture,
+    PipelineChanged,
+    SameData,
+    Age,
+    Drift,
+    WithinPolicy,
+    Forced,
+    Skipped,
+}
 
 /// The decision and why, for the run manifest.
-#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RetrainDecision {
     pub retrain: bool,
+    pub cause: Cause,
     pub reason: String,
 }
 
-fn decide(retrain: bool, reason: String) -> RetrainDecision {
-    RetrainDecision { retrain, reason }
+fn decide(retrain: bool, cause: Cause, reason: String) -> RetrainDecision {
+    RetrainDecision {
+        retrain,
+        cause,
+        reason,
+    }
 }
 
-/// Decides whether tonight's run retrains, as of `as_of` (default: the last day with data).
-/// Also returns tonight's features when the drift check computed them, for scoring to reuse.
+/// Decides whether tonight's run retrains, as of `as_of`. Also returns tonight's features when
+/// the drift check computed them, for scoring to reuse.
 pub fn retrain_decision(
     p: &Pipeline,
     engine: &mut dyn Engine,
     fingerprint: &str,
-    as_of: Option<i32>,
+    as_of: i32,
+    over: Override,
 ) -> Result<(RetrainDecision, Option<features::FeatureTable>)> {
-    let registry = Registry::load(&p.models_dir)?;
-    let Some(id) = registry.current else {
-        return Ok((decide(true, "no current model".into()), None));
-    };
-    let current = match ModelArtifact::load(&p.models_dir, &id) {
-        Ok(m) => m,
-        Err(e) => {
+    let current = Registry::load(&p.models_dir)?.current;
+    match over {
+        Override::Retrain => {
             return Ok((
-                decide(true, format!("current model {id} cannot be read: {e}")),
+                decide(true, Cause::Forced, "--retrain was given".into()),
                 None,
             ));
         }
-    };
-    if current.data_fingerprint == fingerprint {
+        Override::NoRetrain => {
+            let Some(id) = current else {
+                return Err(Error::Usage(format!(
+                    "--no-retrain was given but {} holds no current model to score with; run \
+                     without --no-retrain (or `churnflow train`) first",
+                    p.models_dir.display()
+                )));
+            };
+            let (policy, _) = policy_decision(p, engine, fingerprint, as_of, &id)?;
+            let reason = match policy.retrain {
+                true => format!(
+                    "--no-retrain was given (the policy would retrain: {})",
+                    policy.reason
+                ),
+                false => format!("--no-retrain was given ({})", policy.reason),
+            };
+            return Ok((decide(false, Cause::Skipped, reason), None));
+        }
+        Override::Policy => {}
+    }
+    let Some(id) = current else {
         return Ok((
-            decide(
-                false,
-                format!("current model {id} was trained on exactly this warehouse content"),
-            ),
+            decide(true, Cause::NoModel, "no current model".into()),
             None,
         ));
-    }
-    let as_of = crate::engine::night(engine, as_of)?;
+    };
+    policy_decision(p, engine, fingerprint, as_of, &id)
+}
+
+fn policy_decision(
+    p: &Pipeline,
+    engine: &mut dyn Engine,
+    fingerprint: &str,
+    as_of: i32,
+    id: &str,
+) -> Result<(RetrainDecision, Option<features::FeatureTable>)> {
+    let current = match ModelArtifact::load(&p.models_dir, id) {
+        Ok(m) => m,
+        Err(e) => {
+            let why = format!("current model {id} cannot be read: {e}");
+            return Ok((decide(true, Cause::UnreadableModel, why), None));
+        }
+    };
     let trained_to = parse_day(&current.training.data_to).unwrap_or(as_of);
+    if trained_to > as_of {
+        let why = format!(
+            "current model {id} was trained on data to {}, after this night ({}): it has seen \
+             this night's future, so a model trained as of {} replaces it",
+            current.training.data_to,
+            format_day(as_of),
+            format_day(as_of)
+        );
+        return Ok((decide(true, Cause::ModelSeesTheFuture, why), None));
+    }
+    let now = sections::hashes(p);
+    let changed = sections::changed(&current.pipeline_sections, &now);
+    if !changed.is_empty() {
+        // A model was trained for the changed pipeline on this very data and the gate kept the
+        // current one: training it again would give the same model and the same verdict.
+        if let Some((rejected, why)) = rejected_for(p, &now, fingerprint, as_of)? {
+            let why = format!(
+                "the pipeline's {} changed since current model {id}, but model {rejected} \
+                 trained for it on this data was rejected ({why}); {id} keeps scoring",
+                changed.join(", ")
+            );
+            return Ok((decide(false, Cause::SameData, why), None));
+        }
+        let why = format!(
+            "the pipeline's {} changed since current model {id} was trained",
+            changed.join(", ")
+        );
+        return Ok((decide(true, Cause::PipelineChanged, why), None));
+    }
+    if current.data_fingerprint == fingerprint && trained_to == as_of {
+        let why = format!(
+            "current model {id} was trained as of {} on exactly this warehouse content",
+            format_day(as_of)
+        );
+        return Ok((decide(false, Cause::SameData, why), None));
+    }
     let age = as_of - trained_to;
     if p.train.retrain_every_days > 0 && age >= p.train.retrain_every_days {
-        return Ok((
-            decide(
-                true,
-                format!(
-                    "current model {id} was trained on data to {} ({age} days before {}; retrain_every_days = {})",
-                    current.training.data_to,
-                    format_day(as_of),
-                    p.train.retrain_every_days
-                ),
-            ),
-            None,
-        ));
+        let why = format!(
+            "current model {id} was trained on data to {} ({age} days before {}; \
+             retrain_every_days = {})",
+            current.training.data_to,
+            format_day(as_of),
+            p.train.retrain_every_days
+        );
+        return Ok((decide(true, Cause::Age, why), None));
     }
     if p.train.max_feature_psi <= 0.0 {
-        return Ok((
-            decide(false, format!("current model {id} is {age} days old")),
-            None,
-        ));
+        let why = format!("current model {id} is {age} days old");
+        return Ok((decide(false, Cause::WithinPolicy, why), None));
     }
     let table = features::compute_for(p, engine, as_of)?;
-    let decision = drift_decision(p, &current, &id, age, &table)?;
+    let decision = drift_decision(p, &current, id, age, &table)?;
     Ok((decision, Some(table)))
+}
+
+/// The latest model the registry rejected, when it was trained for these pipeline sections on
+/// this warehouse content as of this night; with the gate's reason.
+fn rejected_for(
+    p: &Pipeline,
+    now: &std::collections::BTreeMap<String, String>,
+    fingerprint: &str,
+    as_of: i32,
+) -> Result<Option<(String, String)>> {
+    let registry = Registry::load(&p.models_dir)?;
+    let Some(last) = registry.history.last() else {
+        return Ok(None);
+    };
+    if last.decision != crate::model::registry::Decision::Rejected {
+        return Ok(None);
+    }
+    let Ok(m) = ModelArtifact::load(&p.models_dir, &last.model_id) else {
+        return Ok(None);
+    };
+    let same = m.pipeline_sections == *now
+        && m.data_fingerprint == fingerprint
+        && parse_day(&m.training.data_to) == Some(as_of);
+    Ok(same.then(|| (last.model_id.clone(), last.reason.clone())))
 }
 
 /// The decision from tonight's features: retrain when the model cannot use them or one has
@@ -91,13 +218,15 @@ fn drift_decision(
     if current.check_features(table).is_err() {
         return Ok(decide(
             true,
+            Cause::PipelineChanged,
             format!("current model {id} uses features the pipeline no longer produces"),
         ));
     }
     let rows = table.active_rows(p.active_within_days)?;
-    Ok(match current.max_psi(table, &rows)? {
+    Ok(match current.max_psi(table, &rows, age)? {
         Some((feature, psi)) if psi > p.train.max_feature_psi => decide(
             true,
+            Cause::Drift,
             format!(
                 "feature {feature} drifted: PSI {psi:.3} above max_feature_psi = {}",
                 p.train.max_feature_psi
@@ -105,11 +234,16 @@ fn drift_decision(
         ),
         Some((feature, psi)) => decide(
             false,
+            Cause::WithinPolicy,
             format!(
                 "current model {id} is {age} days old; largest PSI {psi:.3} ({feature}) within {}",
                 p.train.max_feature_psi
             ),
         ),
-        None => decide(false, format!("current model {id} is {age} days old")),
+        None => decide(
+            false,
+            Cause::WithinPolicy,
+            format!("current model {id} is {age} days old"),
+        ),
     })
 }

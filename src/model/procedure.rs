@@ -1,17 +1,19 @@
 //! The fitting procedure shared by `train` and `backtest`: preprocessing fitted on the training
 //! snapshots, a regularisation grid evaluated out of time on the validation snapshot (in
-//! parallel), a Platt correction when the validation calibration is off, and the final refit on
-//! all snapshots with the chosen strength.
+//! parallel), a Platt correction when the validation calibration is off and one judged out of
+//! sample improves it (`calibration.rs`), and the final refit with the chosen strength.
 
 use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::config::TrainSettings;
+use crate::dates::format_day;
 use crate::error::{Error, Result};
 use crate::features::FeatureTable;
 use crate::features::spec::FeatureSpec;
-use crate::model::artifact::{Calibration, GridPoint, PlattCorrection};
-use crate::model::fit::{self, FitParams, LinearModel, sigmoid};
+use crate::model::artifact::{Calibration, GridPoint};
+use crate::model::calibration;
+use crate::model::fit::{self, FitParams, LinearModel};
 use crate::model::metrics::{self, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
 use crate::synth::Rng;
@@ -44,6 +46,26 @@ impl Snapshot {
             labels: keep.iter().map(|&k| self.labels[k]).collect(),
             lost_value: keep.iter().map(|&k| self.lost_value[k]).collect(),
             ..self
+        }
+    }
+}
+
+impl Snapshot {
+    /// The snapshot's rows whose customer `keep` accepts (the in-time holdout's two sides).
+    pub fn restrict(&self, keep: impl Fn(&str) -> bool) -> Snapshot {
+        let picked: Vec<usize> = (0..self.rows.len())
+            .filter(|&k| keep(&self.table.customer_ids[self.rows[k]]))
+            .collect();
+        let rows: Vec<usize> = picked.iter().map(|&k| self.rows[k]).collect();
+        let labels: Vec<bool> = picked.iter().map(|&k| self.labels[k]).collect();
+        Snapshot {
+            cutoff: self.cutoff,
+            population: rows.len(),
+            churners: labels.iter().filter(|c| **c).count(),
+            table: self.table.select_rows(&rows),
+            rows: (0..rows.len()).collect(),
+            labels,
+            lost_value: picked.iter().map(|&k| self.lost_value[k]).collect(),
         }
     }
 }
@@ -158,55 +180,15 @@ fn fit_selection(snaps: &[&Snapshot], max_rows: usize, seed: u64) -> (Vec<Vec<us
     (picked, ys)
 }
 
-/// Fits `P = sigmoid(a * t + b)` to labels by Newton's method (Platt scaling on log-odds `t`).
-pub fn fit_platt(t: &[f64], y: &[bool]) -> PlattCorrection {
-    let (mut a, mut b) = (1.0, 0.0);
-    for _ in 0..100 {
-        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
-        for (&ti, &yi) in t.iter().zip(y) {
-            let p = sigmoid(a * ti + b);
-            let r = p - if yi { 1.0 } else { 0.0 };
-            let w = p * (1.0 - p);
-            ga += r * ti;
-            gb += r;
-            haa += w * ti * ti;
-            hab += w * ti;
-            hbb += w;
-        }
-        let det = haa * hbb - hab * hab;
-        if det.abs() < 1e-300 {
-            break;
-        }
-        let da = (hbb * ga - hab * gb) / det;
-        let db = (haa * gb - hab * ga) / det;
-        a -= da;
-        b -= db;
-        if da.abs() + db.abs() < 1e-12 {
-            break;
-        }
-    }
-    PlattCorrection { a, b }
-}
-
-/// Folds a Platt correction into a linear model: a * (b0 + w.z) + b.
-pub fn apply_platt(m: &LinearModel, c: &PlattCorrection) -> LinearModel {
-    LinearModel {
-        intercept: c.a * m.intercept + c.b,
-        coefficients: m.coefficients.iter().map(|w| c.a * w).collect(),
-    }
-}
-
-fn logit(p: f64) -> f64 {
-    let p = p.clamp(1e-15, 1.0 - 1e-15);
-    (p / (1.0 - p)).ln()
-}
-
-/// Runs the procedure on `train` snapshots with `val` as the out-of-time snapshot.
+/// Runs the procedure on `train` snapshots with `val` as the validation snapshot, and refits the
+/// shipped model on `refit` (the training and validation snapshots out of time; every row of
+/// every cutoff with an in-time holdout).
 pub fn fit_procedure(
     settings: &TrainSettings,
     specs: &[FeatureSpec],
     train: &[&Snapshot],
     val: &Snapshot,
+    refit: &[&Snapshot],
 ) -> Result<Fitted> {
     if val.rows.is_empty() {
         return Err(Error::Data(format!(
@@ -247,6 +229,7 @@ pub fn fit_procedure(
         .collect();
     // Reported in the grid's own order (the card's table follows the pipeline file).
     fits.sort_by_key(|f| settings.alphas.iter().position(|a| *a == f.0));
+    drop(x_t);
     // The fits' temporaries, before the refit's matrix is built.
     crate::memory::give_back();
     let grid: Vec<GridPoint> = fits
@@ -266,45 +249,42 @@ pub fn fit_procedure(
         .expect("at least one alpha");
     let (alpha, oot_raw, p_raw) = fits.into_iter().nth(best).expect("best fit exists");
 
-    let table_before = metrics::calibration_table(&p_raw, &val.labels, 10);
-    let ece_before = metrics::expected_calibration_error(&p_raw, &val.labels, 10);
-    let correction = (ece_before > settings.calibration_tolerance)
-        .then(|| {
-            let t: Vec<f64> = p_raw.iter().map(|&p| logit(p)).collect();
-            fit_platt(&t, &val.labels)
-        })
-        // A non-positive slope would reverse the ranking: that is no calibration, so keep the
-        // model as it is and let the reported ECE show the problem.
-        .filter(|c| c.a.is_finite() && c.b.is_finite() && c.a > 0.0);
-    let (oot_model, p_val) = match &correction {
-        Some(c) => {
-            let m = apply_platt(&oot_raw, c);
-            let p = preprocess::predict_in_blocks(&m, &oot_scaling, &val_rows)?;
-            (m, p)
-        }
-        None => (oot_raw.clone(), p_raw),
+    let val_pair = calibration::Pair {
+        probabilities: &p_raw,
+        labels: &val.labels,
+        name: format!("the validation cutoff {}", format_day(val.cutoff)),
     };
-    let calibration = Calibration {
-        table_before,
-        ece_before,
-        tolerance: settings.calibration_tolerance,
-        correction: correction.clone(),
-        table_after: metrics::calibration_table(&p_val, &val.labels, 10),
-        ece_after: metrics::expected_calibration_error(&p_val, &val.labels, 10),
+    // The earlier pair costs one more fit, so it is made only when a correction is wanted.
+    let wanted = metrics::expected_calibration_error(&p_raw, &val.labels, 10)
+        > settings.calibration_tolerance;
+    let earlier = match train {
+        [before @ .., last] if wanted && !before.is_empty() => {
+            Some(earlier_pair(settings, specs, before, last, params(alpha))?)
+        }
+        _ => None,
+    };
+    let earlier_pair = earlier.as_ref().map(|(p, s)| calibration::Pair {
+        probabilities: p,
+        labels: &s.labels,
+        name: format!("cutoff {}", format_day(s.cutoff)),
+    });
+    let (calibration, p_val) = calibration::judge(
+        settings.calibration_tolerance,
+        &val_pair,
+        earlier_pair.as_ref(),
+    );
+    let correct = |m: LinearModel| match &calibration.correction {
+        Some(c) => calibration::apply_platt(&m, c),
+        None => m,
     };
 
-    let mut all: Vec<&Snapshot> = train.to_vec();
-    all.push(val);
-    let scaling = preprocess::fit(specs, &rows_of(&all))?;
-    let rows: usize = all.iter().map(|s| s.population).sum();
-    let (x_f, y_f) = fit_rows(&scaling, &all, settings)?;
+    let scaling = preprocess::fit(specs, &rows_of(refit))?;
+    let rows: usize = refit.iter().map(|s| s.population).sum();
+    let (x_f, y_f) = fit_rows(&scaling, refit, settings)?;
     // The refit adds one cutoff to the same features: start it from the chosen out-of-time fit.
     let final_raw = fit::fit_from(&x_f, &y_f, params(alpha), Some(&oot_raw))?;
     let fitted_rows = y_f.len();
-    let model = match &correction {
-        Some(c) => apply_platt(&final_raw, c),
-        None => final_raw,
-    };
+    let (oot_model, model) = (correct(oot_raw), correct(final_raw));
     Ok(Fitted {
         alpha,
         grid,
@@ -319,6 +299,25 @@ pub fn fit_procedure(
     })
 }
 
+/// The earlier (model, later cutoff) pair a correction is fitted on before it is judged on the
+/// validation cutoff: the chosen strength fitted on the training cutoffs `before` the last one,
+/// and its probabilities on the last one's rows.
+fn earlier_pair<'a>(
+    settings: &TrainSettings,
+    specs: &[FeatureSpec],
+    before: &[&Snapshot],
+    last: &'a Snapshot,
+    params: FitParams,
+) -> Result<(Vec<f64>, &'a Snapshot)> {
+    let scaling = preprocess::fit(specs, &rows_of(before))?;
+    let (x, y) = fit_rows(&scaling, before, settings)?;
+    let m = fit::fit(&x, &y, params)?;
+    Ok((
+        preprocess::predict_in_blocks(&m, &scaling, &rows_of(&[last]))?,
+        last,
+    ))
+}
+
 /// The fitting order of a regularisation grid: strongest first, in chains of at most two
 /// neighbouring strengths.
 fn alpha_chains(alphas: &[f64]) -> Vec<Vec<f64>> {
@@ -328,33 +327,16 @@ fn alpha_chains(alphas: &[f64]) -> Vec<Vec<f64>> {
     sorted.chunks(2).map(<[f64]>::to_vec).collect()
 }
 
-/// Metrics of the shipped model on all rows it was fitted on (in-sample).
-pub fn in_sample_metrics(f: &Fitted, train: &[&Snapshot], val: &Snapshot) -> Result<Metrics> {
-    let mut all: Vec<&Snapshot> = train.to_vec();
-    all.push(val);
+/// Metrics of the shipped model on all rows it was refitted on (in-sample).
+pub fn in_sample_metrics(f: &Fitted, refit: &[&Snapshot]) -> Result<Metrics> {
     // A block of rows at a time: only the predictions of all rows are held together.
-    let p = preprocess::predict_in_blocks(&f.model, &f.scaling, &rows_of(&all))?;
-    Ok(Metrics::compute(&p, &labels_of(&all)))
+    let p = preprocess::predict_in_blocks(&f.model, &f.scaling, &rows_of(refit))?;
+    Ok(Metrics::compute(&p, &labels_of(refit)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn platt_recovers_a_known_scaling() {
-        let mut rng = Rng::new(3);
-        let t: Vec<f64> = (0..20_000).map(|_| rng.normal() * 2.0).collect();
-        let y: Vec<bool> = t
-            .iter()
-            .map(|&t| rng.uniform() < sigmoid(0.5 * t - 0.7))
-            .collect();
-        let c = fit_platt(&t, &y);
-        assert!(
-            (c.a - 0.5).abs() < 0.05 && (c.b + 0.7).abs() < 0.06,
-            "{c:?}"
-        );
-    }
 
     #[test]
     fn the_grid_is_fitted_strongest_first_in_chains_of_two() {

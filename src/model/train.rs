@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Pipeline, hex};
-use crate::dates::{format_day, month_ends_between};
+use crate::dates::format_day;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::features::{self, spec};
@@ -15,9 +15,11 @@ use crate::model::artifact::{
     Baseline, FORMAT_VERSION, ModelArtifact, ModelMetrics, Population, TrainingData,
 };
 use crate::model::card;
+use crate::model::cutoffs::{self, Plan};
 use crate::model::metrics::{self, Metrics};
 use crate::model::procedure::{self, Snapshot};
 use crate::model::registry::{Decision, Registry};
+use crate::model::{gate, sections};
 
 /// What `train` did.
 #[derive(Debug)]
@@ -28,75 +30,6 @@ pub struct TrainReport {
     /// Features as of the last day with data (the drift reference's population), for scoring
     /// that night to reuse instead of computing them again.
     pub features_at_last: features::FeatureTable,
-}
-
-/// Every cutoff whose label window has passed by `last`, oldest first: month ends, or every
-/// `cadence_days` counted back from the latest one. A cutoff needs `min_history` days of data
-/// before it.
-pub fn labelable_cutoffs(
-    first: i32,
-    last: i32,
-    window: i32,
-    min_history: i32,
-    cadence_days: Option<i32>,
-) -> Vec<i32> {
-    let (lo, hi) = (first + min_history, last - window);
-    match cadence_days {
-        None => month_ends_between(lo, hi),
-        Some(step) => {
-            let mut out: Vec<i32> = (0..)
-                .map(|k| hi - k * step)
-                .take_while(|&c| c >= lo)
-                .collect();
-            out.reverse();
-            out
-        }
-    }
-}
-
-/// The warehouse's day range, the label window and every labelable cutoff for the pipeline.
-pub fn labelable_for(p: &Pipeline, engine: &mut dyn Engine) -> Result<(i32, i32, i32, Vec<i32>)> {
-    let (first, last) = engine.day_range()?;
-    let window = p.label.max_window();
-    let cutoffs = labelable_cutoffs(
-        first,
-        last,
-        window,
-        p.train.min_history_days,
-        p.train.cadence_days,
-    );
-    Ok((first, last, window, cutoffs))
-}
-
-/// The validation cutoff (the latest whose label window has passed by `known_until`) and up to
-/// `n_train` training cutoffs before it whose label windows end on or before it.
-pub fn plan(
-    labelable: &[i32],
-    known_until: i32,
-    window: i32,
-    n_train: usize,
-) -> Result<(i32, Vec<i32>)> {
-    let Some(&validation) = labelable.iter().rev().find(|&&c| c + window <= known_until) else {
-        return Err(Error::Data(format!(
-            "not enough history to train: no cutoff has train.min_history_days of history \
-             before it and its label window ({window} days) finished by {}",
-            format_day(known_until)
-        )));
-    };
-    let train: Vec<i32> = labelable
-        .iter()
-        .copied()
-        .filter(|&c| c + window <= validation)
-        .collect();
-    let train = train[train.len().saturating_sub(n_train)..].to_vec();
-    if train.is_empty() {
-        return Err(Error::Data(format!(
-            "not enough history to train out of time: the validation cutoff is {} and no earlier \
-             cutoff has its label window ({window} days) finished by then",
-            format_day(validation)
-        )));
-    }
-    Ok((validation, train))
 }
 
 /// Labelled snapshots, computed once per cutoff.
@@ -195,24 +128,82 @@ pub fn value_at_risk(s: &Snapshot, p: &[f64]) -> Result<Vec<f64>> {
         .collect())
 }
 
-/// Trains on the warehouse behind `engine`, writes the artifact and card, and records the
-/// promotion decision in the registry. `fingerprint` identifies the warehouse content.
-pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result<TrainReport> {
-    let (first, last, window, labelable) = labelable_for(p, engine)?;
-    let (val_cutoff, train_cutoffs) = plan(&labelable, last, window, p.train.cutoffs)?;
-    // A fit reads from each cutoff only its share of `max_train_rows` rows, so each training
-    // cutoff keeps a sample of that size (at 10^8 transactions, every active row of every cutoff
-    // held together was most of the run's memory; at 10^7, samples of `max_train_rows` each were
-    // a third of training's). The validation cutoff keeps all its rows: it is measured on them.
-    let mut val_snap = Snapshots::new(last);
-    val_snap.ensure(p, engine, &[val_cutoff])?;
-    let share = procedure::shares(p.train.max_train_rows, train_cutoffs.len())[0];
-    let mut snaps = Snapshots::sampled(last, share, p.train.seed);
-    snaps.ensure(p, engine, &train_cutoffs)?;
-    let train: Vec<&Snapshot> = train_cutoffs.iter().map(|&c| snaps.get(c)).collect();
-    let val = val_snap.get(val_cutoff);
+/// The snapshots a plan trains, validates and refits on.
+struct Planned {
+    /// Owned snapshots the references below point into.
+    cache: Vec<Snapshots>,
+    holdout: Option<(Vec<Snapshot>, Snapshot)>,
+}
 
-    let fitted = procedure::fit_procedure(&p.train, &p.features, &train, val)?;
+/// Trains on the warehouse behind `engine` as of `as_of` (default: its last day): only rows on
+/// or before that day are used, so a backfilled night's model is the one a warehouse truncated
+/// there would give. Writes the artifact and card, and records the promotion decision in the
+/// registry. `fingerprint` identifies the warehouse content.
+pub fn train(
+    p: &Pipeline,
+    engine: &mut dyn Engine,
+    fingerprint: &str,
+    as_of: Option<i32>,
+) -> Result<TrainReport> {
+    let known = cutoffs::known(p, engine, as_of)?;
+    let plan =
+        cutoffs::plan_or_holdout(&known.labelable, known.until, known.window, p.train.cutoffs)?;
+    let until = known.until;
+    let planned = match &plan {
+        Plan::OutOfTime { validation, train } => {
+            // A fit reads from each cutoff only its share of `max_train_rows` rows, so each
+            // training cutoff keeps a sample of that size (at 10^8 transactions, every active row
+            // of every cutoff held together was most of the run's memory). The validation cutoff
+            // keeps all its rows: it is measured on them.
+            let mut val_snap = Snapshots::new(until);
+            val_snap.ensure(p, engine, &[*validation])?;
+            let share = procedure::shares(p.train.max_train_rows, train.len())[0];
+            let mut snaps = Snapshots::sampled(until, share, p.train.seed);
+            snaps.ensure(p, engine, train)?;
+            Planned {
+                cache: vec![snaps, val_snap],
+                holdout: None,
+            }
+        }
+        Plan::InTimeHoldout { cutoffs } => {
+            // A short history: every cutoff whole, a fifth of the customers held out of training
+            // at all of them and validated on at the latest.
+            let mut all = Snapshots::new(until);
+            all.ensure(p, engine, cutoffs)?;
+            let seed = p.train.seed;
+            let train = cutoffs
+                .iter()
+                .map(|&c| all.get(c).restrict(|id| !cutoffs::held_out(id, seed)))
+                .collect();
+            let last = *cutoffs.last().expect("an in-time plan has a cutoff");
+            let val = all.get(last).restrict(|id| cutoffs::held_out(id, seed));
+            Planned {
+                cache: vec![all],
+                holdout: Some((train, val)),
+            }
+        }
+    };
+    let (train, val, refit): (Vec<&Snapshot>, &Snapshot, Vec<&Snapshot>) =
+        match (&plan, &planned.holdout) {
+            (Plan::OutOfTime { validation, train }, _) => {
+                let t: Vec<&Snapshot> = train.iter().map(|&c| planned.cache[0].get(c)).collect();
+                let v = planned.cache[1].get(*validation);
+                let mut r = t.clone();
+                r.push(v);
+                (t, v, r)
+            }
+            (Plan::InTimeHoldout { cutoffs }, Some((t, v))) => (
+                t.iter().collect(),
+                v,
+                cutoffs.iter().map(|&c| planned.cache[0].get(c)).collect(),
+            ),
+            (Plan::InTimeHoldout { .. }, None) => {
+                unreachable!("the holdout is built with its plan")
+            }
+        };
+    let holdout = matches!(plan, Plan::InTimeHoldout { .. });
+
+    let fitted = procedure::fit_procedure(&p.train, &p.features, &train, val, &refit)?;
     // The refit's matrix and temporaries, before the metrics and tonight's features.
     crate::memory::give_back();
     let p_val = &fitted.validation_probabilities;
@@ -237,29 +228,35 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
         },
         None => (None, None),
     };
+    let sections = sections::hashes(p);
     let current_metrics = match &current {
-        Some(c) => current_on(c, val)?,
+        Some(c) => {
+            let changed = sections::changed(&c.pipeline_sections, &sections);
+            Some(gate::current_on(c, val, holdout, &changed)?)
+        }
         None => None,
     };
-    if let (Some(c), Some(m)) = (&current, &current_metrics) {
+    if let (Some(c), Some(gate::Current::Comparable(m))) = (&current, &current_metrics) {
         baselines.push(Baseline {
             name: format!("current model {}", c.model_id),
             metrics: m.clone(),
         });
     }
     let priority = value_at_risk(val, p_val)?;
-    let all: Vec<&Snapshot> = train.iter().copied().chain([val]).collect();
-    let churners: usize = all.iter().map(|s| s.churners).sum();
+    let churners: usize = refit.iter().map(|s| s.churners).sum();
 
     let training = TrainingData {
-        training_cutoffs: all.iter().map(|s| format_day(s.cutoff)).collect(),
-        validation_cutoff: format_day(val_cutoff),
+        validation: plan.kind().into(),
+        min_history_days: known.min_history_days,
+        min_history_relaxed: known.relaxed,
+        training_cutoffs: refit.iter().map(|s| format_day(s.cutoff)).collect(),
+        validation_cutoff: format_day(val.cutoff),
         rows: fitted.rows,
         fitted_rows: fitted.fitted_rows,
         sampled: fitted.fitted_rows < fitted.rows,
         churn_rate: churners as f64 / fitted.rows.max(1) as f64,
-        data_from: format_day(first),
-        data_to: format_day(last),
+        data_from: format_day(known.first),
+        data_to: format_day(until),
     };
     let metrics = ModelMetrics {
         validation,
@@ -267,15 +264,13 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
         gains: metrics::gains_table(p_val, &val.labels),
         lost_value_caught_at_10: metrics::lost_value_caught(&priority, &val.lost_value, 0.1),
         lost_value_caught_at_20: metrics::lost_value_caught(&priority, &val.lost_value, 0.2),
-        train: procedure::in_sample_metrics(&fitted, &train, val)?,
+        train: procedure::in_sample_metrics(&fitted, &refit)?,
     };
     // The snapshots are done with; tonight's features of every customer come next.
-    drop(all);
-    drop(train);
-    drop(val_snap);
-    drop(snaps);
+    drop((train, refit));
+    drop(planned);
     crate::memory::give_back();
-    let at_last = features::compute_for(p, engine, last)?;
+    let at_last = features::compute_for(p, engine, until)?;
     let mut artifact = ModelArtifact {
         format_version: FORMAT_VERSION,
         model_id: String::new(),
@@ -283,6 +278,7 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
         created_at: chrono::Utc::now().to_rfc3339(),
         pipeline_name: p.name.clone(),
         pipeline_sha256: p.file_hash.clone(),
+        pipeline_sections: sections,
         label: p.label,
         population: Population {
             active_within_days: p.active_within_days,
@@ -302,7 +298,7 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
 
     let (decision, reason) = match unreadable {
         Some(why) => (Decision::Promoted, why),
-        None => gate(p, &artifact, current.as_ref(), current_metrics.as_ref()),
+        None => gate::gate(p, &artifact, current.as_ref(), current_metrics.as_ref()),
     };
     artifact.save(&p.models_dir)?;
     card::write(&artifact, &p.models_dir)?;
@@ -315,21 +311,6 @@ pub fn train(p: &Pipeline, engine: &mut dyn Engine, fingerprint: &str) -> Result
         reason,
         features_at_last: at_last,
     })
-}
-
-/// The current model's metrics on the validation snapshot, comparable with a new model's
-/// out-of-time metrics; None when it cannot be evaluated there.
-fn current_on(current: &ModelArtifact, val: &Snapshot) -> Result<Option<Metrics>> {
-    if current.training.validation_cutoff == format_day(val.cutoff) {
-        // Its shipped model was refitted on this very snapshot; its own out-of-time numbers on
-        // the same snapshot are the fair comparison.
-        return Ok(Some(current.metrics.validation.clone()));
-    }
-    if current.check_features(&val.table).is_err() {
-        return Ok(None);
-    }
-    let p = current.predict(&val.table, &val.rows)?;
-    Ok(Some(Metrics::compute(&p, &val.labels)))
 }
 
 /// Decile bins of every model feature's transformed values over the population as of `last`,
@@ -373,103 +354,4 @@ fn model_id(a: &ModelArtifact) -> Result<String> {
         a.training.validation_cutoff.replace('-', ""),
         &hex(&h.finalize())[..10]
     ))
-}
-
-/// The promotion gate: on the same validation snapshot, the new model's ROC AUC may not be
-/// lower, nor its log loss higher, than the current model's beyond the configured tolerances.
-fn gate(
-    p: &Pipeline,
-    new: &ModelArtifact,
-    current: Option<&ModelArtifact>,
-    current_metrics: Option<&Metrics>,
-) -> (Decision, String) {
-    let v = &new.metrics.validation;
-    let on = format!(
-        "on the validation cutoff {}",
-        new.training.validation_cutoff
-    );
-    let Some(current) = current else {
-        return (
-            Decision::Promoted,
-            format!("no current model; validation ROC AUC {:.4} {on}", v.roc_auc),
-        );
-    };
-    let id = &current.model_id;
-    if *id == new.model_id {
-        return (
-            Decision::Promoted,
-            "identical to the current model (same data, pipeline and result)".into(),
-        );
-    }
-    let Some(c) = current_metrics else {
-        return (
-            Decision::Promoted,
-            format!(
-                "current model {id} cannot be evaluated on this snapshot (features or label definition changed)"
-            ),
-        );
-    };
-    let mut worse = Vec::new();
-    if v.roc_auc + p.train.max_auc_drop < c.roc_auc {
-        worse.push(format!(
-            "ROC AUC {:.4} is below {:.4} by more than {}",
-            v.roc_auc, c.roc_auc, p.train.max_auc_drop
-        ));
-    }
-    if v.log_loss > c.log_loss + p.train.max_log_loss_increase {
-        worse.push(format!(
-            "log loss {:.4} is above {:.4} by more than {}",
-            v.log_loss, c.log_loss, p.train.max_log_loss_increase
-        ));
-    }
-    if worse.is_empty() {
-        (
-            Decision::Promoted,
-            format!(
-                "not worse than current model {id} {on}: ROC AUC {:.4} vs {:.4}, log loss {:.4} vs {:.4}",
-                v.roc_auc, c.roc_auc, v.log_loss, c.log_loss
-            ),
-        )
-    } else {
-        (
-            Decision::Rejected,
-            format!("worse than current model {id} {on}: {}", worse.join("; ")),
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dates::parse_day;
-
-    #[test]
-    fn label_windows_of_training_cutoffs_end_before_validation() {
-        let first = parse_day("2023-01-01").unwrap();
-        let last = parse_day("2024-12-31").unwrap();
-        let labelable = labelable_cutoffs(first, last, 90, 30, None);
-        let (val, train) = plan(&labelable, last, 90, 6).unwrap();
-        assert_eq!(format_day(val), "2024-09-30");
-        assert_eq!(train.len(), 6);
-        assert_eq!(format_day(*train.last().unwrap()), "2024-06-30");
-        assert!(train.iter().all(|c| c + 90 <= val));
-    }
-
-    #[test]
-    fn cadence_counts_back_from_the_latest_labelable_day() {
-        let first = parse_day("2024-01-01").unwrap();
-        let last = parse_day("2024-12-31").unwrap();
-        let c = labelable_cutoffs(first, last, 90, 30, Some(14));
-        assert_eq!(format_day(*c.last().unwrap()), "2024-10-02");
-        assert!(c.windows(2).all(|w| w[1] - w[0] == 14));
-        assert!(c[0] >= first + 30);
-    }
-
-    #[test]
-    fn too_little_history_is_explained() {
-        let first = parse_day("2024-10-01").unwrap();
-        let c = labelable_cutoffs(first, first + 100, 90, 30, None);
-        let err = plan(&c, first + 100, 90, 6).unwrap_err().to_string();
-        assert!(err.contains("not enough history"), "{err}");
-    }
 }

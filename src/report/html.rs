@@ -2,11 +2,44 @@
 //! night's headline numbers, the value x risk picture, counts by quadrant and lifecycle stage,
 //! the current model's gains and calibration on its validation snapshot, and the top accounts.
 
+use crate::report::sections;
 use crate::report::svg::{self, escape};
 use crate::score::ScoreOutcome;
 use crate::segment::lifecycle::LifecycleStage;
 use crate::segment::quadrant::Quadrant;
-use crate::segment::reasons::thousands;
+use crate::segment::reasons::{percent, thousands};
+
+/// Rows of each table in the report; the CSV and workbook hold every row.
+const TABLE_ROWS: usize = 25;
+/// Points on the value x risk chart, and how many of them are the top of the list.
+const POINTS: usize = 3000;
+const TOP_POINTS: usize = 500;
+
+/// Money with the pipeline's currency label: "EUR 1,234", or "1,234" without one.
+pub fn money(currency: &str, x: f64) -> String {
+    if currency.is_empty() {
+        thousands(x)
+    } else {
+        format!("{currency} {}", thousands(x))
+    }
+}
+
+fn currency_note(currency: &str) -> String {
+    if currency.is_empty() {
+        String::new()
+    } else {
+        format!(", {currency}")
+    }
+}
+
+/// 1000 -> "1k", 1e6 -> "1M": axis labels.
+fn short_money(v: f64) -> String {
+    match v {
+        v if v >= 1e6 => format!("{:.0}M", v / 1e6),
+        v if v >= 1e3 => format!("{:.0}k", v / 1e3),
+        v => format!("{v:.0}"),
+    }
+}
 
 fn colour(q: Quadrant) -> &'static str {
     match q {
@@ -23,19 +56,22 @@ pub fn render(o: &ScoreOutcome) -> String {
     let at_risk = o.listed_value_at_risk();
     let v = &o.model.metrics.validation;
 
-    // Value on a log scale (heavy-tailed); at most ~3000 points, every listed account included.
+    // Value on a log scale (heavy-tailed). The chart is a sample whatever the night's size:
+    // the top of the list, then every k-th account up to POINTS in all (at 10^7 accounts every
+    // at-risk account drawn made a 10.6 MB page).
     let max_log = o
         .scored
         .iter()
         .map(|a| a.value_12m.ln_1p())
         .fold(1.0, f64::max);
-    let stride = (o.scored.len() / 3000).max(1);
-    let points: Vec<(f64, f64, &str)> = o
-        .scored
+    let top: Vec<usize> = o.listed.iter().take(TOP_POINTS).map(|e| e.index).collect();
+    let stride = o.scored.len().div_ceil(POINTS - top.len()).max(1);
+    let points: Vec<(f64, f64, &str)> = top
         .iter()
-        .enumerate()
-        .filter(|(i, a)| i % stride == 0 || a.quadrant == Quadrant::ActNow)
-        .map(|(_, a)| {
+        .copied()
+        .chain((0..o.scored.len()).step_by(stride))
+        .map(|i| {
+            let a = &o.scored[i];
             (
                 a.value_12m.ln_1p() / max_log,
                 a.churn_probability,
@@ -43,16 +79,27 @@ pub fn render(o: &ScoreOutcome) -> String {
             )
         })
         .collect();
+    let value_ticks: Vec<svg::Tick> = [0.0f64, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8]
+        .iter()
+        .filter(|v| v.ln_1p() <= max_log + 1e-9)
+        .map(|&v| (v.ln_1p() / max_log, short_money(v)))
+        .collect();
     let legend: Vec<(&str, &str)> = Quadrant::ALL
         .iter()
         .map(|q| (q.name(), colour(*q)))
         .collect();
+    let sampled = if points.len() < o.scored.len() {
+        format!(" ({} of {} accounts shown)", points.len(), o.scored.len())
+    } else {
+        String::new()
+    };
     let scatter = svg::scatter(
-        "Value x risk",
-        "12-month value (log scale)",
+        &format!("Value x risk{sampled}"),
+        &format!("12-month value{} (log scale)", currency_note(&o.currency)),
         "churn probability",
         &points,
         &legend,
+        &value_ticks,
     );
     let quadrants = svg::bars(
         "Accounts by quadrant",
@@ -109,25 +156,66 @@ pub fn render(o: &ScoreOutcome) -> String {
         true,
     );
 
+    let money = |x: f64| money(&o.currency, x);
     let mut rows = String::new();
-    for r in 0..o.listed.len().min(25) {
+    for r in 0..o.listed.len().min(TABLE_ROWS) {
         let a = o.listed_account(r);
         let e = o.listed[r];
+        let status = match a.previous_probability {
+            Some(p) => format!(
+                "{} (was {}, {:+.1} pts)",
+                e.status.name(),
+                percent(p),
+                (a.churn_probability - p) * 100.0
+            ),
+            None => e.status.name().to_string(),
+        };
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{:.0}%</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             r + 1,
             escape(&a.customer_id),
             escape(&a.name),
             escape(&a.owner),
-            a.churn_probability * 100.0,
-            thousands(a.value_12m),
-            thousands(a.expected_value_at_risk),
-            escape(a.quadrant.action()),
+            percent(a.churn_probability),
+            money(a.value_12m),
+            money(a.expected_value_at_risk),
+            escape(&a.action),
             a.lifecycle.name(),
             escape(&a.reasons.join("; ")),
-            e.status.name()
+            escape(&status)
         ));
     }
+    let more_listed = o.listed.len().saturating_sub(TABLE_ROWS);
+    let mut more = Vec::new();
+    if more_listed > 0 {
+        more.push(format!(
+            "{more_listed} more on the list (at_risk_key_accounts.csv and .xlsx hold them all)"
+        ));
+    }
+    if o.further_qualifying > 0 {
+        more.push(format!(
+            "{} more qualify but are beyond the list's capacity (scoring.max_listed, \
+             max_listed_per_owner)",
+            o.further_qualifying
+        ));
+    }
+    let more = more
+        .iter()
+        .map(|m| format!("<p>{}</p>", escape(m)))
+        .collect::<String>();
+    let warnings = o
+        .warnings
+        .iter()
+        .map(|w| format!("<p class=warn>warning: {}</p>", escape(w)))
+        .collect::<String>();
+    let winback_section = sections::winback(o, TABLE_ROWS, &money);
+    let resolved = sections::resolved(o, TABLE_ROWS);
+    let validated = match o.model.training.validation.as_str() {
+        "in_time_holdout" => {
+            "validated on an in-time holdout of a fifth of the customers (too little history for out-of-time validation)"
+        }
+        _ => "validated out of time",
+    };
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>churnflow report {as_of}</title>
@@ -140,9 +228,11 @@ body {{ font-family: "DejaVu Sans", "Noto Sans CJK SC", "Microsoft YaHei", "Ping
 table {{ border-collapse: collapse; font-size: 13px; }}
 th, td {{ border: 1px solid #ddd; padding: 4px 6px; text-align: left; vertical-align: top; }}
 th {{ background: #ddebf7; }} td.n {{ text-align: right; }}
+.warn {{ color: #a04000; font-weight: bold; }}
 </style></head><body>
 <h1>Churn risk as of {as_of}</h1>
-<p>Model {model} (validated out of time on {vcut}: ROC AUC {auc:.3}, recency alone {rauc:.3}).</p>
+<p>Model {model} ({validated} on {vcut}: ROC AUC {auc:.3}, recency alone {rauc:.3}).</p>
+{warnings}
 <div class="cards">
 <div class="card">active accounts scored<b>{scored}</b></div>
 <div class="card">key accounts<b>{key}</b></div>
@@ -154,6 +244,7 @@ th {{ background: #ddebf7; }} td.n {{ text-align: right; }}
 <h2>Top accounts to act on</h2>
 <table><tr><th>rank</th><th>customer</th><th>name</th><th>owner</th><th>p(churn)</th><th>value 12m</th><th>value at risk</th><th>action</th><th>stage</th><th>why</th><th>status</th></tr>
 {rows}</table>
+{more}{winback_section}{resolved}
 </body></html>
 "#,
         as_of = escape(&o.as_of),
@@ -168,7 +259,7 @@ th {{ background: #ddebf7; }} td.n {{ text-align: right; }}
             .map_or(f64::NAN, |b| b.metrics.roc_auc),
         scored = o.scored.len(),
         listed = o.listed.len(),
-        at_risk = thousands(at_risk),
+        at_risk = money(at_risk),
         winback = o.winback.len(),
     )
 }

@@ -54,10 +54,7 @@ pub fn at_risk(o: &ScoreOutcome) -> Result<DataFrame> {
             rows.iter().map(|(_, a)| a.key_account).collect::<Vec<_>>(),
         ),
         Column::new(LIST_COLUMNS[8].into(), text(&|a| a.quadrant.name().into())),
-        Column::new(
-            LIST_COLUMNS[9].into(),
-            text(&|a| a.quadrant.action().into()),
-        ),
+        Column::new(LIST_COLUMNS[9].into(), text(&|a| a.action.clone())),
         Column::new(
             LIST_COLUMNS[10].into(),
             text(&|a| a.lifecycle.name().into()),
@@ -90,6 +87,21 @@ pub fn at_risk(o: &ScoreOutcome) -> Result<DataFrame> {
         Column::new(LIST_COLUMNS[18].into(), vec![o.model.model_id.as_str(); n]),
         Column::new(LIST_COLUMNS[19].into(), vec![o.as_of.as_str(); n]),
         Column::new(LIST_COLUMNS[20].into(), text(&|a| a.region.clone())),
+        Column::new(
+            LIST_COLUMNS[21].into(),
+            rows.iter()
+                .map(|(_, a)| a.previous_probability.map(|p| round(p, 4)))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            LIST_COLUMNS[22].into(),
+            rows.iter()
+                .map(|(_, a)| {
+                    a.previous_probability
+                        .map(|p| round(a.churn_probability - p, 4))
+                })
+                .collect::<Vec<_>>(),
+        ),
     ];
     frame(columns, "the at-risk list")
 }

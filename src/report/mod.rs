@@ -3,7 +3,9 @@
 
 pub mod csv;
 pub mod html;
+pub mod latest;
 pub mod lists;
+pub mod sections;
 pub mod summary;
 pub mod svg;
 pub mod xlsx;

@@ -1,7 +1,7 @@
 //! The short terminal summary a person sees after a run: counts and the top of the list.
 
 use crate::score::ScoreOutcome;
-use crate::segment::reasons::thousands;
+use crate::segment::reasons::{percent, thousands};
 
 /// Renders the top `rows` listed accounts as a fixed-width table.
 pub fn top_accounts(outcome: &ScoreOutcome, rows: usize) -> String {
@@ -14,6 +14,13 @@ pub fn top_accounts(outcome: &ScoreOutcome, rows: usize) -> String {
         key,
         outcome.listed.len()
     );
+    if outcome.further_qualifying > 0 {
+        out.push_str(&format!(
+            "{} more accounts qualify but are beyond the list's capacity (scoring.max_listed, \
+             max_listed_per_owner)\n",
+            outcome.further_qualifying
+        ));
+    }
     if outcome.listed.is_empty() || rows == 0 {
         return out;
     }
@@ -24,11 +31,11 @@ pub fn top_accounts(outcome: &ScoreOutcome, rows: usize) -> String {
     for rank in 0..outcome.listed.len().min(rows) {
         let a = outcome.listed_account(rank);
         out.push_str(&format!(
-            "{:>4}  {:<12} {:<20} {:>7.1}% {:>12} {:>12}  {:<9}  {}\n",
+            "{:>4}  {:<12} {:<20} {:>8} {:>12} {:>12}  {:<9}  {}\n",
             rank + 1,
             a.customer_id,
             a.name.chars().take(20).collect::<String>(),
-            a.churn_probability * 100.0,
+            percent(a.churn_probability),
             thousands(a.value_12m),
             thousands(a.expected_value_at_risk),
             outcome.listed[rank].status.name(),

@@ -39,15 +39,57 @@ fn sy(y: f64) -> f64 {
     H - PAD - y * (H - 2.0 * PAD)
 }
 
-/// Scatter of points already scaled to [0, 1] x [0, 1], each with a colour.
+/// A tick: position in [0, 1] and its label.
+pub type Tick = (f64, String);
+
+/// Tick marks and values on both axes.
+fn ticks(x: &[Tick], y: &[Tick]) -> String {
+    let mut body = String::new();
+    for (t, label) in y {
+        body.push_str(&format!(
+            r##"<line x1="{:.1}" y1="{:.1}" x2="{PAD}" y2="{:.1}" stroke="#333"/><text x="{:.0}" y="{:.0}" font-size="10" text-anchor="end">{}</text>"##,
+            PAD - 3.0,
+            sy(*t),
+            sy(*t),
+            PAD - 5.0,
+            sy(*t) + 3.0,
+            escape(label)
+        ));
+    }
+    for (t, label) in x {
+        body.push_str(&format!(
+            r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#333"/><text x="{:.0}" y="{:.0}" font-size="10" text-anchor="middle">{}</text>"##,
+            sx(*t),
+            H - PAD,
+            sx(*t),
+            H - PAD + 3.0,
+            sx(*t),
+            H - PAD + 14.0,
+            escape(label)
+        ));
+    }
+    body
+}
+
+/// Ticks at 0, 25, 50, 75 and 100%.
+pub fn percent_ticks() -> Vec<Tick> {
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|&t| (t, format!("{:.0}%", t * 100.0)))
+        .collect()
+}
+
+/// Scatter of points already scaled to [0, 1] x [0, 1], each with a colour, with the given
+/// ticks on the x axis and percentages on the y axis.
 pub fn scatter(
     title: &str,
     x_label: &str,
     y_label: &str,
     points: &[(f64, f64, &str)],
     legend: &[(&str, &str)],
+    x_ticks: &[Tick],
 ) -> String {
-    let mut body = String::new();
+    let mut body = ticks(x_ticks, &percent_ticks());
     for (x, y, c) in points {
         body.push_str(&format!(
             r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{c}" fill-opacity="0.6"/>"#,
@@ -112,18 +154,7 @@ pub fn lines(
             escape(name)
         ));
     }
-    for t in [0.0, 0.5, 1.0] {
-        body.push_str(&format!(
-            r#"<text x="{:.0}" y="{:.0}" font-size="10" text-anchor="end">{t}</text>"#,
-            PAD - 4.0,
-            sy(t) + 3.0
-        ));
-        body.push_str(&format!(
-            r#"<text x="{:.0}" y="{:.0}" font-size="10" text-anchor="middle">{t}</text>"#,
-            sx(t),
-            H - PAD + 14.0
-        ));
-    }
+    body.push_str(&ticks(&percent_ticks(), &percent_ticks()));
     frame(title, x_label, y_label, &body)
 }
 

@@ -51,6 +51,16 @@ impl Quadrant {
             Quadrant::NoAction => "no action",
         }
     }
+
+    /// [`Quadrant::action`] in Chinese.
+    pub fn action_zh(self) -> &'static str {
+        match self {
+            Quadrant::ActNow => "立即致电：高风险重点客户",
+            Quadrant::Monitor => "关注：重点客户，目前风险较低",
+            Quadrant::LowCostRetention => "低成本挽留：自动优惠或提醒",
+            Quadrant::NoAction => "无需行动",
+        }
+    }
 }
 
 #[cfg(test)]

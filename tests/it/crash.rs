@@ -32,8 +32,20 @@ fn assert_consistent(work: &Path) {
     let Ok(nights) = std::fs::read_dir(&outputs) else {
         return;
     };
+    // latest.json, when there, is whole and names a night whose list is in place.
+    if let Ok(text) = std::fs::read_to_string(outputs.join("latest.json")) {
+        let latest: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("latest.json: {e}"));
+        let dir = outputs.join(latest["dir"].as_str().unwrap());
+        assert!(dir.join("at_risk_key_accounts.csv").exists(), "{latest}");
+    }
     for night in nights {
-        for file in std::fs::read_dir(night.unwrap().path()).unwrap() {
+        let night = night.unwrap().path();
+        if !night.is_dir() {
+            // latest.json (or its temporary): checked below.
+            continue;
+        }
+        for file in std::fs::read_dir(&night).unwrap() {
             let path = file.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if name.starts_with('.') {

@@ -41,12 +41,11 @@ fn run_writes_a_ranked_list_and_reingest_adds_nothing() {
 
     let work = dir.path().join("work");
     let rows = manifest_rows(&work);
-    let as_of_dir = std::fs::read_dir(work.join("outputs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    // outputs/latest.json names the night's folder.
+    let latest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("outputs/latest.json")).unwrap())
+            .unwrap();
+    let as_of_dir = work.join("outputs").join(latest["dir"].as_str().unwrap());
     let list = as_of_dir.join("at_risk_key_accounts.csv");
     assert!(
         std::fs::read(&list).unwrap().starts_with(b"\xEF\xBB\xBF"),

@@ -47,6 +47,7 @@ fn only_output(dir: &Path) -> PathBuf {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir.join("work/outputs"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
         .collect();
     assert_eq!(dirs.len(), 1, "{dirs:?}");
     dirs.pop().unwrap()

@@ -3,6 +3,7 @@
 mod bad_inputs;
 mod cli_help;
 mod crash;
+mod decisions;
 mod end_to_end;
 mod faults;
 mod features_fixture;
@@ -12,6 +13,7 @@ mod ingest;
 mod lists;
 mod model_lifecycle;
 mod model_reference;
+mod nights;
 mod properties;
 mod reconcile;
 mod trust;

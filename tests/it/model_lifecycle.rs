@@ -226,6 +226,7 @@ fn run_retrains_when_the_model_is_old_and_never_twice_on_the_same_data() {
     let newest = std::fs::read_dir(dir.path().join("work/outputs"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
         .max()
         .unwrap();
     let list = newest.join("at_risk_key_accounts.csv");

@@ -2,7 +2,10 @@
 //! accounts, quadrants, lifecycle stages, expected value at risk, reasons, list state across
 //! nights, the win-back list, and every output file on disk.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+pub mod list;
+mod resolved;
+
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -16,6 +19,7 @@ use crate::ingest::side;
 use crate::model::artifact::ModelArtifact;
 use crate::model::registry::Registry;
 use crate::report;
+use crate::segment::action;
 use crate::segment::key_accounts::{self, KeyInputs};
 use crate::segment::lifecycle::LifecycleStage;
 use crate::segment::list_state::{ListState, Listed, Status};
@@ -23,8 +27,8 @@ use crate::segment::quadrant::Quadrant;
 use crate::segment::reasons::{self, AccountFacts};
 use crate::segment::winback::{self, WinbackAccount};
 
-/// Columns of `at_risk_key_accounts.csv`, in order (DESIGN.md section 2).
-pub const LIST_COLUMNS: [&str; 21] = [
+/// Columns of `at_risk_key_accounts.csv`, in order (README "Outputs").
+pub const LIST_COLUMNS: [&str; 23] = [
     "rank",
     "customer_id",
     "name",
@@ -46,6 +50,8 @@ pub const LIST_COLUMNS: [&str; 21] = [
     "model_id",
     "as_of",
     "region",
+    "previous_probability",
+    "probability_change",
 ];
 
 /// One scored account.
@@ -64,6 +70,10 @@ pub struct ScoredAccount {
     pub days_since_last_purchase: f64,
     pub usual_cycle_days: Option<f64>,
     pub reasons: Vec<String>,
+    /// What to do, from the quadrant and the strongest reason (`segment::action`).
+    pub action: String,
+    /// The probability on the previous night's list, when the account was on it.
+    pub previous_probability: Option<f64>,
 }
 
 /// A listed account's state across nights.
@@ -96,6 +106,12 @@ pub struct ScoreOutcome {
     pub resolved: Vec<Resolved>,
     pub winback: Vec<WinbackAccount>,
     pub outputs: Vec<PathBuf>,
+    /// Accounts that qualified for the list but were beyond its capacity.
+    pub further_qualifying: usize,
+    /// The list is empty or too long, and which rule caused it.
+    pub warnings: Vec<String>,
+    /// The currency label for money in the report ("" for none).
+    pub currency: String,
 }
 
 impl ScoreOutcome {
@@ -297,45 +313,22 @@ pub fn score_with(
                 // Written below for the listed accounts only: sentences for every scored
                 // account were most of scoring's time and memory at 10^8 transactions.
                 reasons: Vec::new(),
+                action: String::new(),
+                previous_probability: None,
             }
         })
         .collect();
 
-    let mut order: Vec<usize> = (0..scored.len())
-        .filter(|&i| {
-            s.list_quadrants
-                .iter()
-                .any(|q| q == scored[i].quadrant.name())
-        })
-        .collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (&scored[a], &scored[b]);
-        b.expected_value_at_risk
-            .total_cmp(&a.expected_value_at_risk)
-            .then_with(|| a.customer_id.cmp(&b.customer_id))
-    });
-    let listed: Vec<ListEntry> = order
-        .iter()
-        .map(|&i| {
-            let a = &scored[i];
-            let (status, first) = ListState::status(
-                previous.as_ref(),
-                &a.customer_id,
-                a.churn_probability,
-                s.escalation_margin,
-                as_of,
-            );
-            ListEntry {
-                index: i,
-                status,
-                days_on_list: as_of - first + 1,
-            }
-        })
-        .collect();
+    let built = list::build(&scored, s, previous.as_ref(), as_of);
+    let warnings = list::warnings(&scored, s, &built);
+    let listed = built.listed;
+    // A listed account with no single risky feature is explained by its overall pattern,
+    // against the mean probability of tonight's active accounts.
+    let typical = prob.iter().sum::<f64>() / prob.len().max(1) as f64;
     // The model's inputs of the listed rows only, for their reasons.
     let listed_rows: Vec<usize> = listed.iter().map(|e| rows[e.index]).collect();
     let z = model.design(&table, &listed_rows)?;
-    let reasons: Vec<(usize, Vec<String>)> = listed
+    let reasons: Vec<(usize, Vec<reasons::Reason>)> = listed
         .par_iter()
         .enumerate()
         .map(|(k, e)| {
@@ -349,7 +342,7 @@ pub fn score_with(
                 .map(|(w, z)| w * z)
                 .collect();
             let raw: Vec<Option<f64>> = model_raw.iter().map(|c| c.get(i)).collect();
-            let text = reasons::top_reasons(
+            let mut why = reasons::reasons(
                 s.language,
                 &model_specs,
                 &z_row,
@@ -358,11 +351,20 @@ pub fn score_with(
                 facts(r),
                 3,
             );
-            (r, text)
+            if why.is_empty() {
+                why.push(reasons::pattern_reason(s.language, prob[r], typical));
+            }
+            (r, why)
         })
         .collect();
-    for (r, text) in reasons {
-        scored[r].reasons = text;
+    for (r, why) in reasons {
+        let a = &mut scored[r];
+        a.action = action::action(s.language, a.quadrant, &why);
+        a.reasons = why.into_iter().map(|w| w.text).collect();
+        a.previous_probability = previous
+            .as_ref()
+            .and_then(|st| st.listed.get(&a.customer_id))
+            .map(|l| l.churn_probability);
     }
     // Only the scored accounts are needed from here on: the outputs of millions of accounts
     // are built next, and tonight's features and model inputs would double the peak.
@@ -371,7 +373,13 @@ pub fn score_with(
     ));
     drop(table);
     crate::memory::give_back();
-    let resolved = resolved_since(previous.as_ref(), &scored, &listed, as_of);
+    let resolved = resolved::since(
+        previous.as_ref(),
+        &scored,
+        &listed,
+        &built.beyond_capacity,
+        as_of,
+    );
 
     let mut outcome = ScoreOutcome {
         as_of: as_of_text.clone(),
@@ -381,6 +389,9 @@ pub fn score_with(
         resolved,
         winback,
         outputs: vec![features_path],
+        further_qualifying: built.beyond_capacity.len(),
+        warnings,
+        currency: s.currency.clone(),
     };
     let out_dir = p.outputs_dir(&as_of_text);
     outcome
@@ -409,45 +420,4 @@ pub fn score_with(
     };
     state.save(&state_dir)?;
     Ok(outcome)
-}
-
-/// Accounts on the previous list that are not on tonight's, with why.
-fn resolved_since(
-    previous: Option<&ListState>,
-    scored: &[ScoredAccount],
-    listed: &[ListEntry],
-    as_of: i32,
-) -> Vec<Resolved> {
-    let Some(prev) = previous else {
-        return Vec::new();
-    };
-    let prev_day = crate::dates::parse_day(&prev.as_of).unwrap_or(as_of);
-    let tonight: HashSet<&str> = listed
-        .iter()
-        .map(|e| scored[e.index].customer_id.as_str())
-        .collect();
-    let by_id: HashMap<&str, &ScoredAccount> =
-        scored.iter().map(|a| (a.customer_id.as_str(), a)).collect();
-    prev.listed
-        .iter()
-        .filter(|(id, _)| !tonight.contains(id.as_str()))
-        .map(|(id, l)| {
-            let now = by_id.get(id.as_str());
-            let why = match now {
-                None => "no longer scored: no purchase within the active window",
-                Some(a) if a.days_since_last_purchase < (as_of - prev_day) as f64 => {
-                    "ordered again"
-                }
-                Some(a) if !a.key_account => "no longer a key account",
-                Some(_) => "risk fell below the line",
-            };
-            Resolved {
-                customer_id: id.clone(),
-                first_listed: l.first_listed.clone(),
-                last_probability: l.churn_probability,
-                probability_now: now.map(|a| a.churn_probability),
-                why,
-            }
-        })
-        .collect()
 }
