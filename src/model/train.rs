@@ -88,6 +88,13 @@ impl Snapshots {
     pub fn get(&self, cutoff: i32) -> &Snapshot {
         &self.by_cutoff[&cutoff]
     }
+
+    /// A computed snapshot, moved out of the cache.
+    pub fn take(&mut self, cutoff: i32) -> Snapshot {
+        self.by_cutoff
+            .remove(&cutoff)
+            .expect("the snapshot was computed")
+    }
 }
 
 /// Features, labels and lost value at one cutoff.
@@ -130,9 +137,64 @@ pub fn value_at_risk(s: &Snapshot, p: &[f64]) -> Result<Vec<f64>> {
 
 /// The snapshots a plan trains, validates and refits on.
 struct Planned {
-    /// Owned snapshots the references below point into.
-    cache: Vec<Snapshots>,
-    holdout: Option<(Vec<Snapshot>, Snapshot)>,
+    train: Vec<Snapshot>,
+    val: Snapshot,
+    /// Every cutoff whole, when train and val are the two sides of an in-time holdout; the
+    /// refit then uses these (out of time it uses the training and validation snapshots).
+    whole: Option<Vec<Snapshot>>,
+}
+
+impl Planned {
+    fn train(&self) -> Vec<&Snapshot> {
+        self.train.iter().collect()
+    }
+
+    fn refit(&self) -> Vec<&Snapshot> {
+        match &self.whole {
+            Some(all) => all.iter().collect(),
+            None => self.train.iter().chain([&self.val]).collect(),
+        }
+    }
+}
+
+/// The snapshots of `plan` as of `until`.
+fn snapshots(p: &Pipeline, engine: &mut dyn Engine, plan: &Plan, until: i32) -> Result<Planned> {
+    Ok(match plan {
+        Plan::OutOfTime { validation, train } => {
+            // A fit reads from each cutoff only its share of `max_train_rows` rows, so each
+            // training cutoff keeps a sample of that size (at 10^8 transactions, every active row
+            // of every cutoff held together was most of the run's memory). The validation cutoff
+            // keeps all its rows: it is measured on them.
+            let mut val = Snapshots::new(until);
+            val.ensure(p, engine, &[*validation])?;
+            let share = procedure::shares(p.train.max_train_rows, train.len())[0];
+            let mut snaps = Snapshots::sampled(until, share, p.train.seed);
+            snaps.ensure(p, engine, train)?;
+            Planned {
+                train: train.iter().map(|&c| snaps.take(c)).collect(),
+                val: val.take(*validation),
+                whole: None,
+            }
+        }
+        Plan::InTimeHoldout { cutoffs } => {
+            // A short history: every cutoff whole, a fifth of the customers held out of training
+            // at all of them and validated on at the latest.
+            let mut all = Snapshots::new(until);
+            all.ensure(p, engine, cutoffs)?;
+            let whole: Vec<Snapshot> = cutoffs.iter().map(|&c| all.take(c)).collect();
+            let seed = p.train.seed;
+            let train = whole
+                .iter()
+                .map(|s| s.restrict(|id| !cutoffs::held_out(id, seed)))
+                .collect();
+            let last = whole.last().expect("an in-time plan has a cutoff");
+            Planned {
+                train,
+                val: last.restrict(|id| cutoffs::held_out(id, seed)),
+                whole: Some(whole),
+            }
+        }
+    })
 }
 
 /// Trains on the warehouse behind `engine` as of `as_of` (default: its last day): only rows on
@@ -149,58 +211,8 @@ pub fn train(
     let plan =
         cutoffs::plan_or_holdout(&known.labelable, known.until, known.window, p.train.cutoffs)?;
     let until = known.until;
-    let planned = match &plan {
-        Plan::OutOfTime { validation, train } => {
-            // A fit reads from each cutoff only its share of `max_train_rows` rows, so each
-            // training cutoff keeps a sample of that size (at 10^8 transactions, every active row
-            // of every cutoff held together was most of the run's memory). The validation cutoff
-            // keeps all its rows: it is measured on them.
-            let mut val_snap = Snapshots::new(until);
-            val_snap.ensure(p, engine, &[*validation])?;
-            let share = procedure::shares(p.train.max_train_rows, train.len())[0];
-            let mut snaps = Snapshots::sampled(until, share, p.train.seed);
-            snaps.ensure(p, engine, train)?;
-            Planned {
-                cache: vec![snaps, val_snap],
-                holdout: None,
-            }
-        }
-        Plan::InTimeHoldout { cutoffs } => {
-            // A short history: every cutoff whole, a fifth of the customers held out of training
-            // at all of them and validated on at the latest.
-            let mut all = Snapshots::new(until);
-            all.ensure(p, engine, cutoffs)?;
-            let seed = p.train.seed;
-            let train = cutoffs
-                .iter()
-                .map(|&c| all.get(c).restrict(|id| !cutoffs::held_out(id, seed)))
-                .collect();
-            let last = *cutoffs.last().expect("an in-time plan has a cutoff");
-            let val = all.get(last).restrict(|id| cutoffs::held_out(id, seed));
-            Planned {
-                cache: vec![all],
-                holdout: Some((train, val)),
-            }
-        }
-    };
-    let (train, val, refit): (Vec<&Snapshot>, &Snapshot, Vec<&Snapshot>) =
-        match (&plan, &planned.holdout) {
-            (Plan::OutOfTime { validation, train }, _) => {
-                let t: Vec<&Snapshot> = train.iter().map(|&c| planned.cache[0].get(c)).collect();
-                let v = planned.cache[1].get(*validation);
-                let mut r = t.clone();
-                r.push(v);
-                (t, v, r)
-            }
-            (Plan::InTimeHoldout { cutoffs }, Some((t, v))) => (
-                t.iter().collect(),
-                v,
-                cutoffs.iter().map(|&c| planned.cache[0].get(c)).collect(),
-            ),
-            (Plan::InTimeHoldout { .. }, None) => {
-                unreachable!("the holdout is built with its plan")
-            }
-        };
+    let planned = snapshots(p, engine, &plan, until)?;
+    let (train, val, refit) = (planned.train(), &planned.val, planned.refit());
     let holdout = matches!(plan, Plan::InTimeHoldout { .. });
 
     let fitted = procedure::fit_procedure(&p.train, &p.features, &train, val, &refit)?;

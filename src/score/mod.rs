@@ -320,7 +320,16 @@ pub fn score_with(
         .collect();
 
     let built = list::build(&scored, s, previous.as_ref(), as_of);
-    let warnings = list::warnings(&scored, s, &built);
+    let mut warnings = list::warnings(&scored, s, &built);
+    // `score --as-of` a past night with a model trained later: its probabilities have seen
+    // that night's future (`run` retrains instead).
+    if crate::dates::parse_day(&model.training.data_to).is_some_and(|d| d > as_of) {
+        warnings.push(format!(
+            "model {} was trained on data to {}, after this night ({as_of_text}): its scores have \
+             seen the night's future; `churnflow run --as-of {as_of_text}` trains as of the night",
+            model.model_id, model.training.data_to
+        ));
+    }
     let listed = built.listed;
     // A listed account with no single risky feature is explained by its overall pattern,
     // against the mean probability of tonight's active accounts.

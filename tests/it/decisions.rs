@@ -120,6 +120,15 @@ fn a_backfilled_night_trains_only_on_what_was_known_that_night() {
         current_model(&c.join("work"))["training"]["data_to"],
         "2024-05-31"
     );
+    // `score` of an even earlier night keeps the model but says what it has seen.
+    churnflow()
+        .args(["score", "--as-of", "2024-04-30"])
+        .arg(&pc)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "was trained on data to 2024-05-31, after this night (2024-04-30)",
+        ));
 }
 
 /// An export where 40% of the accounts also bought on the first day: on a history that starts
