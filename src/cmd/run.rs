@@ -279,14 +279,7 @@ fn run_night(p: &Pipeline, args: &RunArgs, out: Out, night: &mut Night) -> Resul
     );
     latest::record(
         &p.workdir.join("outputs"),
-        &latest::Latest {
-            as_of: outcome.as_of.clone(),
-            dir: format!("as_of={}", outcome.as_of),
-            model_id: outcome.model.model_id.clone(),
-            listed_accounts: outcome.listed.len(),
-            run_id: Some(night.run_id.clone()),
-            written_at: chrono::Utc::now().to_rfc3339(),
-        },
+        &latest::Latest::of(&outcome, Some(&night.run_id)),
     )?;
     Ok(())
 }

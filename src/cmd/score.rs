@@ -22,14 +22,7 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     }
     latest::record(
         &p.workdir.join("outputs"),
-        &latest::Latest {
-            as_of: outcome.as_of.clone(),
-            dir: format!("as_of={}", outcome.as_of),
-            model_id: outcome.model.model_id.clone(),
-            listed_accounts: outcome.listed.len(),
-            run_id: None,
-            written_at: chrono::Utc::now().to_rfc3339(),
-        },
+        &latest::Latest::of(&outcome, None),
     )?;
     Ok(())
 }

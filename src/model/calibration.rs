@@ -208,21 +208,20 @@ mod tests {
         (t.iter().map(|&t| sigmoid(t)).collect(), y)
     }
 
+    fn named<'a>(p: &'a [f64], y: &'a [bool], name: &str) -> Pair<'a> {
+        Pair {
+            probabilities: p,
+            labels: y,
+            name: name.into(),
+        }
+    }
+
     #[test]
     fn a_correction_that_carries_over_is_kept_and_its_ece_is_out_of_sample() {
         // The same miscalibration at both pairs: the earlier correction fixes the later one.
         let (p0, y0) = pair(1, 0.6, -0.8);
         let (p1, y1) = pair(2, 0.6, -0.8);
-        let earlier = Pair {
-            probabilities: &p0,
-            labels: &y0,
-            name: "earlier".into(),
-        };
-        let val = Pair {
-            probabilities: &p1,
-            labels: &y1,
-            name: "val".into(),
-        };
+        let (earlier, val) = (named(&p0, &y0, "earlier"), named(&p1, &y1, "val"));
         let (c, reported) = judge(0.02, &val, Some(&earlier));
         assert!(c.correction.is_some(), "{}", c.decision);
         assert!(c.log_loss_after < c.log_loss_before);
@@ -244,16 +243,7 @@ mod tests {
         // earlier correction makes validation worse.
         let (p0, y0) = pair(1, 1.0, -1.5);
         let (p1, y1) = pair(2, 1.0, 1.0);
-        let earlier = Pair {
-            probabilities: &p0,
-            labels: &y0,
-            name: "earlier".into(),
-        };
-        let val = Pair {
-            probabilities: &p1,
-            labels: &y1,
-            name: "val".into(),
-        };
+        let (earlier, val) = (named(&p0, &y0, "earlier"), named(&p1, &y1, "val"));
         let (c, reported) = judge(0.02, &val, Some(&earlier));
         assert!(c.correction.is_none(), "{}", c.decision);
         assert!(

@@ -22,6 +22,20 @@ pub struct Latest {
     pub written_at: String,
 }
 
+impl Latest {
+    /// The record of a scored night, written by `run_id` when a `run` wrote it.
+    pub fn of(outcome: &crate::score::ScoreOutcome, run_id: Option<&str>) -> Self {
+        Latest {
+            as_of: outcome.as_of.clone(),
+            dir: format!("as_of={}", outcome.as_of),
+            model_id: outcome.model.model_id.clone(),
+            listed_accounts: outcome.listed.len(),
+            run_id: run_id.map(str::to_string),
+            written_at: chrono::Utc::now().to_rfc3339(),
+        }
+    }
+}
+
 /// Where it lives under the workdir's `outputs/`.
 pub fn path(outputs_root: &Path) -> PathBuf {
     outputs_root.join("latest.json")

@@ -88,24 +88,8 @@ fn kind_of(spec: &FeatureSpec, topic: &str) -> ReasonKind {
     }
 }
 
-/// Up to `k` sentences for the largest positive contributions, strongest first.
-/// `z` are the standardised inputs and `contributions` the terms `coef_j * z_j`.
-pub fn top_reasons(
-    lang: Language,
-    specs: &[FeatureSpec],
-    z: &[f64],
-    contributions: &[f64],
-    raw: &[Option<f64>],
-    facts: AccountFacts,
-    k: usize,
-) -> Vec<String> {
-    reasons(lang, specs, z, contributions, raw, facts, k)
-        .into_iter()
-        .map(|r| r.text)
-        .collect()
-}
-
-/// [`top_reasons`] with what each is about.
+/// Up to `k` reasons for the largest positive contributions, strongest first, each with what it
+/// is about. `z` are the standardised inputs and `contributions` the terms `coef_j * z_j`.
 pub fn reasons(
     lang: Language,
     specs: &[FeatureSpec],
@@ -178,6 +162,10 @@ mod tests {
     use super::*;
     use crate::features::spec::{Measure, window};
 
+    fn texts(r: Vec<Reason>) -> Vec<String> {
+        r.into_iter().map(|r| r.text).collect()
+    }
+
     #[test]
     fn a_contribution_on_the_safe_side_of_average_is_not_a_reason() {
         // Above-average spend with a positive coefficient (collinearity): not quoted.
@@ -185,7 +173,7 @@ mod tests {
             window(Measure::Amount, Agg::Mean, 365),
             FeatureSpec::RecencyDays,
         ];
-        let r = top_reasons(
+        let r = texts(reasons(
             Language::En,
             &specs,
             &[1.5, 0.5],
@@ -196,7 +184,7 @@ mod tests {
                 ..Default::default()
             },
             3,
-        );
+        ));
         assert_eq!(r, ["no order for 40 days; only one order day so far"]);
     }
 
@@ -254,7 +242,15 @@ mod tests {
         let z = [2.0, 2.5, -1.5, -1.0, -2.0, -1.2];
         // The empty 90-day window (recency 95 >= 90) tells the recency story again: merged.
         let contributions = [0.9, 1.2, 0.5, 0.4, -0.3, 1.1];
-        let r = top_reasons(Language::En, &specs, &z, &contributions, &raw, facts, 3);
+        let r = texts(reasons(
+            Language::En,
+            &specs,
+            &z,
+            &contributions,
+            &raw,
+            facts,
+            3,
+        ));
         assert_eq!(
             r,
             [

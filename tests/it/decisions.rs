@@ -5,11 +5,7 @@ use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 
-use crate::util::{churnflow, generate, write_pipeline};
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use crate::util::{churnflow, generate, json, write_pipeline};
 
 /// The current model's `model.json` under `work`.
 fn current_model(work: &Path) -> serde_json::Value {

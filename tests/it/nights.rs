@@ -7,11 +7,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::util::{churnflow, generate, read_csv, write_pipeline};
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use crate::util::{churnflow, generate, json, read_csv, write_pipeline};
 
 fn column(header: &[String], name: &str) -> usize {
     header.iter().position(|h| h == name).unwrap()

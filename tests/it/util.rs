@@ -9,6 +9,12 @@ pub fn churnflow() -> Command {
     Command::cargo_bin("churnflow").expect("binary built")
 }
 
+/// Reads a JSON file.
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Runs `churnflow generate` into `dir` and returns the transactions file.
 pub fn generate(dir: &Path, customers: usize, seed: u64, bad_rows: usize) -> PathBuf {
     churnflow()
