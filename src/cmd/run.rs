@@ -304,9 +304,11 @@ fn dry_run(p: &Pipeline, args: &RunArgs, out: Out) -> Result<()> {
     let fingerprint = Manifest::load(&p.warehouse_dir())?.fingerprint();
     let mut engine = match engine(p) {
         Ok(e) => e,
-        Err(crate::error::Error::Data(why)) => {
+        Err(crate::error::Error::Data(_)) => {
             out.line(format!(
-                "would retrain: {why} (the files above would be its first data)"
+                "would retrain: the warehouse {} holds no transactions yet (the files above \
+                 would be its first data)",
+                p.warehouse_dir().display()
             ));
             return Ok(());
         }

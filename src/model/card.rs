@@ -193,7 +193,7 @@ pub fn render(a: &ModelArtifact) -> String {
     if let Some(p) = &c.correction {
         let _ = writeln!(
             s,
-            "Correction folded into the coefficients: P = sigmoid({:.4} x log-odds + {:.4}). \
+            "Correction folded into the coefficients: P = sigmoid({:.4} x log-odds {:+.4}). \
              Validation log loss {} uncorrected, {} with the correction fitted one step earlier; \
              ECE {} -> {} (out of sample: those rows were not used to fit that correction).\n",
             p.a,

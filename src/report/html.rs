@@ -156,7 +156,8 @@ pub fn render(o: &ScoreOutcome) -> String {
         true,
     );
 
-    let money = |x: f64| money(&o.currency, x);
+    // The label comes from the pipeline file: escaped like any other text.
+    let money = |x: f64| escape(&money(&o.currency, x));
     let mut rows = String::new();
     for r in 0..o.listed.len().min(TABLE_ROWS) {
         let a = o.listed_account(r);

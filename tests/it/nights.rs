@@ -32,7 +32,7 @@ fn every_listed_account_is_on_one_list_with_a_reason_and_the_list_has_a_capacity
     let pipeline = write_pipeline(
         dir.path(),
         &tx,
-        "[train]\nalphas = [1.0]\n[scoring]\nrisk_threshold = 0.3\nlist_quadrants = [\"act_now\", \"low_cost_retention\"]\nmax_listed = 40\n[lifecycle]\nlost_after_days = 120\n",
+        "[train]\nalphas = [1.0]\n[scoring]\nrisk_threshold = 0.3\nlist_quadrants = [\"act_now\", \"low_cost_retention\"]\nmax_listed = 40\ncurrency = \"<EUR>\"\n[lifecycle]\nlost_after_days = 120\n",
     );
     let run = churnflow().arg("run").arg(&pipeline).assert().success();
     let stdout = String::from_utf8_lossy(&run.get_output().stdout).to_string();
@@ -71,6 +71,8 @@ fn every_listed_account_is_on_one_list_with_a_reason_and_the_list_has_a_capacity
     assert!(html.contains(&format!("{further} more qualify")));
     assert!(html.contains("15 more on the list"), "40 listed, 25 shown");
     assert!(html.contains("Win back: lapsed key accounts"));
+    // Money carries the currency label, escaped like any text from the pipeline file.
+    assert!(html.contains("&lt;EUR&gt; ") && !html.contains("<EUR>"));
     assert!(html.contains("Resolved since the previous night"));
     assert_eq!(latest["listed_accounts"], 40);
 
