@@ -301,6 +301,21 @@ fn a_second_run_on_the_same_workdir_is_refused_while_the_first_runs() {
         first.wait().unwrap().success(),
         "the first run must finish normally"
     );
+    // The refused night is on record too, with its exit code and nothing committed.
+    let runs: Vec<serde_json::Value> = std::fs::read_dir(dir.path().join("work/runs"))
+        .unwrap()
+        .map(|e| crate::util::json(&e.unwrap().path()))
+        .collect();
+    let refused: Vec<&serde_json::Value> = runs.iter().filter(|m| m["exit_code"] == 3).collect();
+    assert_eq!(refused.len(), 1, "{runs:?}");
+    assert_eq!(refused[0]["status"], "failed");
+    assert!(
+        refused[0]["committed"]["batches"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(runs.iter().any(|m| m["status"] == "succeeded"));
     // The lock ended with its process: the next night takes it.
     churnflow().arg("ingest").arg(&pipeline).assert().success();
 }
