@@ -123,17 +123,26 @@ pub struct StageEvent<'a> {
     pub scored: Option<usize>,
 }
 
-/// Prints one line to stdout. A closed pipe (`churnflow ... | head`) ends the process quietly
-/// with success: the reader has what it wanted.
+/// Set once stdout can no longer be written (a closed pipe or a failed write).
+static STDOUT_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints one line to stdout. A reader that went away (`churnflow run ... | head`) must not stop
+/// the night half way: the job's results are its files, its run manifest and its lock's release,
+/// so output is dropped from then on and the command finishes and exits as it would have
+/// (ripgrep stops searching instead, because its output is its result). Another write error is
+/// reported once on stderr, and the command goes on in the same way.
 pub fn print_line(text: &str) {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = writeln!(stdout, "{text}").and_then(|_| stdout.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("warning: writing to stdout: {e}; further output is dropped");
         }
-        eprintln!("error: writing to stdout: {e}");
-        std::process::exit(1);
     }
 }
 

@@ -292,3 +292,45 @@ fn json_logs_carry_the_nights_figures_as_fields() {
     let stdout = String::from_utf8_lossy(&again.get_output().stdout).to_string();
     assert_eq!(stdout.matches("already ingested").count(), 1, "{stdout}");
 }
+
+#[test]
+fn a_closed_stdout_does_not_cut_the_night_short() {
+    // `churnflow run ... | head -1`: the reader leaves after the first line. The night still
+    // finishes: its outputs, run manifest and exit code are those of a night with a reader.
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 150, 4, 0);
+    let pipeline = write_pipeline(dir.path(), &tx, "[train]\nalphas = [1.0]\n");
+    let bin = assert_cmd::cargo::cargo_bin("churnflow");
+    let mut child = std::process::Command::new(&bin)
+        .arg("run")
+        .arg(&pipeline)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut first = String::new();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
+        assert!(first.starts_with("ingest: "), "{first}");
+        // The reader goes away here.
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let work = dir.path().join("work");
+    let m = run_manifests(&work).pop().unwrap();
+    assert_eq!(m["status"], "succeeded");
+    assert!(json(&work.join("outputs/latest.json"))["listed_accounts"].is_u64());
+    // The lock went with the process: the next night runs.
+    churnflow().arg("run").arg(&pipeline).assert().success();
+}
