@@ -93,9 +93,11 @@ def record_work(work: Path, tag: str, out: dict):
         out[f"{tag}/backtest.csv"] = sha(bt.read_bytes())
 
 
-def pipeline_for(demo: Path, work: Path) -> Path:
+def pipeline_for(demo: Path) -> Path:
     text = (ROOT / "pipelines" / "demo.toml").read_text()
-    text = re.sub(r'workdir = "[^"]*"', f'workdir = "{work}"', text)
+    # Paths in the file are relative to it, so the file (whose hash is part of every model id)
+    # is the same text in every temporary folder.
+    text = re.sub(r'workdir = "[^"]*"', 'workdir = "work"', text)
     text = text.replace('"../data/sample/', f'"{ROOT / "data" / "sample"}/')
     p = demo / "demo.toml"
     p.write_text(text)
@@ -105,10 +107,10 @@ def pipeline_for(demo: Path, work: Path) -> Path:
 def generated_pipeline(base: Path) -> Path:
     p = base / "generated.toml"
     p.write_text(
-        f'''name = "generated"
-workdir = "{base / 'work'}"
+        '''name = "generated"
+workdir = "work"
 [source]
-path = "{base / 'transactions.csv'}"
+path = "transactions.csv"
 [source.columns]
 customer_id = "customer_id"
 timestamp = "order_date"
@@ -127,7 +129,7 @@ def collect(binary: Path) -> dict:
         tmp = Path(tmp)
         demo = tmp / "demo"
         demo.mkdir()
-        p = pipeline_for(demo, demo / "work")
+        p = pipeline_for(demo)
         run([binary, "-q", "run", p, "--as-of", "2024-12-29"])
         run([binary, "-q", "run", p])
         run([binary, "-q", "backtest", p])
