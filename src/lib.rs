@@ -5,11 +5,13 @@
 //! validated out of time; scores become a ranked at-risk key-account list with reasons in words.
 //! Every stage reads and writes files only (see DESIGN.md); `cmd` holds one file per subcommand.
 
+pub mod app;
 pub mod atomic_file;
 pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod dates;
+pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod features;

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::app;
 use crate::atomic_file;
 use crate::cli::RunArgs;
 use crate::cmd::{Out, StageEvent, engine, ingest as ingest_cmd, load, train as train_cmd};
@@ -17,7 +18,6 @@ use crate::ingest::{self, IngestReport, lock::WorkdirLock, pending};
 use crate::model::policy;
 use crate::model::registry::Decision;
 use crate::report::{latest, summary};
-use crate::score;
 
 #[derive(Serialize)]
 struct Stage {
@@ -247,7 +247,7 @@ fn run_night(p: &Pipeline, args: &RunArgs, out: Out, night: &mut Night) -> Resul
     let t = Instant::now();
     // Tonight's features do not depend on the model: those of the drift check or of training
     // are reused.
-    let outcome = score::score_with(p, &mut engine, Some(as_of), tonight)?;
+    let outcome = app::score_night(p, &mut engine, Some(as_of), tonight)?;
     night.outputs = outcome
         .outputs
         .iter()

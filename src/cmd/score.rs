@@ -1,18 +1,18 @@
 //! `churnflow score`: scores and the at-risk list for one as-of day.
 
+use crate::app;
 use crate::cli::AsOfArgs;
 use crate::cmd::{Out, engine, load};
 use crate::error::Result;
 use crate::ingest::lock::WorkdirLock;
 use crate::report::{latest, summary};
-use crate::score;
 
 /// Runs `score`.
 pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
-    let outcome = score::score(&p, &mut engine, args.as_of)?;
+    let outcome = app::score_night(&p, &mut engine, args.as_of, None)?;
     out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());
     for w in &outcome.warnings {
         out.warn(w);

@@ -7,14 +7,12 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::domain::feature::{self as spec, FeatureSpec};
+use crate::domain::input::{Dialect, Encoding, Field, FieldKind, Format, NumberFormat, Policy};
+use crate::domain::label::LabelRule;
+use crate::domain::language::Language;
+use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
-use crate::features::spec::{self, FeatureSpec};
-use crate::ingest::prepare::Encoding;
-use crate::ingest::reader::{Dialect, Format};
-use crate::ingest::validate::{Field, FieldKind, NumberFormat};
-use crate::ingest::zone::Zone;
-use crate::label::LabelRule;
-use crate::segment::reasons::Language;
 use raw::{RawLabel, RawPipeline};
 
 /// Canonical field -> export column name.
@@ -70,7 +68,7 @@ pub struct Source {
     /// Reject a row whose order id was used earlier in the file by a different row.
     pub unique_order_id: bool,
     /// What a later delivery of an order already in the warehouse does.
-    pub restatements: crate::ingest::restate::Policy,
+    pub restatements: Policy,
     pub columns: ColumnMap,
 }
 
@@ -353,13 +351,13 @@ impl Pipeline {
             ));
         }
         let restatements = match raw.source.restatements.as_deref() {
-            None => crate::ingest::restate::Policy::default(),
-            Some(t) => crate::ingest::restate::Policy::parse(t).unwrap_or_else(|| {
+            None => Policy::default(),
+            Some(t) => Policy::parse(t).unwrap_or_else(|| {
                 problems.push(format!(
                     "source.restatements: expected \"replace\", \"keep_first\" or \
                      \"quarantine\", found {t:?}"
                 ));
-                crate::ingest::restate::Policy::default()
+                Policy::default()
             }),
         };
         if raw.source.restatements.is_some() && raw.source.columns.order_id.is_none() {
@@ -387,7 +385,12 @@ impl Pipeline {
 
         let mut features = Vec::new();
         for (i, f) in raw.features.iter().enumerate() {
-            match FeatureSpec::from_raw(f) {
+            match FeatureSpec::parse(
+                f.name.as_deref(),
+                f.measure.as_deref(),
+                f.agg.as_deref(),
+                f.window_days,
+            ) {
                 Ok(s) if features.contains(&s) => {
                     problems.push(format!("features[{i}]: {} is listed twice", s.name()))
                 }
@@ -855,7 +858,7 @@ fn check_layout(section: &str, raw: &Layout, problems: &mut Vec<String>) -> (For
         ),
         quote: one_char("quote", raw.quote, b'"'),
         has_header: raw.has_header,
-        limits: crate::ingest::records::QuoteLimits {
+        limits: crate::domain::input::QuoteLimits {
             max_lines: raw.max_quoted_lines,
             max_bytes: raw.max_quoted_bytes,
         },

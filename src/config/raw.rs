@@ -142,10 +142,10 @@ pub struct RawSource {
 }
 
 fn default_max_quoted_lines() -> u64 {
-    crate::ingest::records::QuoteLimits::default().max_lines
+    crate::domain::input::QuoteLimits::default().max_lines
 }
 fn default_max_quoted_bytes() -> u64 {
-    crate::ingest::records::QuoteLimits::default().max_bytes
+    crate::domain::input::QuoteLimits::default().max_bytes
 }
 fn default_max_rejected_share() -> f64 {
     0.05

@@ -7,16 +7,7 @@
 
 use polars::prelude::*;
 
-/// How a number is written in the export: "1.234,50 €" or "$1,234.50".
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NumberFormat {
-    /// Removed before parsing ("," in 1,234.50).
-    pub thousands: Option<String>,
-    /// Replaced by "." before parsing ("," in 1234,50).
-    pub decimal: Option<String>,
-    /// Characters stripped from both ends ("$€¥£ ").
-    pub currency: Option<String>,
-}
+pub use crate::domain::input::NumberFormat;
 
 /// Why a value is not a number of the declared layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,25 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Text encodings an export may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Utf8,
-    Gbk,
-    Gb18030,
-}
-
-impl Encoding {
-    /// Parses `utf-8`, `gbk` or `gb18030` (case-insensitive).
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.to_ascii_lowercase().as_str() {
-            "utf-8" | "utf8" => Some(Encoding::Utf8),
-            "gbk" => Some(Encoding::Gbk),
-            "gb18030" => Some(Encoding::Gb18030),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::input::Encoding;
 
 /// The files a source path names, sorted: the file itself, every regular file in a folder
 /// (hidden ones skipped), or every match of a glob pattern.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
-use crate::ingest::records::{QuoteLimits, Stray, Syntax};
+use crate::ingest::records::{QuoteLimits, Stray};
 
 /// Name of the column holding each record's line number in the source file (header = line 1).
 pub const LINE: &str = "__line";
@@ -34,52 +34,7 @@ pub struct RawRead {
     pub header: Vec<String>,
 }
 
-/// How a delimited text export is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Dialect {
-    pub delimiter: u8,
-    pub quote: u8,
-    /// False when the first line is already data; columns are then named "1", "2", ...
-    pub has_header: bool,
-    /// How far a quoted field may run before its quote is taken for a stray one.
-    pub limits: QuoteLimits,
-}
-
-impl Default for Dialect {
-    fn default() -> Self {
-        Dialect {
-            delimiter: b',',
-            quote: b'"',
-            has_header: true,
-            limits: QuoteLimits::default(),
-        }
-    }
-}
-
-impl Dialect {
-    /// The record syntax the chunk scanner follows.
-    pub fn syntax(self) -> Syntax {
-        Syntax {
-            delimiter: self.delimiter,
-            quote: self.quote,
-            limits: self.limits,
-        }
-    }
-}
-
-/// The layout of an export file. Parquet needs no setting: it is recognised by its content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Csv(Dialect),
-    /// One JSON object per line.
-    JsonLines,
-}
-
-impl Default for Format {
-    fn default() -> Self {
-        Format::Csv(Dialect::default())
-    }
-}
+pub use crate::domain::input::{Dialect, Format};
 
 /// Column names of a file without a header: 1-based positions.
 fn positional_names(n: usize) -> Vec<String> {

@@ -9,33 +9,7 @@
 
 use std::ops::Range;
 
-/// How far a quoted field may run before its opening quote is taken for a stray one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QuoteLimits {
-    /// Line breaks one quoted field may hold.
-    pub max_lines: u64,
-    /// Bytes one record with an open quote may span.
-    pub max_bytes: u64,
-}
-
-impl Default for QuoteLimits {
-    /// 100 lines or 1 MiB: far beyond an address or a comment with line breaks, far below the
-    /// rest of a file.
-    fn default() -> Self {
-        QuoteLimits {
-            max_lines: 100,
-            max_bytes: 1 << 20,
-        }
-    }
-}
-
-/// The record syntax a scan follows.
-#[derive(Debug, Clone, Copy)]
-pub struct Syntax {
-    pub delimiter: u8,
-    pub quote: u8,
-    pub limits: QuoteLimits,
-}
+pub use crate::domain::input::{QuoteLimits, Syntax};
 
 /// What a scan of a buffer found.
 #[derive(Debug, Default, PartialEq, Eq)]

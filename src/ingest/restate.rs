@@ -19,26 +19,7 @@ use crate::ingest::identity;
 use crate::ingest::manifest::{Intent, Manifest, Part, Superseded};
 use crate::ingest::warehouse::{self, IDENTITY, PartFooter};
 
-/// What a batch's restated orders do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Policy {
-    #[default]
-    Replace,
-    KeepFirst,
-    Quarantine,
-}
-
-impl Policy {
-    /// Parses the pipeline value.
-    pub fn parse(text: &str) -> Option<Policy> {
-        match text {
-            "replace" => Some(Policy::Replace),
-            "keep_first" => Some(Policy::KeepFirst),
-            "quarantine" => Some(Policy::Quarantine),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::input::Policy;
 
 /// What happens to one order of the batch that the warehouse already holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 pub mod list;
 mod resolved;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -18,7 +18,6 @@ use crate::features::{self, FeatureTable, spec};
 use crate::ingest::side;
 use crate::model::artifact::ModelArtifact;
 use crate::model::registry::Registry;
-use crate::report;
 use crate::segment::action;
 use crate::segment::key_accounts::{self, KeyInputs};
 use crate::segment::lifecycle::LifecycleStage;
@@ -167,20 +166,26 @@ fn high_risk(rule: RiskRule, ids: &[String], prob: &[f64], next_value: &[f64]) -
     }
 }
 
-/// Scores the active population as of `as_of` (default: the last day with data) and writes
-/// features, scores, the lists, the workbook and the report.
-pub fn score(p: &Pipeline, engine: &mut dyn Engine, as_of: Option<i32>) -> Result<ScoreOutcome> {
-    score_with(p, engine, as_of, None)
+/// What scoring leaves for the writers (`app::score_night`): the outcome, the customer master
+/// (names on the win-back list) and tonight's list state, to be saved only once every output is
+/// in place, so a night killed while writing is scored again against the same previous night.
+pub struct Scored {
+    pub outcome: ScoreOutcome,
+    pub master: HashMap<String, side::CustomerInfo>,
+    pub state: ListState,
+    pub state_dir: PathBuf,
 }
 
-/// Like [`score`], reusing `tonight` (features already computed on the same warehouse, e.g. by
-/// the drift check) when it is as of the scoring day.
+/// Scores the active population as of `as_of` (default: the last day with data), reusing
+/// `tonight` (features already computed on the same warehouse, e.g. by the drift check) when it
+/// is as of the scoring day. Writes tonight's features; the lists and reports are written by the
+/// caller from the outcome.
 pub fn score_with(
     p: &Pipeline,
     engine: &mut dyn Engine,
     as_of: Option<i32>,
     tonight: Option<features::FeatureTable>,
-) -> Result<ScoreOutcome> {
+) -> Result<Scored> {
     let model = current_model(p)?;
     let as_of = crate::engine::night(engine, as_of)?;
     let as_of_text = format_day(as_of);
@@ -390,7 +395,7 @@ pub fn score_with(
         as_of,
     );
 
-    let mut outcome = ScoreOutcome {
+    let outcome = ScoreOutcome {
         as_of: as_of_text.clone(),
         model,
         scored,
@@ -402,12 +407,7 @@ pub fn score_with(
         warnings,
         currency: s.currency.clone(),
     };
-    let out_dir = p.outputs_dir(&as_of_text);
-    outcome
-        .outputs
-        .extend(report::write_all(&outcome, &master, &out_dir)?);
-
-    // Remember tonight only once every output is in place.
+    // Tonight's list state, saved by the caller once every output is in place.
     let state = ListState {
         as_of: as_of_text,
         listed: outcome
@@ -427,6 +427,10 @@ pub fn score_with(
             .collect::<BTreeMap<_, _>>(),
         key_last_seen,
     };
-    state.save(&state_dir)?;
-    Ok(outcome)
+    Ok(Scored {
+        outcome,
+        master,
+        state,
+        state_dir,
+    })
 }

@@ -8,24 +8,9 @@
 //! side of average for it: fewer orders, less spend, falling trends, longer gaps.
 
 use crate::features::spec::{Agg, FeatureSpec};
-pub use crate::segment::sentences::{percent, recency_sentence, sentence, thousands};
-
-/// The language reasons are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    #[default]
-    En,
-    Zh,
-}
-
-/// The numbers a sentence may quote besides the feature itself.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AccountFacts {
-    pub recency_days: Option<f64>,
-    pub cycle_days: Option<f64>,
-    pub arrears_outstanding: Option<f64>,
-    pub arrears_days_overdue: Option<f64>,
-}
+pub use crate::segment::sentences::{
+    AccountFacts, Language, percent, recency_sentence, sentence, thousands,
+};
 
 /// True when a high value of the feature is the risky direction in plain terms.
 fn high_is_risky(spec: &FeatureSpec) -> bool {

@@ -2,7 +2,17 @@
 //! Chinese; and the number formats lists and reports share (thousands, percentages).
 
 use crate::features::spec::{Agg, FeatureSpec, Measure};
-use crate::segment::reasons::{AccountFacts, Language};
+
+pub use crate::domain::language::Language;
+
+/// The numbers a sentence may quote besides the feature itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountFacts {
+    pub recency_days: Option<f64>,
+    pub cycle_days: Option<f64>,
+    pub arrears_outstanding: Option<f64>,
+    pub arrears_days_overdue: Option<f64>,
+}
 
 /// Formats money and counts with thousands separators and no decimals: 42000.4 -> "42,000".
 pub fn thousands(x: f64) -> String {

@@ -7,6 +7,7 @@ mod decisions;
 mod end_to_end;
 mod faults;
 mod features_fixture;
+mod floors;
 mod formats;
 mod fuzz_regressions;
 mod ingest;

@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::raw::RawFeature;
-
 /// What is measured over a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,10 +117,16 @@ impl FeatureSpec {
         }
     }
 
-    /// Parses one `[[features]]` entry; the error says what was expected.
-    pub fn from_raw(raw: &RawFeature) -> Result<Self, String> {
-        match (&raw.name, &raw.measure, &raw.agg, raw.window_days) {
-            (Some(name), None, None, None) => match name.as_str() {
+    /// Parses one `[[features]]` entry (its `name`, or its `measure`, `agg` and
+    /// `window_days`); the error says what was expected.
+    pub fn parse(
+        name: Option<&str>,
+        measure: Option<&str>,
+        agg: Option<&str>,
+        window_days: Option<i64>,
+    ) -> Result<Self, String> {
+        match (name, measure, agg, window_days) {
+            (Some(name), None, None, None) => match name {
                 "recency_days" => Ok(FeatureSpec::RecencyDays),
                 "tenure_days" => Ok(FeatureSpec::TenureDays),
                 "purchase_cycle_days" => Ok(FeatureSpec::PurchaseCycleDays),
@@ -135,7 +139,7 @@ impl FeatureSpec {
                      arrears_days_overdue"
                 )),
             },
-            (None, Some(measure), Some(agg), Some(window)) if measure == "complaints" => {
+            (None, Some("complaints"), Some(agg), Some(window)) => {
                 if agg != "count" {
                     return Err(format!(
                         "agg {agg:?} does not apply to measure \"complaints\"; expected count"
@@ -320,21 +324,32 @@ pub fn with_required(model_specs: &[FeatureSpec]) -> Vec<FeatureSpec> {
 mod tests {
     use super::*;
 
-    fn raw(name: Option<&str>, m: Option<&str>, a: Option<&str>, w: Option<i64>) -> RawFeature {
-        RawFeature {
-            name: name.map(Into::into),
-            measure: m.map(Into::into),
-            agg: a.map(Into::into),
-            window_days: w,
-        }
+    fn from_raw(
+        (name, m, a, w): (Option<&str>, Option<&str>, Option<&str>, Option<i64>),
+    ) -> Result<FeatureSpec, String> {
+        FeatureSpec::parse(name, m, a, w)
+    }
+
+    fn raw<'a>(
+        name: Option<&'a str>,
+        m: Option<&'a str>,
+        a: Option<&'a str>,
+        w: Option<i64>,
+    ) -> (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<i64>,
+    ) {
+        (name, m, a, w)
     }
 
     #[test]
     fn names_follow_the_contract() {
-        let s = FeatureSpec::from_raw(&raw(None, Some("amount"), Some("sum"), Some(90))).unwrap();
+        let s = from_raw(raw(None, Some("amount"), Some("sum"), Some(90))).unwrap();
         assert_eq!(s.name(), "amount_sum_90d");
         assert_eq!(s.transform(), Transform::Log1p);
-        let t = FeatureSpec::from_raw(&raw(None, Some("orders"), Some("trend"), Some(90))).unwrap();
+        let t = from_raw(raw(None, Some("orders"), Some("trend"), Some(90))).unwrap();
         assert_eq!(t.name(), "orders_trend_90d");
         assert_eq!(t.transform(), Transform::Ln);
         assert_eq!(t.lookback_days(), Some(180));
@@ -342,12 +357,11 @@ mod tests {
 
     #[test]
     fn bad_specs_say_what_was_expected() {
-        let e =
-            FeatureSpec::from_raw(&raw(None, Some("orders"), Some("sum"), Some(30))).unwrap_err();
+        let e = from_raw(raw(None, Some("orders"), Some("sum"), Some(30))).unwrap_err();
         assert!(e.contains("expected one of count, trend"), "{e}");
-        let e = FeatureSpec::from_raw(&raw(Some("recency"), None, None, None)).unwrap_err();
+        let e = from_raw(raw(Some("recency"), None, None, None)).unwrap_err();
         assert!(e.contains("unknown built-in feature \"recency\""), "{e}");
-        let e = FeatureSpec::from_raw(&raw(Some("recency_days"), None, None, Some(3))).unwrap_err();
+        let e = from_raw(raw(Some("recency_days"), None, None, Some(3))).unwrap_err();
         assert!(e.contains("expected either"), "{e}");
     }
 }
