@@ -70,6 +70,21 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
         .map_err(|e| Error::Artifact(format!("{} is not valid: {e}", path.display())))
 }
 
+/// Writes `df` as CSV to `path` atomically, with a UTF-8 byte-order mark when `bom` is set (lists
+/// carry one so Excel opens names and sentences correctly; quarantine files do not). Floats are
+/// written in their shortest exact form, so callers round them first.
+pub fn write_csv(path: &Path, df: &mut polars::prelude::DataFrame, bom: bool) -> Result<()> {
+    use crate::error::EngineContext;
+    use polars::prelude::{CsvWriter, SerWriter};
+    write_with(path, |out| {
+        CsvWriter::new(out)
+            .include_bom(bom)
+            .include_header(true)
+            .finish(df)
+            .engine(|| format!("writing {}", path.display()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,6 @@ use crate::cmd::{Out, engine, load};
 use crate::error::{Error, Result};
 use crate::ingest::lock::WorkdirLock;
 use crate::model::backtest;
-use crate::report;
 
 /// Runs `backtest`.
 pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
@@ -21,7 +20,7 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
         ));
     }
     let path = p.workdir.join("backtest").join("backtest.csv");
-    report::csv::write_frame(&path, &mut backtest::to_frame(&rows)?, false)?;
+    crate::atomic_file::write_csv(&path, &mut backtest::to_frame(&rows)?, false)?;
     out.line(backtest::render(&rows).trim_end());
     let beaten = rows
         .iter()

@@ -1,6 +1,7 @@
 //! Value types the pipeline file describes and every stage shares: feature specs, the churn
 //! definition, the language of reasons, how an export is written (encodings, dialects, number
-//! layouts, canonical fields, restatement policy) and time zones. No polars, no I/O, nothing of
+//! layouts, canonical fields, restatement policy), time zones, and the feature table engines fill
+//! and models read. No polars, no I/O, nothing of
 //! churnflow's above it: config, ingest, features and scoring all depend on this floor without
 //! depending on each other through it (config no longer imports ingest, features, label or
 //! segment).
@@ -9,4 +10,5 @@ pub mod feature;
 pub mod input;
 pub mod label;
 pub mod language;
+pub mod table;
 pub mod zone;

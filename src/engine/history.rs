@@ -12,9 +12,9 @@ use std::hash::BuildHasher;
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use crate::domain::feature::{Agg, FeatureSpec, Measure};
+use crate::domain::table::{CustomerId, FeatureTable, stored};
 use crate::error::{EngineContext, Error, Result};
-use crate::features::spec::{Agg, FeatureSpec, Measure};
-use crate::features::{CustomerId, FeatureTable, stored};
 
 /// Customers in blocks of this many for parallel work: large enough that scheduling is noise.
 const BLOCK: usize = 4096;
@@ -387,7 +387,7 @@ impl History {
                         active.is_none_or(|(recency, days)| {
                             let r =
                                 stored(feature(recency, &rows, &rows.purchase_summary(), as_of));
-                            crate::features::is_active(r, days)
+                            crate::domain::table::is_active(r, days)
                         })
                     })
                     .map(|c| c as u32)

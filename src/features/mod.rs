@@ -11,181 +11,12 @@ use polars::prelude::*;
 
 use crate::engine::Engine;
 use crate::engine::history::needs_quantity;
-use crate::error::{EngineContext, Error, Result};
+use crate::error::{EngineContext, Result};
 use crate::frame;
 use crate::ingest::warehouse::write_parquet_batches;
 use spec::FeatureSpec;
 
-/// Feature values for one as-of day, column by column.
-#[derive(Debug, Clone)]
-pub struct FeatureTable {
-    /// The as-of day (days since 1970-01-01).
-    pub as_of: i32,
-    pub customer_ids: Vec<CustomerId>,
-    pub names: Vec<String>,
-    /// `values[j][i]`: feature `names[j]` of customer `customer_ids[i]`; NaN where the value
-    /// is missing (SQL NULL). Plain `f64` is half the memory of `Option<f64>`, and training and
-    /// scoring at 10^8 transactions hold millions of rows of these.
-    pub values: Vec<Vec<f64>>,
-}
-
-/// A customer id, shared between the history and every feature table computed from it (16
-/// bytes per row instead of a copy of the text: a full table at 10^8 transactions holds 7.8
-/// million of them).
-pub type CustomerId = std::sync::Arc<str>;
-
-/// Missing values (NaN) compare equal: two tables are equal when they say the same.
-impl PartialEq for FeatureTable {
-    fn eq(&self, other: &Self) -> bool {
-        let same = |a: &f64, b: &f64| a == b || (a.is_nan() && b.is_nan());
-        self.as_of == other.as_of
-            && self.customer_ids == other.customer_ids
-            && self.names == other.names
-            && self.values.len() == other.values.len()
-            && self
-                .values
-                .iter()
-                .zip(&other.values)
-                .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)))
-    }
-}
-
-/// One feature's values, read as `Option<f64>`: NaN is missing, and so is an infinite value (a
-/// trend whose earlier window sums to -1, e.g. a purchase with quantity -1, divides by zero; an
-/// undefined ratio is imputed like a missing one rather than poisoning the model's inputs).
-#[derive(Debug, Clone, Copy)]
-pub struct Values<'a>(&'a [f64]);
-
-impl<'a> Values<'a> {
-    /// The value of row `i`, `None` if missing.
-    pub fn get(&self, i: usize) -> Option<f64> {
-        let v = self.0[i];
-        v.is_finite().then_some(v)
-    }
-
-    /// All values in row order.
-    pub fn iter(&self) -> impl Iterator<Item = Option<f64>> + 'a {
-        self.0.iter().map(|&v| v.is_finite().then_some(v))
-    }
-
-    /// All values, as a vector.
-    pub fn to_vec(&self) -> Vec<Option<f64>> {
-        self.iter().collect()
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// The stored form of a value: NaN for missing.
-pub fn stored(v: Option<f64>) -> f64 {
-    v.unwrap_or(f64::NAN)
-}
-
-impl FeatureTable {
-    /// The values of one feature, if computed.
-    pub fn column(&self, name: &str) -> Option<Values<'_>> {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .map(|j| Values(self.values[j].as_slice()))
-    }
-
-    /// Like [`Self::column`], but an error naming what is missing.
-    pub fn require(&self, name: &str) -> Result<Values<'_>> {
-        self.column(name).ok_or_else(|| {
-            Error::Data(format!(
-                "feature {name} was not computed; computed features are {:?}",
-                self.names
-            ))
-        })
-    }
-
-    /// Rows of customers active as of the table's day ([`is_active`]).
-    pub fn active_rows(&self, active_within_days: i32) -> Result<Vec<usize>> {
-        let recency = self.require("recency_days")?;
-        Ok(recency
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.is_some_and(|r| is_active(r, active_within_days)))
-            .map(|(i, _)| i)
-            .collect())
-    }
-
-    /// The table restricted to `rows`, in that order.
-    pub fn select_rows(&self, rows: &[usize]) -> FeatureTable {
-        FeatureTable {
-            as_of: self.as_of,
-            customer_ids: rows.iter().map(|&i| self.customer_ids[i].clone()).collect(),
-            names: self.names.clone(),
-            values: self
-                .values
-                .iter()
-                .map(|v| rows.iter().map(|&i| v[i]).collect())
-                .collect(),
-        }
-    }
-
-    /// The table restricted to `rows` (strictly increasing), moved in place: no second copy
-    /// of the kept rows is held (the SQL engine's active population is cut from a table of
-    /// everyone this way; `select_rows` copies).
-    pub fn keep_rows(mut self, rows: &[usize]) -> FeatureTable {
-        if !rows.windows(2).all(|w| w[0] < w[1]) {
-            return self.select_rows(rows);
-        }
-        fn compact<T>(v: &mut Vec<T>, rows: &[usize]) {
-            for (k, &i) in rows.iter().enumerate() {
-                // k <= i: the row moves down into a slot already read.
-                v.swap(k, i);
-            }
-            v.truncate(rows.len());
-            v.shrink_to_fit();
-        }
-        compact(&mut self.customer_ids, rows);
-        for v in &mut self.values {
-            compact(v, rows);
-        }
-        self
-    }
-
-    /// The table with its columns in the order of `specs` (every spec must be computed).
-    pub fn reorder(mut self, specs: &[FeatureSpec]) -> Result<FeatureTable> {
-        let mut values = Vec::with_capacity(specs.len());
-        let mut names = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let name = spec.name();
-            let j = self
-                .names
-                .iter()
-                .position(|n| *n == name)
-                .ok_or_else(|| Error::Data(format!("feature {name} was not computed")))?;
-            values.push(std::mem::take(&mut self.values[j]));
-            names.push(name);
-        }
-        Ok(FeatureTable {
-            values,
-            names,
-            ..self
-        })
-    }
-
-    /// Number of customers.
-    pub fn len(&self) -> usize {
-        self.customer_ids.len()
-    }
-
-    /// True when no customer has history.
-    pub fn is_empty(&self) -> bool {
-        self.customer_ids.is_empty()
-    }
-}
+pub use crate::domain::table::{CustomerId, FeatureTable, Values, is_active, stored};
 
 /// Computes `specs` as of `as_of` with `engine`; `complaint_kinds` are the event kinds counted
 /// as complaints.
@@ -196,14 +27,6 @@ pub fn compute(
     complaint_kinds: &[String],
 ) -> Result<FeatureTable> {
     compute_where(engine, specs, as_of, complaint_kinds, None)
-}
-
-/// The population rule: a customer is active as of a day D when their last purchase lies in
-/// (D - active_within_days, D], i.e. recency < active_within_days. A purchase exactly
-/// `active_within_days` ago is outside the window, as every `<window>d` feature is: such an
-/// account has no order in its 365-day window and must not be scored as if it had.
-pub fn is_active(recency_days: f64, active_within_days: i32) -> bool {
-    recency_days.is_finite() && recency_days < active_within_days as f64
 }
 
 /// Like [`compute`], for the customers active within `active_within` days only
@@ -336,7 +159,7 @@ pub fn write(table: &FeatureTable, path: &Path) -> Result<()> {
             .collect();
         let mut columns = vec![Column::new("customer_id".into(), ids)];
         for (name, values) in table.names.iter().zip(&table.values) {
-            let values: Vec<Option<f64>> = Values(&values[rows.clone()]).to_vec();
+            let values: Vec<Option<f64>> = Values::of(&values[rows.clone()]).to_vec();
             columns.push(Column::new(name.as_str().into(), values));
         }
         columns.push(
@@ -356,10 +179,10 @@ mod tests {
     fn nan_and_infinite_values_read_as_missing() {
         let v = [1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0];
         assert_eq!(
-            Values(&v).to_vec(),
+            Values::of(&v).to_vec(),
             [Some(1.5), None, None, None, Some(0.0)]
         );
-        assert_eq!(Values(&v).get(2), None);
+        assert_eq!(Values::of(&v).get(2), None);
     }
 
     #[test]

@@ -296,7 +296,7 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         Some(rows) if rows.height() > 0 => {
             let rel = format!("quarantine/{batch_id}.csv");
             manifest::Intent::announce(&wh, &batch_id, std::slice::from_ref(&rel))?;
-            crate::report::csv::write_frame(&wh.join(&rel), rows, false)?;
+            crate::atomic_file::write_csv(&wh.join(&rel), rows, false)?;
             Some(rel)
         }
         _ => None,

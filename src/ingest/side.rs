@@ -72,7 +72,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
     let rows_duplicate = rows_read - rows_rejected - accepted.height() as u64;
     let quarantine = if rows_rejected > 0 {
         let rel = format!("quarantine/{table}-{batch_id}.csv");
-        crate::report::csv::write_frame(&wh.join(&rel), &mut v.rejected.clone(), false)?;
+        crate::atomic_file::write_csv(&wh.join(&rel), &mut v.rejected.clone(), false)?;
         Some(rel)
     } else {
         None

@@ -1,7 +1,6 @@
 //! Writers for what people read: CSV lists, the Excel workbook, the HTML report and the terminal
 //! summary. Every file is written whole (temporary name, then rename).
 
-pub mod csv;
 pub mod html;
 pub mod latest;
 pub mod lists;
@@ -34,10 +33,10 @@ pub fn write_all(
     let mut list = lists::at_risk(o)?;
     write_parquet_file(&put("at_risk_key_accounts.parquet"), &mut list)?;
     xlsx::write(o, &list, &put("at_risk_key_accounts.xlsx"))?;
-    csv::write_frame(&put("winback.csv"), &mut lists::winback(o, master)?, true)?;
-    csv::write_frame(&put("resolved.csv"), &mut lists::resolved(o)?, true)?;
+    crate::atomic_file::write_csv(&put("winback.csv"), &mut lists::winback(o, master)?, true)?;
+    crate::atomic_file::write_csv(&put("resolved.csv"), &mut lists::resolved(o)?, true)?;
     crate::atomic_file::write_bytes(&put("report.html"), html::render(o).as_bytes())?;
     // The CSV list last: a scheduler watching for it finds every other file complete.
-    csv::write_frame(&put("at_risk_key_accounts.csv"), &mut list, true)?;
+    crate::atomic_file::write_csv(&put("at_risk_key_accounts.csv"), &mut list, true)?;
     Ok(written)
 }

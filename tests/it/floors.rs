@@ -99,3 +99,121 @@ fn the_check_sees_an_upward_import() {
     let text = "//! crate::ingest in a comment is not an import\nuse crate::error::Result;\nuse crate::{dates, ingest::zone};\nfn f() { crate::score::x(); }\n#[cfg(test)]\nuse crate::model;";
     assert_eq!(imports(text), ["error", "dates", "ingest", "score"]);
 }
+
+/// Module paths (`ingest::manifest`) of the files under `src/` (lib.rs and main.rs left out),
+/// with each file's text.
+fn modules(src: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files
+        .iter()
+        .filter_map(|f| {
+            let rel = f.strip_prefix(src).unwrap().with_extension("");
+            let mut parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if parts.last().is_some_and(|p| p == "mod") {
+                parts.pop();
+            }
+            let name = parts.join("::");
+            (name != "lib" && name != "main").then(|| (name, std::fs::read_to_string(f).unwrap()))
+        })
+        .collect()
+}
+
+/// The modules a file names as `crate::a::b::...` outside comments and tests: for each path, the
+/// longest prefix that is a module of `known`.
+fn file_imports(text: &str, known: &[&str]) -> Vec<String> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+    let mut out = Vec::new();
+    for line in code.lines() {
+        let line = line.split("//").next().unwrap_or("");
+        let mut rest = line;
+        while let Some(i) = rest.find("crate::") {
+            rest = &rest[i + "crate::".len()..];
+            let path: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
+            if let Some(m) = (1..=parts.len())
+                .rev()
+                .map(|k| parts[..k].join("::"))
+                .find(|m| known.contains(&m.as_str()))
+            {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_file_of_src_imports_itself_round_a_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mods = modules(&src);
+    let names: Vec<&str> = mods.iter().map(|(n, _)| n.as_str()).collect();
+    // A module and its own parent or children are one unit: `ingest` re-exporting
+    // `ingest::zone` is no circle.
+    let related = |a: &str, b: &str| {
+        a == b || a.starts_with(&format!("{b}::")) || b.starts_with(&format!("{a}::"))
+    };
+    let edges: Vec<Vec<usize>> = mods
+        .iter()
+        .map(|(name, text)| {
+            let mut to: Vec<usize> = file_imports(text, &names)
+                .iter()
+                .filter(|m| !related(name, m))
+                .map(|m| names.iter().position(|n| n == m).unwrap())
+                .collect();
+            to.sort_unstable();
+            to.dedup();
+            to
+        })
+        .collect();
+    // Depth-first search with colours: reaching a module still on the stack closes a circle.
+    fn visit(
+        v: usize,
+        edges: &[Vec<usize>],
+        colour: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        colour[v] = 1;
+        stack.push(v);
+        for &w in &edges[v] {
+            if colour[w] == 1 {
+                let from = stack.iter().position(|&s| s == w).unwrap();
+                return Some(stack[from..].to_vec());
+            }
+            if colour[w] == 0
+                && let Some(c) = visit(w, edges, colour, stack)
+            {
+                return Some(c);
+            }
+        }
+        stack.pop();
+        colour[v] = 2;
+        None
+    }
+    let mut colour = vec![0u8; names.len()];
+    for v in 0..names.len() {
+        if colour[v] == 0
+            && let Some(circle) = visit(v, &edges, &mut colour, &mut Vec::new())
+        {
+            let path: Vec<&str> = circle.iter().map(|&i| names[i]).collect();
+            panic!("import circle: {} -> {}", path.join(" -> "), path[0]);
+        }
+    }
+    assert!(names.len() > 50, "only {} modules found", names.len());
+}
+
+#[test]
+fn the_circle_check_resolves_paths_to_their_modules() {
+    let known = ["ingest", "ingest::manifest", "score", "domain::feature"];
+    let text = "use crate::ingest::manifest::Manifest;\n// crate::score\nuse crate::domain::feature::{self as spec};\nfn f() { crate::ingest::ingest_all(); }";
+    assert_eq!(
+        file_imports(text, &known),
+        ["ingest::manifest", "domain::feature", "ingest"]
+    );
+}
