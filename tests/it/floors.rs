@@ -31,35 +31,41 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The top-level modules a file names as `crate::<module>` outside comments and tests.
-fn imports(text: &str) -> Vec<String> {
+/// The paths a file names as `crate::a::b::...` outside comments and tests; a group
+/// `crate::{a, b::c}` gives one path per member.
+fn crate_paths(text: &str) -> Vec<String> {
     let code = text.split("#[cfg(test)]").next().unwrap_or(text);
     let mut out = Vec::new();
+    let path_char = |c: &char| c.is_ascii_alphanumeric() || *c == '_' || *c == ':';
     for line in code.lines() {
-        let line = line.split("//").next().unwrap_or("");
-        let mut rest = line;
+        let mut rest = line.split("//").next().unwrap_or("");
         while let Some(i) = rest.find("crate::") {
             rest = &rest[i + "crate::".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() {
-                out.push(name);
-            }
-        }
-        // `use crate::{a, b}` names several.
-        if let Some(i) = line.find("crate::{") {
-            let inside = line[i + "crate::{".len()..].split('}').next().unwrap_or("");
-            for name in inside.split(',') {
-                let name = name.trim().split("::").next().unwrap_or("").trim();
-                if !name.is_empty() {
-                    out.push(name.to_string());
+            if let Some(group) = rest.strip_prefix('{') {
+                let inside = group.split('}').next().unwrap_or("");
+                out.extend(
+                    inside
+                        .split(',')
+                        .map(|m| m.trim().chars().take_while(path_char).collect::<String>())
+                        .filter(|m| !m.is_empty()),
+                );
+            } else {
+                let path: String = rest.chars().take_while(path_char).collect();
+                if !path.is_empty() {
+                    out.push(path.trim_end_matches(':').to_string());
                 }
             }
         }
     }
     out
+}
+
+/// The top-level modules a file names as `crate::<module>` outside comments and tests.
+fn imports(text: &str) -> Vec<String> {
+    crate_paths(text)
+        .iter()
+        .map(|p| p.split("::").next().unwrap_or("").to_string())
+        .collect()
 }
 
 #[test]
@@ -122,31 +128,19 @@ fn modules(src: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The modules a file names as `crate::a::b::...` outside comments and tests: for each path, the
-/// longest prefix that is a module of `known`.
+/// The modules a file names: for each of its crate paths, the longest prefix that is a module
+/// of `known`.
 fn file_imports(text: &str, known: &[&str]) -> Vec<String> {
-    let code = text.split("#[cfg(test)]").next().unwrap_or(text);
-    let mut out = Vec::new();
-    for line in code.lines() {
-        let line = line.split("//").next().unwrap_or("");
-        let mut rest = line;
-        while let Some(i) = rest.find("crate::") {
-            rest = &rest[i + "crate::".len()..];
-            let path: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
-                .collect();
+    crate_paths(text)
+        .iter()
+        .filter_map(|path| {
             let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
-            if let Some(m) = (1..=parts.len())
+            (1..=parts.len())
                 .rev()
                 .map(|k| parts[..k].join("::"))
                 .find(|m| known.contains(&m.as_str()))
-            {
-                out.push(m);
-            }
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 #[test]
