@@ -468,7 +468,7 @@ impl History {
             .collect()
     }
 
-    /// The facts behind the labels at `cutoff` for customer `c` (a [`Self::position`]): rows in
+    /// The facts behind the labels at `cutoff` for customer `c` (an index from [`Self::positions`]): rows in
     /// (cutoff - value_horizon, cutoff + max(window, value_horizon)] only, like the SQL.
     pub fn outcome_facts(
         &self,
