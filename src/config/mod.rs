@@ -11,6 +11,7 @@ use crate::domain::feature::{self as spec, FeatureSpec};
 use crate::domain::input::{Dialect, Encoding, Field, FieldKind, Format, NumberFormat, Policy};
 use crate::domain::label::LabelRule;
 use crate::domain::language::Language;
+use crate::domain::quadrant::Quadrant;
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
 use raw::{RawLabel, RawPipeline};
@@ -141,9 +142,6 @@ impl SideTable {
     }
 }
 
-/// Quadrants a listed account can fall in.
-pub const QUADRANTS: [&str; 4] = ["act_now", "monitor", "low_cost_retention", "no_action"];
-
 /// Which accounts count as high risk.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RiskRule {
@@ -198,7 +196,7 @@ pub struct Scoring {
     pub key_grace_days: i32,
     pub escalation_margin: f64,
     pub language: Language,
-    pub list_quadrants: Vec<String>,
+    pub list_quadrants: Vec<Quadrant>,
     pub summary_rows: usize,
     pub capacity: Capacity,
     pub warn_listed_share: f64,
@@ -737,14 +735,21 @@ fn check_scoring(
             Language::En
         }
     };
-    for q in &s.list_quadrants {
-        if !QUADRANTS.contains(&q.as_str()) {
-            problems.push(format!(
-                "scoring.list_quadrants: unknown quadrant {q:?}; expected one of {}",
-                QUADRANTS.join(", ")
-            ));
-        }
-    }
+    let names: Vec<&str> = Quadrant::ALL.iter().map(|q| q.name()).collect();
+    let list_quadrants: Vec<Quadrant> = s
+        .list_quadrants
+        .iter()
+        .filter_map(|q| {
+            let found = Quadrant::ALL.iter().copied().find(|k| k.name() == q);
+            if found.is_none() {
+                problems.push(format!(
+                    "scoring.list_quadrants: unknown quadrant {q:?}; expected one of {}",
+                    names.join(", ")
+                ));
+            }
+            found
+        })
+        .collect();
     if s.list_quadrants.is_empty() {
         problems.push("scoring.list_quadrants: must name at least one quadrant".into());
     }
@@ -807,7 +812,7 @@ fn check_scoring(
         key_grace_days: s.key_grace_days as i32,
         escalation_margin: s.escalation_margin,
         language,
-        list_quadrants: s.list_quadrants.clone(),
+        list_quadrants,
         summary_rows: s.summary_rows.max(0) as usize,
         capacity: Capacity {
             max_listed: (s.max_listed > 0).then_some(s.max_listed as usize),
@@ -1092,7 +1097,7 @@ amount = "amt"
         assert_eq!(normalize(Path::new("../data")), Path::new("../data"));
         assert_eq!(p.label, LabelRule::FixedHorizon { horizon_days: 90 });
         assert_eq!(p.features, spec::default_specs(false, false));
-        assert_eq!(p.scoring.list_quadrants, ["act_now"]);
+        assert_eq!(p.scoring.list_quadrants, [Quadrant::ActNow]);
         assert_eq!(p.scoring.key, KeyRule::Pareto(0.8));
     }
 

@@ -10,5 +10,6 @@ pub mod feature;
 pub mod input;
 pub mod label;
 pub mod language;
+pub mod quadrant;
 pub mod table;
 pub mod zone;

@@ -25,7 +25,7 @@ pub struct Built {
 /// Whether an account qualifies for the at-risk list: in a listed quadrant and not lost (one
 /// account, one list: a lost account belongs to win-back).
 pub fn qualifies(s: &Scoring, a: &ScoredAccount) -> bool {
-    a.lifecycle != LifecycleStage::Lost && s.list_quadrants.iter().any(|q| q == a.quadrant.name())
+    a.lifecycle != LifecycleStage::Lost && s.list_quadrants.contains(&a.quadrant)
 }
 
 /// Ranks the qualifying accounts by expected value at risk (ties by id) and fills the list up to
@@ -111,13 +111,18 @@ pub fn warnings(scored: &[ScoredAccount], s: &Scoring, built: &Built) -> Vec<Str
         .count();
     let in_quadrants = scored
         .iter()
-        .filter(|a| s.list_quadrants.iter().any(|q| q == a.quadrant.name()))
+        .filter(|a| s.list_quadrants.contains(&a.quadrant))
         .count();
     let top = scored
         .iter()
         .map(|a| a.churn_probability)
         .fold(0.0f64, f64::max);
-    let quadrants = s.list_quadrants.join(", ");
+    let quadrants = s
+        .list_quadrants
+        .iter()
+        .map(|q| q.name())
+        .collect::<Vec<_>>()
+        .join(", ");
     if built.qualifying == 0 {
         let cause = if n == 0 {
             "no active account was scored".to_string()
@@ -125,7 +130,7 @@ pub fn warnings(scored: &[ScoredAccount], s: &Scoring, built: &Built) -> Vec<Str
             && !s
                 .list_quadrants
                 .iter()
-                .all(|q| q == "monitor" || q == "no_action")
+                .all(|q| matches!(q, Quadrant::Monitor | Quadrant::NoAction))
         {
             format!(
                 "no account is high-risk under {} (the highest probability tonight is {})",
