@@ -1,5 +1,5 @@
 //! The churn definition, as a value: which window after a cutoff a label looks at, and how it is
-//! described. Computing labels lives in `crate::label`.
+//! described. Labels themselves are computed one floor up, by the label module.
 
 use serde::{Deserialize, Serialize};
 
