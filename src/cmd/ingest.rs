@@ -18,7 +18,7 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
 pub fn print_reports(reports: &[IngestReport], warehouse: &std::path::Path, out: Out) {
     let mut already = 0usize;
     for r in reports {
-        if r.already_ingested && !r.retracted && r.warnings.is_empty() {
+        if r.is_quiet_repeat() {
             already += 1;
         } else {
             print_report(r, warehouse, out);
@@ -29,7 +29,7 @@ pub fn print_reports(reports: &[IngestReport], warehouse: &std::path::Path, out:
         1 => {
             let r = reports
                 .iter()
-                .find(|r| r.already_ingested && !r.retracted && r.warnings.is_empty())
+                .find(|r| r.is_quiet_repeat())
                 .expect("one already-ingested report");
             print_report(r, warehouse, out);
         }

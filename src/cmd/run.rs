@@ -94,7 +94,7 @@ impl Night {
         let (already, changed): (Vec<IngestReport>, Vec<IngestReport>) = self
             .ingest
             .into_iter()
-            .partition(|r| r.already_ingested && !r.retracted && r.warnings.is_empty());
+            .partition(IngestReport::is_quiet_repeat);
         let committed = Committed {
             batches: changed
                 .iter()

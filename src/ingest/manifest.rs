@@ -207,6 +207,13 @@ impl Manifest {
         self.retracted.iter().find(|r| r.source_sha256 == sha256)
     }
 
+    /// The side-table batch that ingested a file with this content hash into `table`, if any.
+    pub fn find_side_by_hash(&self, sha256: &str, table: &str) -> Option<&Batch> {
+        self.side_batches
+            .iter()
+            .find(|b| b.source_sha256 == sha256 && b.parts.iter().any(|p| p.month == table))
+    }
+
     /// The batch that ingested a file with this content hash, if any.
     pub fn find_by_hash(&self, sha256: &str) -> Option<&Batch> {
         self.batches.iter().find(|b| b.source_sha256 == sha256)

@@ -63,6 +63,12 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
+    /// A file already in the warehouse that needs no one's attention (not retracted, no
+    /// warning): such files are reported together, in one line.
+    pub fn is_quiet_repeat(&self) -> bool {
+        self.already_ingested && !self.retracted && self.warnings.is_empty()
+    }
+
     /// The report of a file whose content was ingested before.
     pub fn already(source: String, sha: String, batch_id: String) -> Self {
         IngestReport {

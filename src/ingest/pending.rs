@@ -83,11 +83,7 @@ pub fn pending(p: &Pipeline) -> Result<Vec<PendingFile>> {
 }
 
 fn side_status(manifest: &Manifest, table: &str, sha: &str) -> Pending {
-    if let Some(b) = manifest
-        .side_batches
-        .iter()
-        .find(|b| b.source_sha256 == sha && b.parts.iter().any(|p| p.month == table))
-    {
+    if let Some(b) = manifest.find_side_by_hash(sha, table) {
         return Pending::Already {
             batch_id: b.batch_id.clone(),
         };

@@ -20,11 +20,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
     let source = file.display().to_string();
     let (sha, bytes) = hash_file(file)?;
     let table = t.kind.name();
-    if let Some(b) = manifest
-        .side_batches
-        .iter()
-        .find(|b| b.source_sha256 == sha && b.parts.iter().any(|p| p.month == table))
-    {
+    if let Some(b) = manifest.find_side_by_hash(&sha, table) {
         return Ok(IngestReport::already(source, sha, b.batch_id.clone()));
     }
     if let Some(r) = manifest.find_retracted(&sha) {

@@ -74,7 +74,8 @@ pub fn retrain_decision(
     as_of: i32,
     over: Override,
 ) -> Result<(RetrainDecision, Option<features::FeatureTable>)> {
-    let current = Registry::load(&p.models_dir)?.current;
+    let registry = Registry::load(&p.models_dir)?;
+    let current = registry.current.clone();
     match over {
         Override::Retrain => {
             return Ok((
@@ -90,7 +91,7 @@ pub fn retrain_decision(
                     p.models_dir.display()
                 )));
             };
-            let (policy, _) = policy_decision(p, engine, fingerprint, as_of, &id)?;
+            let (policy, _) = policy_decision(p, engine, fingerprint, as_of, &registry, &id)?;
             let reason = match policy.retrain {
                 true => format!(
                     "--no-retrain was given (the policy would retrain: {})",
@@ -108,7 +109,7 @@ pub fn retrain_decision(
             None,
         ));
     };
-    policy_decision(p, engine, fingerprint, as_of, &id)
+    policy_decision(p, engine, fingerprint, as_of, &registry, &id)
 }
 
 fn policy_decision(
@@ -116,6 +117,7 @@ fn policy_decision(
     engine: &mut dyn Engine,
     fingerprint: &str,
     as_of: i32,
+    registry: &Registry,
     id: &str,
 ) -> Result<(RetrainDecision, Option<features::FeatureTable>)> {
     let current = match ModelArtifact::load(&p.models_dir, id) {
@@ -141,7 +143,7 @@ fn policy_decision(
     if !changed.is_empty() {
         // A model was trained for the changed pipeline on this very data and the gate kept the
         // current one: training it again would give the same model and the same verdict.
-        if let Some((rejected, why)) = rejected_for(p, &now, fingerprint, as_of)? {
+        if let Some((rejected, why)) = rejected_for(p, registry, &now, fingerprint, as_of) {
             let why = format!(
                 "the pipeline's {} changed since current model {id}, but model {rejected} \
                  trained for it on this data was rejected ({why}); {id} keeps scoring",
@@ -186,24 +188,20 @@ fn policy_decision(
 /// this warehouse content as of this night; with the gate's reason.
 fn rejected_for(
     p: &Pipeline,
+    registry: &Registry,
     now: &std::collections::BTreeMap<String, String>,
     fingerprint: &str,
     as_of: i32,
-) -> Result<Option<(String, String)>> {
-    let registry = Registry::load(&p.models_dir)?;
-    let Some(last) = registry.history.last() else {
-        return Ok(None);
-    };
+) -> Option<(String, String)> {
+    let last = registry.history.last()?;
     if last.decision != crate::model::registry::Decision::Rejected {
-        return Ok(None);
+        return None;
     }
-    let Ok(m) = ModelArtifact::load(&p.models_dir, &last.model_id) else {
-        return Ok(None);
-    };
+    let m = ModelArtifact::load(&p.models_dir, &last.model_id).ok()?;
     let same = m.pipeline_sections == *now
         && m.data_fingerprint == fingerprint
         && parse_day(&m.training.data_to) == Some(as_of);
-    Ok(same.then(|| (last.model_id.clone(), last.reason.clone())))
+    same.then(|| (last.model_id.clone(), last.reason.clone()))
 }
 
 /// The decision from tonight's features: retrain when the model cannot use them or one has
