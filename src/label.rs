@@ -10,16 +10,10 @@
 //!
 //! A label needs data up to the end of its longest window; earlier cutoffs are refused.
 
-use std::collections::HashMap;
-
-use rayon::prelude::*;
-
 use crate::dates::format_day;
-use crate::engine::Engine;
-use crate::engine::history::OutcomeFacts;
+use crate::domain::facts::OutcomeFacts;
+use crate::domain::table::FeatureTable;
 use crate::error::{Error, Result};
-use crate::features::FeatureTable;
-use crate::frame;
 
 pub use crate::domain::label::LabelRule;
 
@@ -32,29 +26,8 @@ pub struct Outcomes {
     pub lost_value: Vec<f64>,
 }
 
-/// Per-customer facts after (and just before) a cutoff, in one portable query.
-pub fn render_outcomes(cutoff: i32, window: i32, value_horizon: i32) -> String {
-    format!(
-        "SELECT\n  customer_id,\n  MIN(CASE WHEN amount > 0 AND day > {c} THEN day END) AS next_purchase_day,\n  \
-         SUM(CASE WHEN day > {c} AND day <= {next_end} THEN amount ELSE 0.0 END) AS next_value,\n  \
-         SUM(CASE WHEN day > {prev_start} AND day <= {c} THEN amount ELSE 0.0 END) AS previous_value\n\
-         FROM transactions\nWHERE day > {prev_start} AND day <= {end}\nGROUP BY customer_id",
-        c = cutoff,
-        next_end = cutoff + value_horizon,
-        prev_start = cutoff - value_horizon,
-        end = cutoff + window.max(value_horizon),
-    )
-}
-
-/// Labels and lost value for the given rows of `table` (features as of `cutoff`).
-pub fn outcomes(
-    engine: &mut dyn Engine,
-    rule: &LabelRule,
-    table: &FeatureTable,
-    rows: &[usize],
-    last_day: i32,
-) -> Result<Outcomes> {
-    let cutoff = table.as_of;
+/// Refuses a cutoff whose longest label window ends after `last_day`, the last day of data.
+pub fn check_window(rule: &LabelRule, cutoff: i32, last_day: i32) -> Result<()> {
     let window = rule.max_window();
     if cutoff + window > last_day {
         return Err(Error::Data(format!(
@@ -64,13 +37,24 @@ pub fn outcomes(
             format_day(last_day)
         )));
     }
-    let h = rule.value_horizon();
-    let facts = facts_for_rows(engine, table, rows, window, h)?;
+    Ok(())
+}
+
+/// Labels and lost value for `rows` of `table` (features as of the cutoff) from their `facts`
+/// (one per row, in order; see `engine::Backend::outcome_facts`, with the rule's
+/// `max_window()` and `value_horizon()`).
+pub fn outcomes(
+    rule: &LabelRule,
+    table: &FeatureTable,
+    rows: &[usize],
+    facts: &[OutcomeFacts],
+) -> Outcomes {
+    let cutoff = table.as_of;
     let cycle = table.column("purchase_cycle_days");
 
     let mut churned = Vec::with_capacity(rows.len());
     let mut lost_value = Vec::with_capacity(rows.len());
-    for (&r, f) in rows.iter().zip(&facts) {
+    for (&r, f) in rows.iter().zip(facts) {
         let next = f.next_purchase_day.map(|d| d - cutoff);
         let (next_v, prev_v) = (f.next_value, f.previous_value);
         let bought_within = |days: i32| next.is_some_and(|d| d <= days);
@@ -100,78 +84,30 @@ pub fn outcomes(
         });
         lost_value.push((prev_v - next_v).max(0.0));
     }
-    Ok(Outcomes {
+    Outcomes {
         churned,
         lost_value,
-    })
-}
-
-/// The facts behind the labels for `rows` of `table`: from the engine's in-memory history when
-/// it has one, else by the portable query.
-fn facts_for_rows(
-    engine: &mut dyn Engine,
-    table: &FeatureTable,
-    rows: &[usize],
-    window: i32,
-    h: i32,
-) -> Result<Vec<OutcomeFacts>> {
-    let cutoff = table.as_of;
-    let none = OutcomeFacts {
-        next_purchase_day: None,
-        next_value: 0.0,
-        previous_value: 0.0,
-    };
-    if let Some(history) = engine.history(false)? {
-        let at = history.positions(rows.iter().map(|&r| &*table.customer_ids[r]));
-        return Ok(at
-            .par_iter()
-            .map(|c| match *c {
-                Some(c) => history.outcome_facts(c, cutoff, window, h),
-                None => none,
-            })
-            .collect());
     }
-    let df = engine.query(&render_outcomes(cutoff, window, h))?;
-    let ids = frame::str_values(&df, "customer_id")?;
-    let next_day = frame::f64_values(&df, "next_purchase_day")?;
-    let next_value = frame::f64_values(&df, "next_value")?;
-    let prev_value = frame::f64_values(&df, "previous_value")?;
-    let by_id: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    Ok(rows
-        .iter()
-        .map(|&r| match by_id.get(&*table.customer_ids[r]) {
-            Some(&k) => OutcomeFacts {
-                next_purchase_day: next_day[k].map(|d| d as i32),
-                next_value: next_value[k].unwrap_or(0.0),
-                previous_value: prev_value[k].unwrap_or(0.0),
-            },
-            None => none,
-        })
-        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::PolarsEngine;
+    use crate::engine::{Backend, HistoryBackend};
     use crate::features::{self, spec};
     use polars::prelude::*;
 
     const C: i32 = 20_000;
 
     /// (customer, day relative to the cutoff, amount)
-    fn engine(rows: &[(&str, i32, f64)]) -> PolarsEngine {
+    fn engine(rows: &[(&str, i32, f64)]) -> HistoryBackend {
         let df = df!(
             "customer_id" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
             "ts" => rows.iter().map(|r| (C + r.1) as i64 * 86_400_000 + 3_600_000).collect::<Vec<_>>(),
             "amount" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
         )
         .unwrap();
-        PolarsEngine::from_transactions(
+        HistoryBackend::from_transactions(
             df.lazy()
                 .with_column(col("ts").cast(DataType::Datetime(TimeUnit::Milliseconds, None))),
         )
@@ -181,7 +117,11 @@ mod tests {
         let mut e = engine(rows);
         let table = features::compute(&mut e, &spec::required_specs(), C, &[]).unwrap();
         let all: Vec<usize> = (0..table.len()).collect();
-        let o = outcomes(&mut e, &rule, &table, &all, C + 400).unwrap();
+        check_window(&rule, C, C + 400).unwrap();
+        let facts = e
+            .outcome_facts(&table, &all, rule.max_window(), rule.value_horizon())
+            .unwrap();
+        let o = outcomes(&rule, &table, &all, &facts);
         (
             table.customer_ids.iter().map(|s| s.to_string()).collect(),
             o,
@@ -262,17 +202,9 @@ mod tests {
 
     #[test]
     fn a_cutoff_without_a_full_window_is_refused() {
-        let mut e = engine(&FIXTURE);
-        let table = features::compute(&mut e, &spec::required_specs(), C, &[]).unwrap();
-        let err = outcomes(
-            &mut e,
-            &LabelRule::FixedHorizon { horizon_days: 90 },
-            &table,
-            &[0],
-            C + 89,
-        )
-        .unwrap_err()
-        .to_string();
+        let rule = LabelRule::FixedHorizon { horizon_days: 90 };
+        let err = check_window(&rule, C, C + 89).unwrap_err().to_string();
         assert!(err.contains("cannot label cutoff"), "{err}");
+        check_window(&rule, C, C + 90).unwrap();
     }
 }

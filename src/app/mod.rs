@@ -3,7 +3,7 @@
 //! (the rule that keeps a killed night from being compared with itself).
 
 use crate::config::Pipeline;
-use crate::engine::Engine;
+use crate::engine::Backend;
 use crate::error::Result;
 use crate::features::FeatureTable;
 use crate::report;
@@ -13,7 +13,7 @@ use crate::score::{self, ScoreOutcome};
 /// its list state; `tonight` are features already computed for that day, reused when they match.
 pub fn score_night(
     p: &Pipeline,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     as_of: Option<i32>,
     tonight: Option<FeatureTable>,
 ) -> Result<ScoreOutcome> {

@@ -11,7 +11,7 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
-    let rows = backtest::backtest(&p, &mut engine)?;
+    let rows = backtest::backtest(&p, engine.as_mut())?;
     if rows.is_empty() {
         return Err(Error::Data(
             "no cutoff has enough history before it for a backtest (each needs a validation and a \

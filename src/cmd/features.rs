@@ -21,8 +21,8 @@ pub fn run(args: &FeaturesArgs, out: Out) -> Result<()> {
     }
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
-    crate::engine::night(&mut engine, Some(args.as_of))?;
-    let table = features::compute_for(&p, &mut engine, args.as_of)?;
+    crate::engine::night(engine.as_mut(), Some(args.as_of))?;
+    let table = features::compute_for(&p, engine.as_mut(), args.as_of)?;
     let path = p.features_file(&format_day(args.as_of));
     features::write(&table, &path)?;
     out.line(format!(

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::cli::LogFormat;
 use crate::config::Pipeline;
-use crate::engine::PolarsEngine;
+use crate::engine::Backend;
 use crate::error::Result;
 
 /// How a command reports: human lines on stdout (warnings on stderr), or JSON log events on
@@ -151,7 +151,7 @@ pub fn load(path: &Path) -> Result<Pipeline> {
     Pipeline::load(path)
 }
 
-/// Opens the default engine over the pipeline's warehouse.
-pub fn engine(p: &Pipeline) -> Result<PolarsEngine> {
-    PolarsEngine::open(&p.warehouse_dir())
+/// Opens the pipeline's engine (`[engine] backend`) over its warehouse.
+pub fn engine(p: &Pipeline) -> Result<Box<dyn Backend>> {
+    crate::engine::open(&p.warehouse_dir(), p.engine)
 }

@@ -194,21 +194,21 @@ fn run_night(p: &Pipeline, args: &RunArgs, out: Out, night: &mut Night) -> Resul
     let mut engine = engine(p)?;
     // A night outside the data is refused before anything is trained or written, and so is a
     // night without fresh data.
-    let as_of = crate::engine::night(&mut engine, args.as_of)?;
+    let as_of = crate::engine::night(engine.as_mut(), args.as_of)?;
     night.as_of = Some(as_of);
     let today = crate::dates::to_day(chrono::Utc::now().date_naive());
     crate::engine::check_fresh(
-        &mut engine,
+        engine.as_mut(),
         args.as_of.unwrap_or(today),
         p.source.max_data_age_days,
     )?;
     let (retrain, mut tonight) =
-        policy::retrain_decision(p, &mut engine, &fingerprint, as_of, over(args))?;
+        policy::retrain_decision(p, engine.as_mut(), &fingerprint, as_of, over(args))?;
     night.retrain = Some(retrain.clone());
     if retrain.retrain {
         let t = Instant::now();
         out.line(format!("retraining: {}", retrain.reason));
-        let r = match train_cmd::train_and_report(p, &mut engine, as_of, out) {
+        let r = match train_cmd::train_and_report(p, engine.as_mut(), as_of, out) {
             Ok(r) => r,
             Err(crate::error::Error::Data(why))
                 if retrain.cause == policy::Cause::PipelineChanged =>
@@ -247,7 +247,7 @@ fn run_night(p: &Pipeline, args: &RunArgs, out: Out, night: &mut Night) -> Resul
     let t = Instant::now();
     // Tonight's features do not depend on the model: those of the drift check or of training
     // are reused.
-    let outcome = app::score_night(p, &mut engine, Some(as_of), tonight)?;
+    let outcome = app::score_night(p, engine.as_mut(), Some(as_of), tonight)?;
     night.outputs = outcome
         .outputs
         .iter()
@@ -314,8 +314,9 @@ fn dry_run(p: &Pipeline, args: &RunArgs, out: Out) -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    let as_of = crate::engine::night(&mut engine, args.as_of)?;
-    let (decision, _) = policy::retrain_decision(p, &mut engine, &fingerprint, as_of, over(args))?;
+    let as_of = crate::engine::night(engine.as_mut(), args.as_of)?;
+    let (decision, _) =
+        policy::retrain_decision(p, engine.as_mut(), &fingerprint, as_of, over(args))?;
     let on = if changes {
         " (judged on the warehouse as it stands; the files above would change its content)"
     } else {

@@ -12,7 +12,7 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
-    let outcome = app::score_night(&p, &mut engine, args.as_of, None)?;
+    let outcome = app::score_night(&p, engine.as_mut(), args.as_of, None)?;
     out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());
     for w in &outcome.warnings {
         out.warn(w);

@@ -3,7 +3,7 @@
 use crate::cli::TrainArgs;
 use crate::cmd::{Out, engine, load};
 use crate::config::Pipeline;
-use crate::engine::Engine;
+use crate::engine::Backend;
 use crate::error::Result;
 use crate::ingest::lock::WorkdirLock;
 use crate::ingest::manifest::Manifest;
@@ -16,8 +16,8 @@ pub fn run(args: &TrainArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
-    let as_of = crate::engine::night(&mut engine, args.as_of)?;
-    train_and_report(&p, &mut engine, as_of, out).map(|_| ())
+    let as_of = crate::engine::night(engine.as_mut(), args.as_of)?;
+    train_and_report(&p, engine.as_mut(), as_of, out).map(|_| ())
 }
 
 /// A metrics line for the terminal.
@@ -43,7 +43,7 @@ fn metrics_line(name: &str, m: &Metrics) -> String {
 /// Trains on the pipeline's warehouse as of `as_of` and prints the evidence.
 pub fn train_and_report(
     p: &Pipeline,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     as_of: i32,
     out: Out,
 ) -> Result<TrainReport> {

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::domain::engine::EngineKind;
 use crate::domain::feature::{self as spec, FeatureSpec};
-use crate::domain::input::{Dialect, Encoding, Field, FieldKind, Format, NumberFormat, Policy};
+pub use crate::domain::input::SideKind;
+use crate::domain::input::{Dialect, Encoding, Field, Format, NumberFormat, Policy};
 use crate::domain::label::LabelRule;
 use crate::domain::zone::Zone;
 use crate::error::{Error, Result};
@@ -74,50 +76,6 @@ pub struct Source {
     pub columns: ColumnMap,
 }
 
-/// Which side table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SideKind {
-    Customers,
-    Arrears,
-    Events,
-}
-
-impl SideKind {
-    /// Section name in the pipeline file and folder name in the warehouse.
-    pub fn name(self) -> &'static str {
-        match self {
-            SideKind::Customers => "customers",
-            SideKind::Arrears => "arrears",
-            SideKind::Events => "events",
-        }
-    }
-
-    /// (field, message label, kind, required) of the table's canonical fields.
-    pub fn schema(self) -> &'static [(&'static str, &'static str, FieldKind, bool)] {
-        use FieldKind::*;
-        match self {
-            SideKind::Customers => &[
-                ("customer_id", "customer id", Text, true),
-                ("name", "name", Text, false),
-                ("owner", "owner", Text, false),
-                ("region", "region", Text, false),
-                ("segment", "segment", Text, false),
-            ],
-            SideKind::Arrears => &[
-                ("customer_id", "customer id", Text, true),
-                ("as_of", "as-of date", Timestamp, true),
-                ("outstanding", "outstanding amount", Number, true),
-                ("days_overdue", "days overdue", Number, true),
-            ],
-            SideKind::Events => &[
-                ("customer_id", "customer id", Text, true),
-                ("ts", "timestamp", Timestamp, true),
-                ("kind", "kind", Text, true),
-            ],
-        }
-    }
-}
-
 /// A checked side table.
 #[derive(Debug, Clone)]
 pub struct SideTable {
@@ -177,6 +135,8 @@ pub struct Pipeline {
     /// The churn definition.
     pub label: LabelRule,
     pub active_within_days: i32,
+    /// The engine features, labels and lists are computed with.
+    pub engine: EngineKind,
     pub train: TrainSettings,
     /// Key accounts, risk, lists and reasons.
     pub scoring: Scoring,
@@ -424,6 +384,14 @@ impl Pipeline {
             }
         }
         let scoring = scoring::check_scoring(&raw.scoring, &raw.lifecycle, &mut problems);
+        let engine = EngineKind::parse(&raw.engine.backend).unwrap_or_else(|| {
+            problems.push(format!(
+                "engine.backend: expected one of {}, found {:?}",
+                EngineKind::NAMES,
+                raw.engine.backend
+            ));
+            EngineKind::default()
+        });
 
         if !problems.is_empty() {
             return Err(Error::Config {
@@ -472,6 +440,7 @@ impl Pipeline {
             features,
             label,
             active_within_days: raw.population.active_within_days as i32,
+            engine,
             train: TrainSettings {
                 cutoffs: t.cutoffs as usize,
                 cadence_days: t.cadence_days.map(|c| c as i32),

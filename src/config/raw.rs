@@ -33,6 +33,9 @@ pub struct RawPipeline {
     /// Lifecycle stage thresholds.
     #[serde(default)]
     pub lifecycle: RawLifecycle,
+    /// Which engine computes features, labels and lists.
+    #[serde(default)]
+    pub engine: RawEngine,
     /// Customer master: names and owners for the lists.
     pub customers: Option<RawSideTable>,
     /// Arrears snapshots: outstanding amounts and days overdue as of dates.
@@ -224,6 +227,27 @@ impl Default for RawLabel {
             min_days: None,
             max_days: None,
             drop_fraction: None,
+        }
+    }
+}
+
+/// `[engine]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEngine {
+    /// `history` (in memory, the default) or `sql` (the portable SQL text on polars).
+    #[serde(default = "default_backend")]
+    pub backend: String,
+}
+
+fn default_backend() -> String {
+    "history".into()
+}
+
+impl Default for RawEngine {
+    fn default() -> Self {
+        Self {
+            backend: default_backend(),
         }
     }
 }

@@ -202,3 +202,47 @@ impl Policy {
         }
     }
 }
+
+/// Which side table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideKind {
+    Customers,
+    Arrears,
+    Events,
+}
+
+impl SideKind {
+    /// Section name in the pipeline file and folder name in the warehouse.
+    pub fn name(self) -> &'static str {
+        match self {
+            SideKind::Customers => "customers",
+            SideKind::Arrears => "arrears",
+            SideKind::Events => "events",
+        }
+    }
+
+    /// (field, message label, kind, required) of the table's canonical fields.
+    pub fn schema(self) -> &'static [(&'static str, &'static str, FieldKind, bool)] {
+        use FieldKind::*;
+        match self {
+            SideKind::Customers => &[
+                ("customer_id", "customer id", Text, true),
+                ("name", "name", Text, false),
+                ("owner", "owner", Text, false),
+                ("region", "region", Text, false),
+                ("segment", "segment", Text, false),
+            ],
+            SideKind::Arrears => &[
+                ("customer_id", "customer id", Text, true),
+                ("as_of", "as-of date", Timestamp, true),
+                ("outstanding", "outstanding amount", Number, true),
+                ("days_overdue", "days overdue", Number, true),
+            ],
+            SideKind::Events => &[
+                ("customer_id", "customer id", Text, true),
+                ("ts", "timestamp", Timestamp, true),
+                ("kind", "kind", Text, true),
+            ],
+        }
+    }
+}

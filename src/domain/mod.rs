@@ -6,6 +6,8 @@
 //! depending on each other through it (config no longer imports ingest, features, label or
 //! segment).
 
+pub mod engine;
+pub mod facts;
 pub mod feature;
 pub mod input;
 pub mod label;

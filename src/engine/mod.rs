@@ -1,42 +1,74 @@
-//! Query engines. Features and labels are rendered to one portable SQL text and run by an
-//! [`Engine`]; polars' `SQLContext` over the Parquet warehouse is the default.
+//! The engine seam: one [`Backend`] trait with the questions the stages ask of the warehouse
+//! (features at a cutoff, the facts behind labels, lapsed accounts, what an account bought), and
+//! its implementations, chosen once from the pipeline's `[engine] backend`:
+//!
+//! * [`history::HistoryBackend`] (default): the warehouse read once into memory, every cutoff
+//!   computed from there;
+//! * [`sql::SqlBackend`]: the portable SQL text on polars for every question, the reference.
+//!
+//! Stages never branch on which one runs; `tests/it/properties.rs` checks the two against each
+//! other on random histories. See `docs/ARCHITECTURE.md`, "The engine seam".
 
 pub mod history;
-pub mod polars_sql;
+pub mod sql;
 
-use polars::prelude::DataFrame;
+use std::collections::HashMap;
+use std::path::Path;
 
+use crate::domain::engine::EngineKind;
+use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
+use crate::domain::feature::FeatureSpec;
+use crate::domain::table::FeatureTable;
 use crate::error::Result;
 
-/// Runs SQL over a table named `transactions` with columns `customer_id, day, amount, quantity,
-/// order_id, product_id` (`day` = days since 1970-01-01).
-pub trait Engine {
-    /// Runs one query and returns its result.
-    fn query(&mut self, sql: &str) -> Result<DataFrame>;
-    /// The transactions in memory, grouped by customer, when this engine keeps them
-    /// (quantities loaded if `with_quantity`); features and labels are then computed from it
-    /// instead of by SQL. Engines that only run SQL return `None`.
-    fn history(&mut self, with_quantity: bool) -> Result<Option<&History>> {
-        let _ = with_quantity;
-        Ok(None)
-    }
-    /// Runs `sql` on each part of the transactions separately (one part at a time in memory)
-    /// and hands each part's result to `each` before the next part is read; the caller merges
-    /// them, so the query must be one whose results add up across parts (per-group sums, for
-    /// instance). Engines without parts run it once on everything.
-    fn for_each_part(
+pub use history::HistoryBackend;
+pub use sql::SqlBackend;
+
+/// What the stages ask of the transactions. Every answer uses only rows on or before the day
+/// it names, except the label facts, which look past their cutoff by design.
+pub trait Backend {
+    /// `specs` as of `as_of` for every customer with a row on or before it, in customer-id
+    /// order; only customers active within `active_within` days (recency below it; `specs`
+    /// must include `recency_days`) when that is given. `complaint_kinds` are the event kinds
+    /// counted as complaints.
+    fn features(
         &mut self,
-        sql: &str,
-        each: &mut dyn FnMut(DataFrame) -> Result<()>,
-    ) -> Result<()> {
-        each(self.query(sql)?)
-    }
-    /// Frees what the engine holds in memory for features and labels (rebuilt if needed again).
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+        active_within: Option<i32>,
+    ) -> Result<FeatureTable>;
+    /// The facts behind the labels at `table.as_of` for `rows` of `table`, in their order:
+    /// rows in `(cutoff - value_horizon, cutoff + max(window, value_horizon)]`.
+    fn outcome_facts(
+        &mut self,
+        table: &FeatureTable,
+        rows: &[usize],
+        window: i32,
+        value_horizon: i32,
+    ) -> Result<Vec<OutcomeFacts>>;
+    /// Customers whose last purchase on or before `as_of` lies more than `lost_after_days`
+    /// before it, in customer-id order.
+    fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>>;
+    /// What each of `accounts` (customer, last purchase day) bought in the 365 days up to its
+    /// last purchase (through `as_of`); accounts without purchases are absent.
+    fn purchases(
+        &mut self,
+        accounts: &[(&str, i32)],
+        as_of: i32,
+    ) -> Result<HashMap<String, Purchases>>;
+    /// Frees what the backend holds in memory (rebuilt if needed again).
     fn release(&mut self) {}
-    /// Makes `df` queryable as table `name` (replacing any table of that name).
-    fn register(&mut self, name: &str, df: DataFrame) -> Result<()>;
     /// First and last transaction day in the warehouse.
     fn day_range(&mut self) -> Result<(i32, i32)>;
+}
+
+/// Opens the warehouse at `warehouse` with the backend `kind`.
+pub fn open(warehouse: &Path, kind: EngineKind) -> Result<Box<dyn Backend>> {
+    Ok(match kind {
+        EngineKind::History => Box::new(HistoryBackend::open(warehouse)?),
+        EngineKind::Sql => Box::new(SqlBackend::open(warehouse)?),
+    })
 }
 
 /// Days an as-of day may lie past the warehouse's last day of data (a quiet weekend, a late
@@ -47,7 +79,7 @@ pub const MAX_DAYS_PAST_DATA: i32 = 7;
 /// The night's as-of day: `as_of`, or the warehouse's last day with data. A day before the first
 /// day of data, or more than [`MAX_DAYS_PAST_DATA`] after the last, is a usage error (exit 2)
 /// naming the data's range.
-pub fn night(engine: &mut dyn Engine, as_of: Option<i32>) -> Result<i32> {
+pub fn night(engine: &mut dyn Backend, as_of: Option<i32>) -> Result<i32> {
     let (first, last) = engine.day_range()?;
     let Some(day) = as_of else { return Ok(last) };
     let range = || {
@@ -76,13 +108,10 @@ pub fn night(engine: &mut dyn Engine, as_of: Option<i32>) -> Result<i32> {
     Ok(day)
 }
 
-pub use history::History;
-pub use polars_sql::PolarsEngine;
-
 /// The freshness gate: refuses a night (exit 4, "stale data") whose newest row lies more than
 /// `max_age_days` before `night` (today for a scheduled night, the `--as-of` day for a
 /// backfill), so a night without new data is not silently scored on yesterday's.
-pub fn check_fresh(engine: &mut dyn Engine, night: i32, max_age_days: Option<i32>) -> Result<()> {
+pub fn check_fresh(engine: &mut dyn Backend, night: i32, max_age_days: Option<i32>) -> Result<()> {
     let Some(max_age) = max_age_days else {
         return Ok(());
     };

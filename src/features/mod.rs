@@ -3,16 +3,15 @@
 
 /// Feature specs live on the domain floor; `features::spec` keeps naming them.
 pub use crate::domain::feature as spec;
-pub mod sql;
+/// The portable SQL the features are rendered to lives with the SQL backend.
+pub use crate::engine::sql::features as sql;
 
 use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::engine::Engine;
-use crate::engine::history::needs_quantity;
+use crate::engine::Backend;
 use crate::error::{EngineContext, Result};
-use crate::frame;
 use crate::ingest::warehouse::write_parquet_batches;
 use spec::FeatureSpec;
 
@@ -21,7 +20,7 @@ pub use crate::domain::table::{CustomerId, FeatureTable, Values, is_active, stor
 /// Computes `specs` as of `as_of` with `engine`; `complaint_kinds` are the event kinds counted
 /// as complaints.
 pub fn compute(
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     specs: &[FeatureSpec],
     as_of: i32,
     complaint_kinds: &[String],
@@ -32,7 +31,7 @@ pub fn compute(
 /// Like [`compute`], for the customers active within `active_within` days only
 /// (`FeatureTable::active_rows`; `specs` must include `recency_days`).
 pub fn compute_active(
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     specs: &[FeatureSpec],
     as_of: i32,
     complaint_kinds: &[String],
@@ -42,83 +41,20 @@ pub fn compute_active(
 }
 
 fn compute_where(
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     specs: &[FeatureSpec],
     as_of: i32,
     complaint_kinds: &[String],
     active_within: Option<i32>,
 ) -> Result<FeatureTable> {
-    let tx: Vec<FeatureSpec> = specs
-        .iter()
-        .filter(|s| s.side_table().is_none())
-        .copied()
-        .collect();
-    if let Some(history) = engine.history(needs_quantity(&tx))? {
-        let mut table = history.features_where(&tx, as_of, active_within)?;
-        for side in sql::side_ctes(specs, as_of, complaint_kinds) {
-            add_side_features(engine, &side, &mut table)?;
-        }
-        return table.reorder(specs);
-    }
-    let df = engine.query(&sql::render(specs, as_of, complaint_kinds))?;
-    let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
-    let values = names
-        .iter()
-        .map(|n| Ok(frame::f64_values(&df, n)?.into_iter().map(stored).collect()))
-        .collect::<Result<Vec<_>>>()?;
-    let table = FeatureTable {
-        as_of,
-        customer_ids: frame::str_values(&df, "customer_id")?
-            .into_iter()
-            .map(CustomerId::from)
-            .collect(),
-        names,
-        values,
-    };
-    match active_within {
-        Some(days) => {
-            let rows = table.active_rows(days)?;
-            Ok(table.keep_rows(&rows))
-        }
-        None => Ok(table),
-    }
-}
-
-/// Joins one side table's features onto `table` (0 for customers the side table does not name,
-/// like the SQL's `COALESCE`).
-fn add_side_features(
-    engine: &mut dyn Engine,
-    side: &sql::SideCtes,
-    table: &mut FeatureTable,
-) -> Result<()> {
-    let df = engine.query(&side.query())?;
-    let ids = frame::str_values(&df, "customer_id")?;
-    let row: std::collections::HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    for c in df.get_column_names() {
-        if c.as_str() == "customer_id" {
-            continue;
-        }
-        let values = frame::f64_values(&df, c)?;
-        let column = table
-            .customer_ids
-            .iter()
-            .map(|id| row.get(&**id).and_then(|&i| values[i]).unwrap_or(0.0))
-            .collect();
-        table.names.push(c.to_string());
-        table.values.push(column);
-    }
-    Ok(())
+    engine.features(specs, as_of, complaint_kinds, active_within)
 }
 
 /// [`compute_for`] for the pipeline's active population only (`active_within_days`): what a
 /// training or validation snapshot uses.
 pub fn compute_active_for(
     p: &crate::config::Pipeline,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     as_of: i32,
 ) -> Result<FeatureTable> {
     compute_pipeline(p, engine, as_of, Some(p.active_within_days))
@@ -128,7 +64,7 @@ pub fn compute_active_for(
 /// always need.
 pub fn compute_for(
     p: &crate::config::Pipeline,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     as_of: i32,
 ) -> Result<FeatureTable> {
     compute_pipeline(p, engine, as_of, None)
@@ -136,7 +72,7 @@ pub fn compute_for(
 
 fn compute_pipeline(
     p: &crate::config::Pipeline,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     as_of: i32,
     active_within: Option<i32>,
 ) -> Result<FeatureTable> {

@@ -7,7 +7,7 @@ use polars::prelude::*;
 
 use crate::config::Pipeline;
 use crate::dates::format_day;
-use crate::engine::Engine;
+use crate::engine::Backend;
 use crate::error::{EngineContext, Result};
 use crate::model::cutoffs::{self, plan};
 use crate::model::fit::LinearModel;
@@ -35,7 +35,7 @@ fn predict(scaling: &[FeatureScaling], model: &LinearModel, s: &Snapshot) -> Res
 }
 
 /// Runs the backtest over every cutoff that has enough history before it.
-pub fn backtest(p: &Pipeline, engine: &mut dyn Engine) -> Result<Vec<BacktestRow>> {
+pub fn backtest(p: &Pipeline, engine: &mut dyn Backend) -> Result<Vec<BacktestRow>> {
     let known = cutoffs::known(p, engine, None)?;
     let (last, window, labelable) = (known.until, known.window, known.labelable);
     let mut snaps = Snapshots::new(last);

@@ -4,7 +4,7 @@
 
 use crate::config::Pipeline;
 use crate::dates::{format_day, month_ends_between};
-use crate::engine::Engine;
+use crate::engine::Backend;
 use crate::error::{Error, Result};
 
 /// Every cutoff whose label window has passed by `last`, oldest first: month ends, or every
@@ -55,7 +55,7 @@ pub struct Known {
 pub const SHORT_HISTORY_DAYS: i32 = 60;
 
 /// The cutoffs known as of `until` (default: the warehouse's last day).
-pub fn known(p: &Pipeline, engine: &mut dyn Engine, until: Option<i32>) -> Result<Known> {
+pub fn known(p: &Pipeline, engine: &mut dyn Backend, until: Option<i32>) -> Result<Known> {
     let (first, last) = engine.day_range()?;
     let until = until.unwrap_or(last).min(last);
     let window = p.label.max_window();

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::Pipeline;
 use crate::dates::{format_day, parse_day};
-use crate::engine::Engine;
+use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::features;
 use crate::model::artifact::ModelArtifact;
@@ -69,7 +69,7 @@ fn decide(retrain: bool, cause: Cause, reason: String) -> RetrainDecision {
 /// the drift check computed them, for scoring to reuse.
 pub fn retrain_decision(
     p: &Pipeline,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     fingerprint: &str,
     as_of: i32,
     over: Override,
@@ -114,7 +114,7 @@ pub fn retrain_decision(
 
 fn policy_decision(
     p: &Pipeline,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     fingerprint: &str,
     as_of: i32,
     registry: &Registry,

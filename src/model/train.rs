@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Pipeline, hex};
 use crate::dates::format_day;
-use crate::engine::Engine;
+use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::features::{self, spec};
 use crate::label;
@@ -59,7 +59,12 @@ impl Snapshots {
     }
 
     /// Computes the snapshots of `cutoffs` that are not cached yet.
-    pub fn ensure(&mut self, p: &Pipeline, engine: &mut dyn Engine, cutoffs: &[i32]) -> Result<()> {
+    pub fn ensure(
+        &mut self,
+        p: &Pipeline,
+        engine: &mut dyn Backend,
+        cutoffs: &[i32],
+    ) -> Result<()> {
         let missing: Vec<i32> = cutoffs
             .iter()
             .copied()
@@ -97,14 +102,33 @@ impl Snapshots {
     }
 }
 
+/// Labels and lost value of `rows` of `table` (features as of the cutoff) under `rule`, with
+/// data up to `last`.
+pub fn outcomes_at(
+    engine: &mut dyn Backend,
+    rule: &label::LabelRule,
+    table: &features::FeatureTable,
+    rows: &[usize],
+    last: i32,
+) -> Result<label::Outcomes> {
+    label::check_window(rule, table.as_of, last)?;
+    let facts = engine.outcome_facts(table, rows, rule.max_window(), rule.value_horizon())?;
+    Ok(label::outcomes(rule, table, rows, &facts))
+}
+
 /// Features, labels and lost value at one cutoff.
-pub fn snapshot(p: &Pipeline, engine: &mut dyn Engine, cutoff: i32, last: i32) -> Result<Snapshot> {
+pub fn snapshot(
+    p: &Pipeline,
+    engine: &mut dyn Backend,
+    cutoff: i32,
+    last: i32,
+) -> Result<Snapshot> {
     // Fitting and validation read only the active rows, so only those are computed: the
     // snapshots cost the active population rather than everyone ever seen (at 10^8 rows that
     // did not fit in memory).
     let table = features::compute_active_for(p, engine, cutoff)?;
     let rows: Vec<usize> = (0..table.len()).collect();
-    let o = label::outcomes(engine, &p.label, &table, &rows, last)?;
+    let o = outcomes_at(engine, &p.label, &table, &rows, last)?;
     Ok(Snapshot {
         cutoff,
         population: table.len(),
@@ -158,7 +182,7 @@ impl Planned {
 }
 
 /// The snapshots of `plan` as of `until`.
-fn snapshots(p: &Pipeline, engine: &mut dyn Engine, plan: &Plan, until: i32) -> Result<Planned> {
+fn snapshots(p: &Pipeline, engine: &mut dyn Backend, plan: &Plan, until: i32) -> Result<Planned> {
     Ok(match plan {
         Plan::OutOfTime { validation, train } => {
             // A fit reads from each cutoff only its share of `max_train_rows` rows, so each
@@ -203,7 +227,7 @@ fn snapshots(p: &Pipeline, engine: &mut dyn Engine, plan: &Plan, until: i32) -> 
 /// registry. `fingerprint` identifies the warehouse content.
 pub fn train(
     p: &Pipeline,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     fingerprint: &str,
     as_of: Option<i32>,
 ) -> Result<TrainReport> {

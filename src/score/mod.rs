@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::config::{Pipeline, RiskRule};
 use crate::dates::format_day;
-use crate::engine::Engine;
+use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::features::{self, FeatureTable, spec};
 use crate::ingest::side;
@@ -182,7 +182,7 @@ pub struct Scored {
 /// caller from the outcome.
 pub fn score_with(
     p: &Pipeline,
-    engine: &mut dyn Engine,
+    engine: &mut dyn Backend,
     as_of: Option<i32>,
     tonight: Option<features::FeatureTable>,
 ) -> Result<Scored> {

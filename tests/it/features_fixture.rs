@@ -2,7 +2,8 @@
 
 use churnflow::config::Pipeline;
 use churnflow::dates::parse_day;
-use churnflow::engine::PolarsEngine;
+use churnflow::domain::engine::EngineKind;
+use churnflow::engine::Backend;
 use churnflow::features::{self, spec};
 use churnflow::ingest;
 
@@ -29,15 +30,13 @@ fn features_match_hand_computed_values() {
     let p = Pipeline::load(&pipeline).unwrap();
     ingest::ingest(&p).unwrap();
     // Both ways of computing them: the in-memory history (default) and the portable SQL.
-    for native in [true, false] {
-        let mut engine = PolarsEngine::open(&p.warehouse_dir())
-            .unwrap()
-            .native(native);
-        check_hand_computed(&mut engine);
+    for kind in [EngineKind::History, EngineKind::Sql] {
+        let mut engine = churnflow::engine::open(&p.warehouse_dir(), kind).unwrap();
+        check_hand_computed(engine.as_mut());
     }
 }
 
-fn check_hand_computed(engine: &mut PolarsEngine) {
+fn check_hand_computed(engine: &mut dyn Backend) {
     let as_of = parse_day("2024-03-31").unwrap();
     let t = features::compute(engine, &spec::default_specs(false, false), as_of, &[]).unwrap();
 

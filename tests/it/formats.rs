@@ -2,7 +2,7 @@
 //! character, and a source time zone. Each stores exactly the rows and instants expected.
 
 use churnflow::config::Pipeline;
-use churnflow::engine::{Engine, PolarsEngine};
+use churnflow::engine::SqlBackend;
 use churnflow::ingest::{self, IngestReport};
 
 /// The report, the quarantine rows and the stored (customer_id, ts, amount) rows.
@@ -27,7 +27,7 @@ pub fn ingest_with(name: &str, bytes: &[u8], source: &str) -> Result<Ingested, S
         Some(q) => crate::util::read_csv(&p.warehouse_dir().join(q)).1,
         None => vec![],
     };
-    let mut engine = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+    let mut engine = SqlBackend::open(&p.warehouse_dir()).unwrap();
     let df = engine
         .query(
             "SELECT customer_id, CAST(ts AS VARCHAR) AS ts, CAST(amount AS VARCHAR) AS amount \

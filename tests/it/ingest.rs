@@ -41,9 +41,8 @@ fn an_overlapping_redelivery_adds_only_the_new_rows() {
     let manifest = Manifest::load(&p.warehouse_dir()).unwrap();
     assert_eq!(manifest.total_rows(), 65);
     // Leading zeros of customer ids survive.
-    let engine_rows = churnflow::engine::PolarsEngine::open(&p.warehouse_dir())
+    let engine_rows = churnflow::engine::SqlBackend::open(&p.warehouse_dir())
         .and_then(|mut e| {
-            use churnflow::engine::Engine;
             e.query("SELECT DISTINCT customer_id FROM transactions ORDER BY customer_id")
         })
         .unwrap();
@@ -76,8 +75,7 @@ fn parts_left_by_a_crash_before_the_manifest_are_invisible_and_cleaned_up() {
     std::fs::write(month.join(".part-bother.parquet.tmp-1"), b"half").unwrap();
     let manifest = Manifest::load(&p.warehouse_dir()).unwrap();
     assert_eq!(manifest.total_rows(), 30);
-    let mut engine = churnflow::engine::PolarsEngine::open(&p.warehouse_dir()).unwrap();
-    use churnflow::engine::Engine;
+    let mut engine = churnflow::engine::SqlBackend::open(&p.warehouse_dir()).unwrap();
     let n = engine
         .query("SELECT COUNT(*) AS n FROM transactions")
         .unwrap();
@@ -158,8 +156,7 @@ fn implausible_rows_are_quarantined_with_exact_reasons() {
         assert!(reason.starts_with(why), "line {line}: {reason}");
     }
     // Leading zeros of ids survive into the warehouse.
-    let mut engine = churnflow::engine::PolarsEngine::open(&p.warehouse_dir()).unwrap();
-    use churnflow::engine::Engine;
+    let mut engine = churnflow::engine::SqlBackend::open(&p.warehouse_dir()).unwrap();
     let ids = engine
         .query("SELECT DISTINCT customer_id FROM transactions ORDER BY customer_id")
         .unwrap();
@@ -242,8 +239,7 @@ fn amounts_with_separators_and_currency_symbols_parse_when_configured() {
     let p = Pipeline::load(&path).unwrap();
     let r = ingest::ingest(&p).unwrap().remove(0);
     assert_eq!((r.rows_accepted, r.rows_rejected), (3, 0));
-    let mut engine = churnflow::engine::PolarsEngine::open(&p.warehouse_dir()).unwrap();
-    use churnflow::engine::Engine;
+    let mut engine = churnflow::engine::SqlBackend::open(&p.warehouse_dir()).unwrap();
     let df = engine
         .query("SELECT amount FROM transactions ORDER BY day")
         .unwrap();
@@ -345,8 +341,7 @@ fn malformed_records_are_quarantined_with_their_real_line_numbers() {
             ("7", "not valid UTF-8 text (check source.encoding)"),
         ]
     );
-    let mut engine = churnflow::engine::PolarsEngine::open(&p.warehouse_dir()).unwrap();
-    use churnflow::engine::Engine;
+    let mut engine = churnflow::engine::SqlBackend::open(&p.warehouse_dir()).unwrap();
     let ids = engine
         .query("SELECT customer_id FROM transactions ORDER BY day")
         .unwrap();
@@ -409,9 +404,8 @@ fn ingest_with_chunks(
         b.rows_duplicate,
         m.total_rows(),
     );
-    let rows = churnflow::engine::PolarsEngine::open(&wh)
+    let rows = churnflow::engine::SqlBackend::open(&wh)
         .and_then(|mut e| {
-            use churnflow::engine::Engine;
             e.query(
                 "SELECT customer_id, ts, amount, quantity, order_id FROM transactions \
                  ORDER BY ts, customer_id, order_id",

@@ -291,7 +291,6 @@ fn small_list_snapshot() {
 /// to the last purchase, and only accounts at or above the key-account line are listed.
 #[test]
 fn winback_matches_a_hand_computed_list() {
-    use churnflow::engine::PolarsEngine;
     let dir = tempfile::tempdir().unwrap();
     let (p, _) = crate::util::export_pipeline(
         dir.path(),
@@ -310,16 +309,17 @@ fn winback_matches_a_hand_computed_list() {
     );
     churnflow::ingest::ingest(&p).unwrap();
     // Both ways: the in-memory history (default) and the portable SQL.
-    for native in [true, false] {
-        let engine = PolarsEngine::open(&p.warehouse_dir()).unwrap();
-        check_winback(engine.native(native));
+    use churnflow::domain::engine::EngineKind;
+    for kind in [EngineKind::History, EngineKind::Sql] {
+        let mut engine = churnflow::engine::open(&p.warehouse_dir(), kind).unwrap();
+        check_winback(engine.as_mut());
     }
 }
 
-fn check_winback(mut engine: churnflow::engine::PolarsEngine) {
+fn check_winback(engine: &mut dyn churnflow::engine::Backend) {
     use churnflow::segment::winback::winback;
     let day = |d: &str| churnflow::dates::parse_day(d).unwrap();
-    let list = winback(&mut engine, day("2024-06-30"), 90.0, 100.0).unwrap();
+    let list = winback(engine, day("2024-06-30"), 90.0, 100.0).unwrap();
     // (customer, last order day, value, orders, units, top products)
     type Row<'a> = (&'a str, i32, f64, f64, f64, Vec<&'a str>);
     let got: Vec<Row> = list

@@ -140,12 +140,11 @@ fn backtest_beats_recency_and_labels_agree_with_the_ground_truth() {
     // again, so the label at that cutoff must say churned.
     use churnflow::config::Pipeline;
     use churnflow::dates::parse_day;
-    use churnflow::engine::{Engine, PolarsEngine};
     let p = Pipeline::load(&pipeline).unwrap();
-    let mut engine = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+    let mut engine = churnflow::engine::open(&p.warehouse_dir(), p.engine).unwrap();
     let (_, last) = engine.day_range().unwrap();
     let cutoff = parse_day("2024-03-31").unwrap();
-    let s = churnflow::model::train::snapshot(&p, &mut engine, cutoff, last).unwrap();
+    let s = churnflow::model::train::snapshot(&p, engine.as_mut(), cutoff, last).unwrap();
     let (_, truth) = read_csv(&dir.path().join("truth.csv"));
     let churn_day: std::collections::HashMap<String, i32> = truth
         .into_iter()

@@ -1,7 +1,7 @@
 //! Invariants: features as of T ignore rows after T and do not depend on row order; labels
 //! and probabilities stay in range.
 
-use churnflow::engine::PolarsEngine;
+use churnflow::engine::{Backend, HistoryBackend, SqlBackend};
 use churnflow::features::{self, FeatureTable, spec};
 use polars::prelude::*;
 use proptest::prelude::*;
@@ -28,7 +28,7 @@ fn frame(rows: &[Tx]) -> LazyFrame {
 }
 
 fn features_of(rows: &[Tx]) -> FeatureTable {
-    let mut engine = PolarsEngine::from_transactions(frame(rows));
+    let mut engine = HistoryBackend::from_transactions(frame(rows));
     features::compute(&mut engine, &spec::default_specs(false, false), AS_OF, &[]).unwrap()
 }
 
@@ -131,13 +131,13 @@ proptest! {
         ),
         as_of_shift in prop::sample::select(vec![-450, -200, -1, 0, 60]),
     ) {
-        use churnflow::label::{self, LabelRule};
+        use churnflow::label::LabelRule;
         let specs = every_transaction_spec();
         let as_of = AS_OF + as_of_shift;
-        let mut native = PolarsEngine::from_transactions(frame_with_quantities(&rows));
-        let mut sql = PolarsEngine::from_transactions(frame_with_quantities(&rows)).native(false);
-        let a = features::compute(&mut native, &specs, as_of, &[]).unwrap();
-        let b = features::compute(&mut sql, &specs, as_of, &[]).unwrap();
+        let mut native = HistoryBackend::from_transactions(frame_with_quantities(&rows));
+        let mut sql = SqlBackend::from_transactions(frame_with_quantities(&rows));
+        let a = native.features(&specs, as_of, &[], None).unwrap();
+        let b = sql.features(&specs, as_of, &[], None).unwrap();
         prop_assert_eq!(&a.customer_ids, &b.customer_ids);
         prop_assert_eq!(&a.names, &b.names);
         for name in &a.names {
@@ -152,9 +152,10 @@ proptest! {
         boundaries.sort_unstable();
         boundaries.dedup();
         for days in boundaries.into_iter().take(4) {
-            let x = features::compute_active(&mut native, &specs, as_of, &[], days).unwrap();
-            let y = b.select_rows(&b.active_rows(days).unwrap());
+            let x = native.features(&specs, as_of, &[], Some(days)).unwrap();
+            let y = sql.features(&specs, as_of, &[], Some(days)).unwrap();
             prop_assert_eq!(&x.customer_ids, &y.customer_ids);
+            prop_assert_eq!(&y, &b.select_rows(&b.active_rows(days).unwrap()));
             prop_assert_eq!(x.values.len(), y.values.len());
         }
         let all: Vec<usize> = (0..a.len()).collect();
@@ -163,12 +164,26 @@ proptest! {
             LabelRule::CycleRelative { cycle_multiple: 1.5, min_days: 10, max_days: 120 },
             LabelRule::ValueDrop { horizon_days: 60, drop_fraction: 0.5 },
         ] {
-            let x = label::outcomes(&mut native, &rule, &a, &all, AS_OF + 1_000).unwrap();
-            let y = label::outcomes(&mut sql, &rule, &b, &all, AS_OF + 1_000).unwrap();
-            prop_assert_eq!(&x.churned, &y.churned);
-            for (u, v) in x.lost_value.iter().zip(&y.lost_value) {
-                prop_assert!(close(Some(*u), Some(*v)), "lost value: native {}, sql {}", u, v);
+            let (w, h) = (rule.max_window(), rule.value_horizon());
+            let x = native.outcome_facts(&a, &all, w, h).unwrap();
+            let y = sql.outcome_facts(&b, &all, w, h).unwrap();
+            prop_assert_eq!(x.len(), y.len());
+            for (u, v) in x.iter().zip(&y) {
+                prop_assert_eq!(u.next_purchase_day, v.next_purchase_day);
+                prop_assert!(close(Some(u.next_value), Some(v.next_value)), "next value: native {:?}, sql {:?}", u, v);
+                prop_assert!(close(Some(u.previous_value), Some(v.previous_value)), "previous value: native {:?}, sql {:?}", u, v);
             }
         }
+        // Lapsed accounts, with a customer exactly on the boundary among the thresholds.
+        for lost_after in [0.0, 30.0, 90.5, 200.0] {
+            let x = native.lapsed(as_of, lost_after).unwrap();
+            let y = sql.lapsed(as_of, lost_after).unwrap();
+            prop_assert_eq!(x.len(), y.len(), "lapsed after {}", lost_after);
+            for (u, v) in x.iter().zip(&y) {
+                prop_assert_eq!((&u.customer_id, u.last_day), (&v.customer_id, v.last_day));
+                prop_assert!(close(Some(u.value), Some(v.value)) && u.orders == v.orders, "lapsed: native {:?}, sql {:?}", u, v);
+            }
+        }
+        prop_assert_eq!(native.day_range().unwrap(), sql.day_range().unwrap());
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use churnflow::config::Pipeline;
-use churnflow::engine::{Engine, PolarsEngine};
+use churnflow::engine::SqlBackend;
 use churnflow::ingest;
 use proptest::prelude::*;
 
@@ -133,7 +133,7 @@ proptest! {
         // The latest well-formed delivery of each order, exactly.
         let mut want = good1;
         want.extend(good2);
-        let mut e = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+        let mut e = SqlBackend::open(&p.warehouse_dir()).unwrap();
         let df = e
             .query("SELECT order_id, amount FROM transactions ORDER BY order_id")
             .unwrap();

@@ -410,8 +410,8 @@ fn deliver(folder: &std::path::Path, name: &str, rows: &str) {
 
 /// (rows, revenue) in the warehouse.
 fn stored(p: &Pipeline) -> (u64, f64) {
-    use churnflow::engine::{Engine, PolarsEngine};
-    let mut e = PolarsEngine::open(&p.warehouse_dir()).unwrap();
+    use churnflow::engine::SqlBackend;
+    let mut e = SqlBackend::open(&p.warehouse_dir()).unwrap();
     let df = e
         .query("SELECT COUNT(*) AS n, SUM(amount) AS revenue FROM transactions")
         .unwrap();
@@ -608,7 +608,7 @@ fn every_config_problem_is_reported_at_once_type_errors_included() {
         dir.path(),
         &csv,
         "[train]\ncutoffs = \"six\"\nmax_iterations = 1.5\n[scoring]\nrisk_threshold = \"high\"\n\
-         shoe_size = 3\n[label]\nhorizon_days = 0\n",
+         shoe_size = 3\n[label]\nhorizon_days = 0\n[engine]\nbackend = \"spark\"\n",
     );
     let text = std::fs::read_to_string(&path)
         .unwrap()
@@ -623,6 +623,7 @@ fn every_config_problem_is_reported_at_once_type_errors_included() {
         "risk_threshold",
         "unknown field `shoe_size`",
         "label.horizon_days",
+        "engine.backend: expected one of history, sql, found \"spark\"",
     ] {
         assert!(err.contains(want), "{want} not reported:\n{err}");
     }

@@ -1,8 +1,8 @@
-//! Renders feature specs to one portable SQL query (DESIGN.md section 3): only `CASE WHEN`,
+//! Renders feature specs to one portable SQL query (`docs/ARCHITECTURE.md`, "The engine seam"): only `CASE WHEN`,
 //! aggregates, arithmetic, `COALESCE` and `CAST`; dates are epoch-day integers computed in Rust,
 //! so polars, DataFusion and Ballista all run the text unchanged.
 
-use crate::features::spec::{Agg, FeatureSpec, Measure};
+use crate::domain::feature::{Agg, FeatureSpec, Measure};
 
 /// A purchase is a row with a positive amount; refunds only change net amounts.
 const PURCHASE: &str = "amount > 0";
@@ -238,7 +238,7 @@ pub fn render_purchasers(cutoff: i32, horizon_days: i32) -> String {
 mod tests {
     use super::*;
     use crate::dates::parse_day;
-    use crate::features::spec::default_specs;
+    use crate::domain::feature::default_specs;
 
     #[test]
     fn default_feature_sql() {

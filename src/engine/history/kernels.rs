@@ -1,0 +1,333 @@
+//! The history's kernels: features at a cutoff, the facts behind labels, and lapsed accounts,
+//! each one pass over memory, in parallel over blocks of customers. The numbers are the same as
+//! the portable SQL's (`engine::sql`); `tests/it/properties.rs` checks the two `Backend`s
+//! against each other on random histories.
+
+use rayon::prelude::*;
+
+use crate::domain::facts::OutcomeFacts;
+use crate::domain::feature::{Agg, FeatureSpec, Measure};
+use crate::domain::table::{FeatureTable, stored};
+use crate::error::{Error, Result};
+
+use super::History;
+
+/// Customers in blocks of this many for parallel work: large enough that scheduling is noise.
+pub(super) const BLOCK: usize = 4096;
+
+/// A lapsed customer (see [`History::lapsed`]), by position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lapsed {
+    pub customer: usize,
+    pub last_day: i32,
+    pub value: f64,
+    pub orders: f64,
+}
+
+impl History {
+    /// Transaction features (no side-table ones) as of `as_of`, for every customer with a row on
+    /// or before it, in customer-id order like the SQL's `ORDER BY customer_id`.
+    pub fn features(&self, specs: &[FeatureSpec], as_of: i32) -> Result<FeatureTable> {
+        self.features_where(specs, as_of, None)
+    }
+
+    /// Like [`History::features`], keeping only customers whose `recency_days` (one of
+    /// `specs`) is at most `active_within` days when that is given: the active population a
+    /// model is trained and scored on, without building rows for everyone else first.
+    pub fn features_where(
+        &self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        active_within: Option<i32>,
+    ) -> Result<FeatureTable> {
+        let active = match active_within {
+            Some(days) => {
+                let recency = specs
+                    .iter()
+                    .find(|s| s.name() == "recency_days")
+                    .ok_or_else(|| {
+                        Error::Data("the active population needs the feature recency_days".into())
+                    })?;
+                Some((recency, days))
+            }
+            None => None,
+        };
+        if let Some(s) = specs.iter().find(|s| s.side_table().is_some()) {
+            return Err(Error::Data(format!(
+                "feature {} comes from a side table, not from transactions",
+                s.name()
+            )));
+        }
+        if !self.has_quantity() && specs.iter().any(uses_quantity) {
+            return Err(Error::Data(
+                "a quantity feature was asked of a history built without quantities".into(),
+            ));
+        }
+        let n = self.ids.len();
+        // Who has history up to `as_of`, block by block: the table is sized before it is
+        // filled, so the values are written once, in place (collecting per-block columns and
+        // concatenating them briefly held every value twice: 1 GB at 10^8 transactions).
+        let who: Vec<Vec<u32>> = (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                (b * BLOCK..((b + 1) * BLOCK).min(n))
+                    .filter(|&c| {
+                        let rows = self.rows(c).until(as_of);
+                        if rows.days.is_empty() {
+                            return false;
+                        }
+                        // As `FeatureTable::active_rows`: a missing recency is not active.
+                        active.is_none_or(|(recency, days)| {
+                            let r =
+                                stored(feature(recency, &rows, &rows.purchase_summary(), as_of));
+                            crate::domain::table::is_active(r, days)
+                        })
+                    })
+                    .map(|c| c as u32)
+                    .collect()
+            })
+            .collect();
+        let mut offsets = vec![0];
+        for w in &who {
+            offsets.push(offsets.last().copied().unwrap_or(0) + w.len());
+        }
+        let total = offsets.last().copied().unwrap_or(0);
+        let mut values: Vec<Vec<f64>> = vec![vec![0.0; total]; specs.len()];
+        let mut columns: Vec<_> = values
+            .iter_mut()
+            .map(|v| split_at_bounds(v, &offsets).into_iter())
+            .collect();
+        let slices: Vec<Vec<&mut [f64]>> = (0..who.len())
+            .map(|_| {
+                columns
+                    .iter_mut()
+                    .map(|c| c.next().expect("one slice per block"))
+                    .collect()
+            })
+            .collect();
+        who.par_iter().zip(slices).for_each(|(block, mut cols)| {
+            for (k, &c) in block.iter().enumerate() {
+                let rows = self.rows(c as usize).until(as_of);
+                let summary = rows.purchase_summary();
+                for (spec, col) in specs.iter().zip(cols.iter_mut()) {
+                    col[k] = stored(feature(spec, &rows, &summary, as_of));
+                }
+            }
+        });
+        let customer_ids = who
+            .iter()
+            .flatten()
+            .map(|&c| self.ids[c as usize].clone())
+            .collect();
+        Ok(FeatureTable {
+            as_of,
+            customer_ids,
+            names: specs.iter().map(|s| s.name()).collect(),
+            values,
+        })
+    }
+
+    /// Customers with history up to `as_of` whose last purchase is more than `lost_after_days`
+    /// before it, with net value and purchases from the 365 days up to that purchase to `as_of`
+    /// (as `segment::winback::render`).
+    pub fn lapsed(&self, as_of: i32, lost_after_days: f64) -> Vec<Lapsed> {
+        let n = self.ids.len();
+        (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .flat_map_iter(|b| {
+                (b * BLOCK..((b + 1) * BLOCK).min(n)).filter_map(move |c| {
+                    let rows = self.rows(c).until(as_of);
+                    let last = (0..rows.days.len())
+                        .rev()
+                        .find(|&i| rows.amounts[i] > 0.0)
+                        .map(|i| rows.days[i])?;
+                    if ((as_of - last) as f64) <= lost_after_days {
+                        return None;
+                    }
+                    let r = rows.between(last - 365, as_of);
+                    Some(Lapsed {
+                        customer: c,
+                        last_day: last,
+                        value: rows.amounts[r.clone()].iter().sum(),
+                        orders: rows.purchases(r).0,
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// The facts behind the labels at `cutoff` for customer `c` (an index from [`Self::positions`]): rows in
+    /// (cutoff - value_horizon, cutoff + max(window, value_horizon)] only, like the SQL.
+    pub fn outcome_facts(
+        &self,
+        c: usize,
+        cutoff: i32,
+        window: i32,
+        value_horizon: i32,
+    ) -> OutcomeFacts {
+        let rows = self.rows(c);
+        let d = rows.days;
+        let lo = d.partition_point(|&x| x <= cutoff - value_horizon);
+        let mid = d.partition_point(|&x| x <= cutoff);
+        let next_end = d.partition_point(|&x| x <= cutoff + value_horizon);
+        let end = d.partition_point(|&x| x <= cutoff + window.max(value_horizon));
+        OutcomeFacts {
+            next_purchase_day: (mid..end).find(|&i| rows.amounts[i] > 0.0).map(|i| d[i]),
+            next_value: rows.amounts[mid..next_end].iter().sum(),
+            previous_value: rows.amounts[lo..mid].iter().sum(),
+        }
+    }
+}
+
+fn uses_quantity(spec: &FeatureSpec) -> bool {
+    matches!(
+        spec,
+        FeatureSpec::Window {
+            measure: Measure::Quantity,
+            ..
+        }
+    )
+}
+
+/// True when computing `specs` needs quantities.
+pub fn needs_quantity(specs: &[FeatureSpec]) -> bool {
+    specs.iter().any(uses_quantity)
+}
+
+/// Splits `v` into the pieces between consecutive `bounds` (which start at 0 and end at its
+/// length).
+pub(super) fn split_at_bounds<'a, T>(mut v: &'a mut [T], bounds: &[usize]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
+    for w in bounds.windows(2) {
+        let (head, tail) = std::mem::take(&mut v).split_at_mut(w[1] - w[0]);
+        out.push(head);
+        v = tail;
+    }
+    out
+}
+
+/// One customer's rows, sorted by day.
+pub(super) struct Rows<'a> {
+    pub(super) days: &'a [i32],
+    pub(super) amounts: &'a [f64],
+    pub(super) quantities: Option<&'a [f64]>,
+}
+
+/// Facts over a customer's whole history up to the as-of day.
+struct PurchaseSummary {
+    first: Option<i32>,
+    last: Option<i32>,
+    distinct_days: u32,
+}
+
+impl<'a> Rows<'a> {
+    /// The rows on or before `day`.
+    fn until(self, day: i32) -> Rows<'a> {
+        let end = self.days.partition_point(|&x| x <= day);
+        Rows {
+            days: &self.days[..end],
+            amounts: &self.amounts[..end],
+            quantities: self.quantities.map(|q| &q[..end]),
+        }
+    }
+
+    /// Rows with day in (after, until] as an index range.
+    fn between(&self, after: i32, until: i32) -> std::ops::Range<usize> {
+        self.days.partition_point(|&x| x <= after)..self.days.partition_point(|&x| x <= until)
+    }
+
+    fn purchase_summary(&self) -> PurchaseSummary {
+        let mut s = PurchaseSummary {
+            first: None,
+            last: None,
+            distinct_days: 0,
+        };
+        for (&d, &a) in self.days.iter().zip(self.amounts) {
+            if a > 0.0 {
+                if s.last != Some(d) {
+                    s.distinct_days += 1;
+                }
+                s.first.get_or_insert(d);
+                s.last = Some(d);
+            }
+        }
+        s
+    }
+
+    /// Purchases in `r`: count, amount sum, largest amount, quantity sum (nulls as 0).
+    fn purchases(&self, r: std::ops::Range<usize>) -> (f64, f64, Option<f64>, f64) {
+        let (mut n, mut sum, mut max, mut qty) = (0.0, 0.0, None::<f64>, 0.0);
+        for i in r {
+            let a = self.amounts[i];
+            if a > 0.0 {
+                n += 1.0;
+                sum += a;
+                max = Some(max.map_or(a, |m| m.max(a)));
+                if let Some(q) = self.quantities
+                    && !q[i].is_nan()
+                {
+                    qty += q[i];
+                }
+            }
+        }
+        (n, sum, max, qty)
+    }
+}
+
+/// One feature for one customer; `None` where the SQL gives NULL.
+fn feature(spec: &FeatureSpec, rows: &Rows, s: &PurchaseSummary, as_of: i32) -> Option<f64> {
+    let recency = s.last.map(|l| (as_of - l) as f64);
+    let cycle = match (s.first, s.last) {
+        (Some(f), Some(l)) if s.distinct_days > 1 => {
+            Some((l - f) as f64 / (s.distinct_days - 1) as f64)
+        }
+        _ => None,
+    };
+    match *spec {
+        FeatureSpec::RecencyDays => recency,
+        FeatureSpec::TenureDays => Some((as_of - rows.days[0]) as f64),
+        FeatureSpec::PurchaseCycleDays => cycle,
+        FeatureSpec::OverdueRatio => Some(recency? / cycle?),
+        FeatureSpec::ArrearsOutstanding
+        | FeatureSpec::ArrearsDaysOverdue
+        | FeatureSpec::Complaints { .. } => None,
+        FeatureSpec::Window {
+            measure,
+            agg,
+            window_days: w,
+        } => {
+            let cur = rows.between(as_of - w, as_of);
+            let (n, sum, max, qty) = rows.purchases(cur.clone());
+            let previous = || rows.purchases(rows.between(as_of - 2 * w, as_of - w));
+            Some(match (measure, agg) {
+                (Measure::Orders, Agg::Trend) => (n + 1.0) / (previous().0 + 1.0),
+                (Measure::Orders, _) => n,
+                (Measure::Amount, Agg::Sum) => rows.amounts[cur].iter().sum(),
+                (Measure::Amount, Agg::Mean) => {
+                    if n > 0.0 {
+                        sum / n
+                    } else {
+                        0.0
+                    }
+                }
+                (Measure::Amount, Agg::Max) => max.unwrap_or(0.0),
+                (Measure::Amount, _) => (sum + 1.0) / (previous().1 + 1.0),
+                (Measure::Quantity, Agg::Trend) => (qty + 1.0) / (previous().3 + 1.0),
+                (Measure::Quantity, _) => qty,
+            })
+        }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_at_bounds_gives_every_element_once() {
+        let mut v: Vec<u32> = (0..10).collect();
+        let parts = split_at_bounds(&mut v, &[0, 3, 3, 7, 10]);
+        let lens: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+        assert_eq!(lens, [3, 0, 4, 3]);
+        assert_eq!(parts[2], [3, 4, 5, 6]);
+    }
+}

@@ -1,0 +1,229 @@
+//! The SQL backend: polars `SQLContext` over a lazy scan of the warehouse's committed parts,
+//! running the portable SQL text ([`features`], [`facts`]) for every question. It is the
+//! reference the history backend is checked against, and the shape a distributed engine takes.
+
+pub mod facts;
+pub mod features;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use polars::prelude::*;
+use polars::sql::SQLContext;
+
+use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
+use crate::domain::feature::FeatureSpec;
+use crate::domain::input::SideKind;
+use crate::domain::table::{CustomerId, FeatureTable, stored};
+use crate::engine::Backend;
+use crate::error::{EngineContext, Error, Result};
+use crate::frame;
+use crate::ingest::manifest::Manifest;
+use crate::ingest::{side, warehouse};
+
+/// polars SQL over the warehouse.
+pub struct SqlBackend {
+    ctx: SQLContext,
+    /// The transactions, one frame per warehouse part, each with a `day` column.
+    sources: Vec<LazyFrame>,
+    /// Tables other than `transactions`, to register again in per-part contexts.
+    others: Vec<(String, LazyFrame)>,
+}
+
+fn with_day(lf: LazyFrame) -> LazyFrame {
+    lf.with_column(
+        col("ts")
+            .cast(DataType::Date)
+            .cast(DataType::Int32)
+            .alias("day"),
+    )
+}
+
+impl SqlBackend {
+    /// Opens the warehouse at `warehouse` (only parts named by its manifest are visible).
+    pub fn open(warehouse: &Path) -> Result<Self> {
+        let manifest = Manifest::load(warehouse)?;
+        // A damaged part is named before any query reads it.
+        warehouse::verify(warehouse, &manifest)?;
+        let lf = warehouse::scan(warehouse, &manifest)?.ok_or_else(|| {
+            Error::Data(format!(
+                "the warehouse {} holds no transactions: run `churnflow ingest` first",
+                warehouse.display()
+            ))
+        })?;
+        let mut engine = Self::from_transactions(lf);
+        engine.sources = warehouse::scan_each_part(warehouse, &manifest)?
+            .into_iter()
+            .map(with_day)
+            .collect();
+        for kind in [SideKind::Arrears, SideKind::Events] {
+            if let Some(t) = side::scan_side(warehouse, &manifest, kind)? {
+                engine.ctx.register(kind.name(), t.clone());
+                engine.others.push((kind.name().to_string(), t));
+            }
+        }
+        Ok(engine)
+    }
+
+    /// Wraps a frame in the canonical warehouse schema (used by tests and by `open`).
+    pub fn from_transactions(lf: LazyFrame) -> Self {
+        let lf = with_day(lf);
+        let ctx = SQLContext::new();
+        ctx.register("transactions", lf.clone());
+        SqlBackend {
+            ctx,
+            sources: vec![lf],
+            others: Vec::new(),
+        }
+    }
+
+    /// The transactions, one lazy frame per warehouse part (with `day`).
+    pub(crate) fn sources(&self) -> &[LazyFrame] {
+        &self.sources
+    }
+
+    /// Runs one query over `transactions` (columns `customer_id, day, amount, quantity,
+    /// order_id, product_id`; `day` = days since 1970-01-01) and the side tables.
+    pub fn query(&mut self, sql: &str) -> Result<DataFrame> {
+        self.ctx
+            .execute(sql)
+            .and_then(|lf| lf.collect())
+            .engine(|| format!("running SQL on polars:\n{sql}\n"))
+    }
+
+    /// Makes `df` queryable as table `name` (replacing any table of that name).
+    pub(crate) fn register(&mut self, name: &str, df: DataFrame) {
+        let lf = df.lazy();
+        self.ctx.register(name, lf.clone());
+        self.others.retain(|(n, _)| n != name);
+        self.others.push((name.to_string(), lf));
+    }
+
+    /// Runs `sql` on each part of the transactions separately (one part at a time in memory)
+    /// and hands each part's result to `each` before the next part is read; the query must be
+    /// one whose results add up across parts (per-group sums, for instance).
+    pub(crate) fn for_each_part(
+        &mut self,
+        sql: &str,
+        each: &mut dyn FnMut(DataFrame) -> Result<()>,
+    ) -> Result<()> {
+        for (i, part) in self.sources.iter().enumerate() {
+            let mut ctx = SQLContext::new();
+            ctx.register("transactions", part.clone());
+            for (name, lf) in &self.others {
+                ctx.register(name, lf.clone());
+            }
+            let df = ctx
+                .execute(sql)
+                .and_then(|lf| lf.collect())
+                .engine(|| format!("running SQL on warehouse part {}:\n{sql}\n", i + 1))?;
+            each(df)?;
+            // The part's working memory, before the next part is read.
+            crate::memory::give_back();
+        }
+        Ok(())
+    }
+
+    /// Joins one side table's features onto `table` (0 for customers the side table does not
+    /// name, like the full query's `COALESCE`).
+    pub(crate) fn add_side_features(
+        &mut self,
+        side: &features::SideCtes,
+        table: &mut FeatureTable,
+    ) -> Result<()> {
+        let df = self.query(&side.query())?;
+        let ids = frame::str_values(&df, "customer_id")?;
+        let row: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        for c in df.get_column_names() {
+            if c.as_str() == "customer_id" {
+                continue;
+            }
+            let values = frame::f64_values(&df, c)?;
+            let column = table
+                .customer_ids
+                .iter()
+                .map(|id| row.get(&**id).and_then(|&i| values[i]).unwrap_or(0.0))
+                .collect();
+            table.names.push(c.to_string());
+            table.values.push(column);
+        }
+        Ok(())
+    }
+}
+
+impl Backend for SqlBackend {
+    fn features(
+        &mut self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+        active_within: Option<i32>,
+    ) -> Result<FeatureTable> {
+        let df = self.query(&features::render(specs, as_of, complaint_kinds))?;
+        let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
+        let values = names
+            .iter()
+            .map(|n| Ok(frame::f64_values(&df, n)?.into_iter().map(stored).collect()))
+            .collect::<Result<Vec<_>>>()?;
+        let table = FeatureTable {
+            as_of,
+            customer_ids: frame::str_values(&df, "customer_id")?
+                .into_iter()
+                .map(CustomerId::from)
+                .collect(),
+            names,
+            values,
+        };
+        match active_within {
+            Some(days) => {
+                let rows = table.active_rows(days)?;
+                Ok(table.keep_rows(&rows))
+            }
+            None => Ok(table),
+        }
+    }
+
+    fn outcome_facts(
+        &mut self,
+        table: &FeatureTable,
+        rows: &[usize],
+        window: i32,
+        value_horizon: i32,
+    ) -> Result<Vec<OutcomeFacts>> {
+        facts::outcome_facts(self, table, rows, window, value_horizon)
+    }
+
+    fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>> {
+        facts::lapsed(self, as_of, lost_after_days)
+    }
+
+    fn purchases(
+        &mut self,
+        accounts: &[(&str, i32)],
+        as_of: i32,
+    ) -> Result<HashMap<String, Purchases>> {
+        facts::purchases(self, accounts, as_of)
+    }
+
+    fn day_range(&mut self) -> Result<(i32, i32)> {
+        let df =
+            self.query("SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM transactions")?;
+        let get = |name: &str| -> Result<Option<i32>> {
+            Ok(df
+                .column(name)
+                .and_then(|c| c.cast(&DataType::Int32))
+                .engine(|| format!("reading {name}"))?
+                .i32()
+                .engine(|| format!("reading {name}"))?
+                .get(0))
+        };
+        match (get("first_day")?, get("last_day")?) {
+            (Some(a), Some(b)) => Ok((a, b)),
+            _ => Err(Error::Data("the warehouse holds no transactions".into())),
+        }
+    }
+}
