@@ -170,6 +170,6 @@ pub struct GenerateArgs {
 }
 
 fn parse_date(text: &str) -> Result<i32, String> {
-    crate::dates::parse_day(text)
+    crate::util::dates::parse_day(text)
         .ok_or_else(|| format!("expected a date as YYYY-MM-DD, found {text:?}"))
 }

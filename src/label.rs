@@ -10,10 +10,10 @@
 //!
 //! A label needs data up to the end of its longest window; earlier cutoffs are refused.
 
-use crate::dates::format_day;
 use crate::domain::facts::OutcomeFacts;
 use crate::domain::table::FeatureTable;
 use crate::error::{Error, Result};
+use crate::util::dates::format_day;
 
 pub use crate::domain::label::LabelRule;
 

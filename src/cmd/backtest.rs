@@ -3,8 +3,8 @@
 use crate::cli::PipelineArgs;
 use crate::cmd::{Out, engine, load};
 use crate::error::{Error, Result};
-use crate::ingest::lock::WorkdirLock;
 use crate::model::backtest;
+use crate::warehouse::lock::WorkdirLock;
 
 /// Runs `backtest`.
 pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
@@ -20,7 +20,7 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
         ));
     }
     let path = p.workdir.join("backtest").join("backtest.csv");
-    crate::atomic_file::write_csv(&path, &mut backtest::to_frame(&rows)?, false)?;
+    crate::util::atomic_file::write_csv(&path, &mut backtest::to_frame(&rows)?, false)?;
     out.line(backtest::render(&rows).trim_end());
     let beaten = rows
         .iter()

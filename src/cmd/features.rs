@@ -2,10 +2,10 @@
 
 use crate::cli::FeaturesArgs;
 use crate::cmd::{Out, engine, load, print_line};
-use crate::dates::format_day;
 use crate::error::Result;
 use crate::features::{self, spec};
-use crate::ingest::lock::WorkdirLock;
+use crate::util::dates::format_day;
+use crate::warehouse::lock::WorkdirLock;
 
 /// Runs `features`.
 pub fn run(args: &FeaturesArgs, out: Out) -> Result<()> {

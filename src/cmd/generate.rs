@@ -2,9 +2,9 @@
 
 use crate::cli::GenerateArgs;
 use crate::cmd::Out;
-use crate::dates::from_day;
 use crate::error::Result;
 use crate::synth::{self, SynthConfig};
+use crate::util::dates::from_day;
 
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs, out: Out) -> Result<()> {

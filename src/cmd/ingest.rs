@@ -3,7 +3,8 @@
 use crate::cli::PipelineArgs;
 use crate::cmd::{Out, load};
 use crate::error::Result;
-use crate::ingest::{self, IngestReport, lock::WorkdirLock};
+use crate::ingest::{self, IngestReport};
+use crate::warehouse::lock::WorkdirLock;
 
 /// Runs `ingest`.
 pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {

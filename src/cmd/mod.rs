@@ -101,7 +101,7 @@ impl Out {
 
     /// Sets up JSON logging (one object per line on stderr) and progress bars for this format.
     pub fn init(&self) {
-        crate::progress::enable(self.format == LogFormat::Text && !self.quiet);
+        crate::util::progress::enable(self.format == LogFormat::Text && !self.quiet);
         if self.format == LogFormat::Json {
             let _ = tracing_subscriber::fmt()
                 .json()

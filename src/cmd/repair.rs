@@ -4,7 +4,7 @@
 use crate::cli::PipelineArgs;
 use crate::cmd::{Out, load};
 use crate::error::Result;
-use crate::ingest::{lock::WorkdirLock, repair};
+use crate::warehouse::{lock::WorkdirLock, repair};
 
 /// Runs `repair`.
 pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {

@@ -3,7 +3,7 @@
 use crate::cli::RetractArgs;
 use crate::cmd::{Out, load};
 use crate::error::Result;
-use crate::ingest::{lock::WorkdirLock, repair};
+use crate::warehouse::{lock::WorkdirLock, repair};
 
 /// Runs `retract`.
 pub fn run(args: &RetractArgs, out: Out) -> Result<()> {

@@ -8,16 +8,17 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::app;
-use crate::atomic_file;
 use crate::cli::RunArgs;
 use crate::cmd::{Out, StageEvent, engine, ingest as ingest_cmd, load, train as train_cmd};
 use crate::config::Pipeline;
 use crate::error::{EXIT_OK, Result};
-use crate::ingest::manifest::Manifest;
-use crate::ingest::{self, IngestReport, lock::WorkdirLock, pending};
+use crate::ingest::{self, IngestReport, pending};
 use crate::model::policy;
 use crate::model::registry::Decision;
 use crate::report::{latest, summary};
+use crate::util::atomic_file;
+use crate::warehouse::lock::WorkdirLock;
+use crate::warehouse::manifest::Manifest;
 
 #[derive(Serialize)]
 struct Stage {
@@ -122,7 +123,7 @@ impl Night {
             churnflow_version: env!("CARGO_PKG_VERSION"),
             started_at: self.started_at.to_rfc3339(),
             finished_at: chrono::Utc::now().to_rfc3339(),
-            as_of: self.as_of.map(crate::dates::format_day),
+            as_of: self.as_of.map(crate::util::dates::format_day),
             ingest: changed,
             already_ingested: already.len(),
             retrain: self.retrain,
@@ -175,7 +176,7 @@ fn run_night(p: &Pipeline, args: &RunArgs, out: Out, night: &mut Night) -> Resul
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let t = Instant::now();
     let ingested = ingest::ingest_all_into(p, &mut night.ingest);
-    crate::memory::give_back();
+    crate::util::memory::give_back();
     ingest_cmd::print_reports(&night.ingest, &p.warehouse_dir(), out);
     ingested?;
     let seconds = night.timed("ingest", t);
@@ -196,7 +197,7 @@ fn run_night(p: &Pipeline, args: &RunArgs, out: Out, night: &mut Night) -> Resul
     // night without fresh data.
     let as_of = crate::engine::night(engine.as_mut(), args.as_of)?;
     night.as_of = Some(as_of);
-    let today = crate::dates::to_day(chrono::Utc::now().date_naive());
+    let today = crate::util::dates::to_day(chrono::Utc::now().date_naive());
     crate::engine::check_fresh(
         engine.as_mut(),
         args.as_of.unwrap_or(today),
@@ -324,7 +325,7 @@ fn dry_run(p: &Pipeline, args: &RunArgs, out: Out) -> Result<()> {
     };
     out.line(format!(
         "as of {}: {}: {}{on}",
-        crate::dates::format_day(as_of),
+        crate::util::dates::format_day(as_of),
         if decision.retrain {
             "would retrain"
         } else {

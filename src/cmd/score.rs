@@ -4,8 +4,8 @@ use crate::app;
 use crate::cli::AsOfArgs;
 use crate::cmd::{Out, engine, load};
 use crate::error::Result;
-use crate::ingest::lock::WorkdirLock;
 use crate::report::{latest, summary};
+use crate::warehouse::lock::WorkdirLock;
 
 /// Runs `score`.
 pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {

@@ -5,11 +5,11 @@ use crate::cmd::{Out, engine, load};
 use crate::config::Pipeline;
 use crate::engine::Backend;
 use crate::error::Result;
-use crate::ingest::lock::WorkdirLock;
-use crate::ingest::manifest::Manifest;
 use crate::model::metrics::Metrics;
 use crate::model::registry::Decision;
 use crate::model::train::{self, TrainReport};
+use crate::warehouse::lock::WorkdirLock;
+use crate::warehouse::manifest::Manifest;
 
 /// Runs `train`.
 pub fn run(args: &TrainArgs, out: Out) -> Result<()> {

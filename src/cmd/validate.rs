@@ -4,7 +4,7 @@
 use crate::cli::PipelineArgs;
 use crate::cmd::{Out, load};
 use crate::error::{Error, Result};
-use crate::ingest::{self, prepare, reader};
+use crate::ingest::{self, prepare, read};
 
 /// Runs `validate`.
 pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
@@ -45,7 +45,7 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
         let checked = prepare::expand(path).and_then(|files| {
             for f in &files {
                 ingest::read_prepared(f, *encoding, &staging, |staged| {
-                    reader::check_header(staged, *format, section, wanted)
+                    read::check_header(staged, *format, section, wanted)
                 })?;
             }
             Ok(files.len())

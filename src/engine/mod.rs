@@ -85,14 +85,14 @@ pub fn night(engine: &mut dyn Backend, as_of: Option<i32>) -> Result<i32> {
     let range = || {
         format!(
             "the warehouse holds data from {} to {}",
-            crate::dates::format_day(first),
-            crate::dates::format_day(last)
+            crate::util::dates::format_day(first),
+            crate::util::dates::format_day(last)
         )
     };
     if day < first {
         return Err(crate::error::Error::Usage(format!(
             "--as-of {} is before the first day of data: {}; choose a day in that range",
-            crate::dates::format_day(day),
+            crate::util::dates::format_day(day),
             range()
         )));
     }
@@ -100,7 +100,7 @@ pub fn night(engine: &mut dyn Backend, as_of: Option<i32>) -> Result<i32> {
         return Err(crate::error::Error::Usage(format!(
             "--as-of {} is {} days after the last day of data (at most {MAX_DAYS_PAST_DATA} \
              allowed): {}; ingest the missing exports first, or choose a day in that range",
-            crate::dates::format_day(day),
+            crate::util::dates::format_day(day),
             day - last,
             range()
         )));
@@ -122,8 +122,8 @@ pub fn check_fresh(engine: &mut dyn Backend, night: i32, max_age_days: Option<i3
         return Err(crate::error::Error::Gate(format!(
             "stale data: the newest row is from {} ({age} days before {}), more than \
              source.max_data_age_days = {max_age}; deliver tonight's export, or raise the limit",
-            crate::dates::format_day(newest),
-            crate::dates::format_day(night)
+            crate::util::dates::format_day(newest),
+            crate::util::dates::format_day(night)
         )));
     }
     Ok(())

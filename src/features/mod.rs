@@ -12,7 +12,7 @@ use polars::prelude::*;
 
 use crate::engine::Backend;
 use crate::error::{EngineContext, Result};
-use crate::ingest::warehouse::write_parquet_batches;
+use crate::warehouse::parts::write_parquet_batches;
 use spec::FeatureSpec;
 
 pub use crate::domain::table::{CustomerId, FeatureTable, Values, is_active, stored};

@@ -22,7 +22,7 @@ pub fn refuse_if_broken(
         return Ok(());
     }
     let mut reasons: Vec<(String, usize)> = Vec::new();
-    for r in crate::frame::str_values(rejected, "reason")? {
+    for r in crate::util::frame::str_values(rejected, "reason")? {
         let r = validate::reason_kind(&r);
         match reasons.iter_mut().find(|(k, _)| k == r) {
             Some((_, n)) => *n += 1,

@@ -2,40 +2,30 @@
 //! file for rejected rows, and a new manifest. Re-ingesting a file with the same content is a
 //! no-op; a failure at any point leaves the previous warehouse as it was.
 
-pub mod chunks;
-pub mod footer;
 pub mod gate;
 pub mod identity;
-pub mod layout;
-pub mod lock;
-pub mod manifest;
 pub mod number;
 pub mod orders;
 pub mod pending;
 pub mod prepare;
-pub mod reader;
-pub mod rebuild;
-pub mod records;
-pub mod repair;
+pub mod read;
 pub mod restate;
 pub mod side;
 pub mod stage;
 pub mod timestamp;
 pub mod validate;
-pub mod warehouse;
 /// Time zones moved to the domain floor; `ingest::zone` keeps naming them.
 pub use crate::domain::zone;
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use polars::prelude::*;
-use sha2::{Digest, Sha256};
 
-use crate::config::{Pipeline, Source, hex};
+use crate::config::{Pipeline, Source};
 use crate::error::{Error, Result};
-use manifest::{Batch, Manifest};
+use crate::util::hashing::hash_file;
+use crate::warehouse::manifest::{self, Batch, Manifest, Part};
+use crate::warehouse::parts;
 use validate::{Bounds, Field, FieldKind};
 
 use crate::error::EngineContext;
@@ -60,6 +50,29 @@ pub struct IngestReport {
     pub orders_replaced: u64,
     pub quarantine: Option<String>,
     pub warnings: Vec<String>,
+}
+
+impl IngestReport {
+    /// The manifest entry of this ingest, which wrote `parts`.
+    pub fn batch(&self, source_bytes: u64, parts: Vec<Part>) -> Batch {
+        let r = self;
+        Batch {
+            batch_id: r.batch_id.clone(),
+            source_path: r.source.clone(),
+            source_sha256: r.source_sha256.clone(),
+            source_bytes,
+            ingested_at: chrono::Utc::now().to_rfc3339(),
+            rows_read: r.rows_read,
+            rows_accepted: r.rows_accepted,
+            rows_rejected: r.rows_rejected,
+            rows_duplicate: r.rows_duplicate,
+            rows_restated: r.rows_restated,
+            orders_replaced: r.orders_replaced,
+            quarantine: r.quarantine.clone(),
+            parts,
+            superseded: Vec::new(),
+        }
+    }
 }
 
 impl IngestReport {
@@ -125,32 +138,6 @@ pub fn read_prepared<T>(
     })
 }
 
-/// Calls `each` on successive non-empty chunks of a file (1 MB at a time).
-pub fn for_each_chunk(path: &Path, mut each: impl FnMut(&[u8])) -> Result<()> {
-    let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| Error::io("reading", path, e))?;
-        if n == 0 {
-            return Ok(());
-        }
-        each(&buf[..n]);
-    }
-}
-
-/// SHA-256 and size of a file.
-pub fn hash_file(path: &Path) -> Result<(String, u64)> {
-    let mut hasher = Sha256::new();
-    let mut total = 0u64;
-    for_each_chunk(path, |chunk| {
-        total += chunk.len() as u64;
-        hasher.update(chunk);
-    })?;
-    Ok((hex(&hasher.finalize()), total))
-}
-
 /// Ingests every file the pipeline's source names (a file, a folder or a glob), each as its own
 /// batch committed on its own. The caller holds the workdir lock.
 pub fn ingest(p: &Pipeline) -> Result<Vec<IngestReport>> {
@@ -162,8 +149,8 @@ pub fn ingest(p: &Pipeline) -> Result<Vec<IngestReport>> {
 fn ingest_into(p: &Pipeline, done: &mut Vec<IngestReport>) -> Result<()> {
     let wh = p.warehouse_dir();
     let manifest = Manifest::load(&wh)?;
-    warehouse::verify(&wh, &manifest)?;
-    let cleanup = warehouse::clean_uncommitted(&wh, &manifest)?;
+    parts::verify(&wh, &manifest)?;
+    let cleanup = parts::clean_uncommitted(&wh, &manifest)?;
     // Staged copies and spilled rows of a killed run: nothing refers to them, and a later file
     // would not reuse their batch folder, so they would otherwise stay forever.
     let staging = wh.join(".staging");
@@ -171,7 +158,7 @@ fn ingest_into(p: &Pipeline, done: &mut Vec<IngestReport>) -> Result<()> {
         std::fs::remove_dir_all(&staging).map_err(|e| Error::io("removing", &staging, e))?;
     }
     let files = prepare::expand(&p.source.path)?;
-    let bar = crate::progress::bar(files.len() as u64, "ingesting files");
+    let bar = crate::util::progress::bar(files.len() as u64, "ingesting files");
     let first = done.len();
     for file in &files {
         done.push(ingest_file(p, file)?);
@@ -226,7 +213,7 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
 
     let staging = wh.join(".staging");
     let mapped = src.columns.mapped();
-    let today = crate::dates::to_day(chrono::Utc::now().date_naive());
+    let today = crate::util::dates::to_day(chrono::Utc::now().date_naive());
     let mut chunks = ChunkIngest {
         src,
         fields: transaction_fields(src, today),
@@ -243,7 +230,7 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     };
     read_prepared(file, src.encoding, &staging, |path| {
         chunks.file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-        reader::for_each_raw(
+        read::for_each_raw(
             path,
             src.format,
             "source",
@@ -302,12 +289,12 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         Some(rows) if rows.height() > 0 => {
             let rel = format!("quarantine/{batch_id}.csv");
             manifest::Intent::announce(&wh, &batch_id, std::slice::from_ref(&rel))?;
-            crate::atomic_file::write_csv(&wh.join(&rel), rows, false)?;
+            crate::util::atomic_file::write_csv(&wh.join(&rel), rows, false)?;
             Some(rel)
         }
         _ => None,
     };
-    let footer = warehouse::PartFooter {
+    let footer = parts::PartFooter {
         table: "transactions".into(),
         batch_id: batch_id.clone(),
         month: String::new(),
@@ -340,7 +327,7 @@ fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
         warnings,
     };
     restate::apply(&mut manifest, &superseding.rewritten);
-    let mut batch = Batch::from_report(&report, bytes, written.parts);
+    let mut batch = report.batch(bytes, written.parts);
     batch.ingested_at = footer.ingested_at.clone();
     batch.superseded = superseding.kept;
     manifest.batches.push(batch);
@@ -371,7 +358,7 @@ struct ChunkIngest<'a> {
 }
 
 impl ChunkIngest<'_> {
-    fn add(&mut self, read: reader::RawRead) -> Result<()> {
+    fn add(&mut self, read: read::RawRead) -> Result<()> {
         let (mut raw, malformed, header) = (read.frame, read.malformed, read.header);
         let mut extra = Vec::new();
         if let (Some(ids), Some(order)) = (&mut self.orders, &self.src.columns.order_id) {
@@ -430,8 +417,8 @@ pub fn transaction_fields(src: &Source, today: i32) -> Vec<Field> {
         max: ms(today + src.max_future_days + 1) - 1.0,
         message: format!(
             "timestamp outside the plausible range {} .. {} (source.earliest_date, source.max_future_days)",
-            crate::dates::format_day(src.earliest_day),
-            crate::dates::format_day(today + src.max_future_days)
+            crate::util::dates::format_day(src.earliest_day),
+            crate::util::dates::format_day(today + src.max_future_days)
         ),
     });
     let mut amount = Field::required("amount", "amount", &c.amount, FieldKind::Number);

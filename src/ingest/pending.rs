@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use crate::config::Pipeline;
 use crate::error::Result;
-use crate::ingest::manifest::Manifest;
-use crate::ingest::{hash_file, prepare};
+use crate::ingest::prepare;
+use crate::util::hashing::hash_file;
+use crate::warehouse::manifest::Manifest;
 
 /// What an ingest would do with one file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,7 +92,7 @@ impl Drop for Prepared {
 pub fn prepare(file: &Path, encoding: Encoding, staging: &Path) -> Result<Prepared> {
     let compression = sniff(file)?;
     // Parquet is binary with its own compression: never transcoded.
-    let parquet = compression == Compression::None && crate::ingest::reader::is_parquet(file)?;
+    let parquet = compression == Compression::None && crate::ingest::read::is_parquet(file)?;
     if parquet || (compression == Compression::None && encoding == Encoding::Utf8) {
         return Ok(Prepared {
             path: file.to_path_buf(),

@@ -16,8 +16,8 @@ use polars::prelude::*;
 
 use crate::error::{EngineContext, Result};
 use crate::ingest::identity;
-use crate::ingest::manifest::{Intent, Manifest, Part, Superseded};
-use crate::ingest::warehouse::{self, IDENTITY, PartFooter};
+use crate::warehouse::manifest::{Intent, Manifest, Part, Superseded};
+use crate::warehouse::parts::{self, IDENTITY, PartFooter};
 
 pub use crate::domain::input::Policy;
 
@@ -62,7 +62,7 @@ impl Plan {
 type Signature = (u128, u64);
 
 fn signatures(df: &DataFrame) -> Result<HashMap<String, Signature>> {
-    let ids = crate::frame::str_values(df, "order_id")?;
+    let ids = crate::util::frame::str_values(df, "order_id")?;
     let hashes = identity::hashes(df, &IDENTITY)?;
     let mut pairs: Vec<(&str, u128)> = ids.iter().map(|s| s.as_str()).zip(hashes).collect();
     pairs.sort_unstable();
@@ -104,7 +104,7 @@ pub fn plan(wh: &Path, manifest: &Manifest, staged: &[LazyFrame], policy: Policy
     // Parts whose order-id range (footer statistics) misses the batch's are skipped unread: ids
     // mostly grow with time, so a night's new orders meet no earlier part.
     let (lo, hi) = {
-        let mut v = crate::frame::str_values(&ids.clone().into_frame(), ids.name())?;
+        let mut v = crate::util::frame::str_values(&ids.clone().into_frame(), ids.name())?;
         v.sort_unstable();
         (
             v.first().cloned().unwrap_or_default().into_bytes(),
@@ -113,7 +113,7 @@ pub fn plan(wh: &Path, manifest: &Manifest, staged: &[LazyFrame], policy: Policy
     };
     let mut parts: Vec<&Part> = Vec::new();
     for p in manifest.batches.iter().flat_map(|b| &b.parts) {
-        let meets = match warehouse::text_range(&wh.join(&p.path), "order_id")? {
+        let meets = match parts::text_range(&wh.join(&p.path), "order_id")? {
             Some((a, b)) => a <= hi && lo <= b,
             None => true,
         };
@@ -128,7 +128,7 @@ pub fn plan(wh: &Path, manifest: &Manifest, staged: &[LazyFrame], policy: Policy
         .iter()
         .map(|p| PlRefPath::new(wh.join(&p.path).to_string_lossy().as_ref()))
         .collect();
-    let old = LazyFrame::scan_parquet_files(paths.into_iter().collect(), warehouse::scan_args())
+    let old = LazyFrame::scan_parquet_files(paths.into_iter().collect(), parts::scan_args())
         .engine(|| "scanning the warehouse".into())?
         .with_row_index("__row", None)
         .filter(col("order_id").is_in(lit(ids).implode(false), false))
@@ -152,8 +152,8 @@ pub fn plan(wh: &Path, manifest: &Manifest, staged: &[LazyFrame], policy: Policy
         .collect()
         .engine(|| "reading restated orders".into())?;
     let new_sigs = signatures(&new)?;
-    let old_ids = crate::frame::str_values(&old, "order_id")?;
-    let old_batches = crate::frame::str_values(&old, "source_batch")?;
+    let old_ids = crate::util::frame::str_values(&old, "order_id")?;
+    let old_batches = crate::util::frame::str_values(&old, "source_batch")?;
     let earlier: HashMap<&str, &str> = old_ids
         .iter()
         .map(|s| s.as_str())
@@ -226,14 +226,14 @@ pub fn supersede(wh: &Path, manifest: &Manifest, plan: &Plan, by: &str) -> Resul
                 continue;
             };
             let path = wh.join(&part.path);
-            let Some(footer) = warehouse::read_footer(&path)? else {
+            let Some(footer) = parts::read_footer(&path)? else {
                 return Err(crate::error::Error::Warehouse(format!(
                     "{} has no churnflow footer (written by an older churnflow); run \
                      `churnflow repair PIPELINE` to add it before restating its orders",
                     path.display()
                 )));
             };
-            let all = warehouse::read_part(&path)?;
+            let all = parts::read_part(&path)?;
             let mask: Vec<bool> = {
                 let mut m = vec![false; all.height()];
                 for &r in rows {
@@ -259,7 +259,7 @@ pub fn supersede(wh: &Path, manifest: &Manifest, plan: &Plan, by: &str) -> Resul
                 announce.push(new_rel.clone());
             }
             Intent::announce(wh, by, &announce)?;
-            let kept = warehouse::write_part(
+            let kept = parts::write_part(
                 wh,
                 &gone_rel,
                 &mut gone,
@@ -275,7 +275,7 @@ pub fn supersede(wh: &Path, manifest: &Manifest, plan: &Plan, by: &str) -> Resul
                 part: kept,
             });
             let replacement = if left.height() > 0 {
-                Some(warehouse::write_part(wh, &new_rel, &mut left, &footer)?)
+                Some(parts::write_part(wh, &new_rel, &mut left, &footer)?)
             } else {
                 None
             };
@@ -310,7 +310,7 @@ pub fn rejects(
     fields: &[crate::ingest::validate::Field],
     source: &str,
 ) -> Result<DataFrame> {
-    let ids = crate::frame::str_values(rows, "order_id")?;
+    let ids = crate::util::frame::str_values(rows, "order_id")?;
     let reasons: Vec<String> = ids
         .iter()
         .map(|id| match plan.decision(id) {

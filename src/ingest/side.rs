@@ -3,16 +3,16 @@
 //! Later deliveries win: the customer master keeps each customer's latest row, arrears each
 //! (customer, day)'s latest snapshot.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::config::{SideKind, SideTable};
+use crate::config::SideTable;
 use crate::error::{EngineContext, Result};
-use crate::frame;
-use crate::ingest::manifest::{Batch, Intent, Manifest};
-use crate::ingest::{IngestReport, hash_file, reader, validate, warehouse};
+use crate::ingest::{IngestReport, read, validate};
+use crate::util::hashing::hash_file;
+use crate::warehouse::manifest::{Intent, Manifest};
+use crate::warehouse::parts;
 
 /// Ingests one side table; a file with the same content as before is a no-op.
 pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport> {
@@ -35,7 +35,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
     let batch_id = format!("b{}", &sha[..16]);
     let staging = wh.join(".staging");
     let read = crate::ingest::read_prepared(file, t.encoding, &staging, |path| {
-        reader::read_raw(path, t.format, table, &t.mapped(), &staging)
+        read::read_raw(path, t.format, table, &t.mapped(), &staging)
     })?;
     let rows_read = (read.frame.height() + read.malformed.len()) as u64;
     let mut v = validate::validate(
@@ -68,7 +68,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
     let rows_duplicate = rows_read - rows_rejected - accepted.height() as u64;
     let quarantine = if rows_rejected > 0 {
         let rel = format!("quarantine/{table}-{batch_id}.csv");
-        crate::atomic_file::write_csv(&wh.join(&rel), &mut v.rejected.clone(), false)?;
+        crate::util::atomic_file::write_csv(&wh.join(&rel), &mut v.rejected.clone(), false)?;
         Some(rel)
     } else {
         None
@@ -80,11 +80,11 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
     announced.extend(quarantine.clone());
     Intent::announce(wh, &batch_id, &announced)?;
     // For side tables the part's `month` names the table.
-    let part = warehouse::write_part(
+    let part = parts::write_part(
         wh,
         &rel,
         &mut accepted,
-        &warehouse::PartFooter {
+        &parts::PartFooter {
             table: table.into(),
             batch_id: batch_id.clone(),
             month: table.into(),
@@ -113,84 +113,10 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
         quarantine,
         warnings: vec![],
     };
-    let mut batch = Batch::from_report(&report, bytes, vec![part]);
+    let mut batch = report.batch(bytes, vec![part]);
     batch.ingested_at = ingested_at;
     manifest.side_batches.push(batch);
     manifest.save(wh)?;
     Intent::done(wh, &report.batch_id)?;
     Ok(report)
-}
-
-/// All committed rows of a side table, latest delivery last; None when never ingested.
-pub fn scan_side(wh: &Path, manifest: &Manifest, kind: SideKind) -> Result<Option<LazyFrame>> {
-    let paths: Vec<PlRefPath> = manifest
-        .side_batches
-        .iter()
-        .flat_map(|b| &b.parts)
-        .filter(|p| p.month == kind.name())
-        .map(|p| PlRefPath::new(wh.join(&p.path).to_string_lossy().as_ref()))
-        .collect();
-    if paths.is_empty() {
-        return Ok(None);
-    }
-    let args = ScanArgsParquet {
-        hive_options: HiveOptions::new_disabled(),
-        ..ScanArgsParquet::default()
-    };
-    let lf = LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
-        .engine(|| format!("scanning the {} table", kind.name()))?;
-    let day = |c: &str| {
-        col(c)
-            .cast(DataType::Date)
-            .cast(DataType::Int32)
-            .alias("day")
-    };
-    Ok(Some(match kind {
-        SideKind::Customers => lf,
-        SideKind::Arrears => lf.with_column(day("as_of")).unique_stable_generic(
-            Some(vec![col("customer_id"), col("day")]),
-            UniqueKeepStrategy::Last,
-        ),
-        SideKind::Events => lf.with_column(day("ts")),
-    }))
-}
-
-/// Name, owner, region and segment of a customer.
-#[derive(Debug, Clone, Default)]
-pub struct CustomerInfo {
-    pub name: String,
-    pub owner: String,
-    pub region: String,
-    pub segment: String,
-}
-
-/// The customer master (latest row per customer); empty when none was ingested.
-pub fn customer_master(wh: &Path) -> Result<HashMap<String, CustomerInfo>> {
-    let manifest = Manifest::load(wh)?;
-    let Some(lf) = scan_side(wh, &manifest, SideKind::Customers)? else {
-        return Ok(HashMap::new());
-    };
-    let df = lf
-        .unique_stable_generic(Some(vec![col("customer_id")]), UniqueKeepStrategy::Last)
-        .collect()
-        .engine(|| "reading the customer master".into())?;
-    let ids = frame::str_values(&df, "customer_id")?;
-    let get = |c: &str| frame::str_values(&df, c);
-    let (name, owner, region, segment) =
-        (get("name")?, get("owner")?, get("region")?, get("segment")?);
-    Ok(ids
-        .into_iter()
-        .enumerate()
-        .map(|(i, id)| {
-            (
-                id,
-                CustomerInfo {
-                    name: name[i].clone(),
-                    owner: owner[i].clone(),
-                    region: region[i].clone(),
-                    segment: segment[i].clone(),
-                },
-            )
-        })
-        .collect())
 }

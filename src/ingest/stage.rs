@@ -11,9 +11,9 @@ use polars::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
 use crate::ingest::identity;
-use crate::ingest::manifest::{Intent, Manifest, Part};
 use crate::ingest::restate::{Decision, Plan};
-use crate::ingest::warehouse::{self, CANONICAL, IDENTITY, PartFooter};
+use crate::warehouse::manifest::{Intent, Manifest, Part};
+use crate::warehouse::parts::{self, CANONICAL, IDENTITY, PartFooter};
 
 /// Staged rows of one batch, by month; the folder is removed when the stage is dropped.
 pub struct MonthStage {
@@ -94,7 +94,7 @@ impl MonthStage {
                     [PlRefPath::new(p.to_string_lossy().as_ref())]
                         .into_iter()
                         .collect(),
-                    warehouse::scan_args(),
+                    parts::scan_args(),
                 )
                 .engine(|| format!("reading staged rows {}", p.display()))
             })
@@ -159,7 +159,7 @@ impl MonthStage {
                 .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
                 .collect();
             let mut new =
-                LazyFrame::scan_parquet_files(paths.into_iter().collect(), warehouse::scan_args())
+                LazyFrame::scan_parquet_files(paths.into_iter().collect(), parts::scan_args())
                     .engine(|| format!("reading staged rows of {month}"))?
                     .with_column(lit(batch_id).alias("source_batch"));
             if !dropped.is_empty() {
@@ -200,7 +200,7 @@ impl MonthStage {
                 .engine(|| format!("selecting the new rows of {month}"))?;
             drop(new);
             if !restating.is_empty() {
-                out.restated += crate::frame::opt_str_values(&fresh, "order_id")?
+                out.restated += crate::util::frame::opt_str_values(&fresh, "order_id")?
                     .iter()
                     .filter(|v| v.as_deref().is_some_and(|v| restating.contains(&v)))
                     .count() as u64;
@@ -211,7 +211,7 @@ impl MonthStage {
                 month: month.clone(),
                 ..footer.clone()
             };
-            let part = warehouse::write_part(wh, &rel, &mut fresh, &part_footer)?;
+            let part = parts::write_part(wh, &rel, &mut fresh, &part_footer)?;
             out.stored += part.rows;
             out.parts.push(part);
         }
@@ -245,7 +245,7 @@ fn month_rows(wh: &Path, manifest: &Manifest, month: &str, plan: &Plan) -> Resul
         .iter()
         .map(|p| PlRefPath::new(wh.join(&p.path).to_string_lossy().as_ref()))
         .collect();
-    let mut lf = LazyFrame::scan_parquet_files(paths.into_iter().collect(), warehouse::scan_args())
+    let mut lf = LazyFrame::scan_parquet_files(paths.into_iter().collect(), parts::scan_args())
         .engine(|| format!("scanning the warehouse's rows of {month}"))?;
     let mut gone: Vec<IdxSize> = Vec::new();
     let mut start = 0u64;

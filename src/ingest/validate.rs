@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use crate::error::{EngineContext, Result};
-use crate::ingest::reader::{LINE, Malformed};
+use crate::ingest::read::{LINE, Malformed};
 use crate::ingest::zone::Zone;
 
 pub use crate::ingest::number::NumberFormat;

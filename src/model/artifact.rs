@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::features::FeatureTable;
 use crate::label::LabelRule;
@@ -14,6 +13,7 @@ use crate::model::drift;
 use crate::model::fit::LinearModel;
 use crate::model::metrics::{GainsRow, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
+use crate::util::atomic_file;
 
 /// Version of the artifact layout.
 pub const FORMAT_VERSION: u32 = 3;

@@ -6,7 +6,6 @@
 use polars::prelude::*;
 
 use crate::config::Pipeline;
-use crate::dates::format_day;
 use crate::engine::Backend;
 use crate::error::{EngineContext, Result};
 use crate::model::cutoffs::{self, plan};
@@ -15,6 +14,7 @@ use crate::model::metrics::{self, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
 use crate::model::procedure::{self, Snapshot};
 use crate::model::train::{Snapshots, recency_scores, value_at_risk};
+use crate::util::dates::format_day;
 
 /// One tested cutoff.
 #[derive(Debug, Clone)]

@@ -180,7 +180,7 @@ pub fn judge(tolerance: f64, val: &Pair, earlier: Option<&Pair>) -> (Calibration
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::Rng;
+    use crate::util::rng::Rng;
 
     #[test]
     fn platt_recovers_a_known_scaling() {

@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::atomic_file;
 use crate::error::Result;
 use crate::model::artifact::ModelArtifact;
 use crate::model::metrics::Metrics;
+use crate::util::atomic_file;
 
 fn num(x: f64) -> String {
     if x.is_finite() {

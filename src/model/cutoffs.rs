@@ -3,9 +3,9 @@
 //! and how they split into training and validation.
 
 use crate::config::Pipeline;
-use crate::dates::{format_day, month_ends_between};
 use crate::engine::Backend;
 use crate::error::{Error, Result};
+use crate::util::dates::{format_day, month_ends_between};
 
 /// Every cutoff whose label window has passed by `last`, oldest first: month ends, or every
 /// `cadence_days` counted back from the latest one. A cutoff needs `min_history` days of data
@@ -182,7 +182,7 @@ pub fn held_out(customer_id: &str, seed: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dates::parse_day;
+    use crate::util::dates::parse_day;
 
     #[test]
     fn label_windows_of_training_cutoffs_end_before_validation() {

@@ -109,7 +109,7 @@ impl FeatureBins {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::Rng;
+    use crate::util::rng::Rng;
 
     #[test]
     fn psi_is_zero_for_the_same_distribution_and_grows_with_a_shift() {

@@ -2,12 +2,12 @@
 //! same validation rows, and only figures the current model did not fit on may judge it.
 
 use crate::config::Pipeline;
-use crate::dates::format_day;
 use crate::error::Result;
 use crate::model::artifact::ModelArtifact;
 use crate::model::metrics::Metrics;
 use crate::model::procedure::Snapshot;
 use crate::model::registry::Decision;
+use crate::util::dates::format_day;
 
 /// How the current model fares on the new model's validation rows.
 pub enum Current {

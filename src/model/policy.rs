@@ -13,13 +13,13 @@
 use serde::Serialize;
 
 use crate::config::Pipeline;
-use crate::dates::{format_day, parse_day};
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::features;
 use crate::model::artifact::ModelArtifact;
 use crate::model::registry::Registry;
 use crate::model::sections;
+use crate::util::dates::{format_day, parse_day};
 
 /// What the command line asks of the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,7 +7,6 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::config::TrainSettings;
-use crate::dates::format_day;
 use crate::error::{Error, Result};
 use crate::features::FeatureTable;
 use crate::features::spec::FeatureSpec;
@@ -16,7 +15,8 @@ use crate::model::calibration;
 use crate::model::fit::{self, FitParams, LinearModel};
 use crate::model::metrics::{self, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
-use crate::synth::Rng;
+use crate::util::dates::format_day;
+use crate::util::rng::Rng;
 
 /// One labelled cutoff: features of the active population and what happened next.
 pub struct Snapshot {
@@ -193,7 +193,7 @@ pub fn fit_procedure(
     if val.rows.is_empty() {
         return Err(Error::Data(format!(
             "no active customers at the validation cutoff {}",
-            crate::dates::format_day(val.cutoff)
+            crate::util::dates::format_day(val.cutoff)
         )));
     }
     let params = |alpha| FitParams {
@@ -231,7 +231,7 @@ pub fn fit_procedure(
     fits.sort_by_key(|f| settings.alphas.iter().position(|a| *a == f.0));
     drop(x_t);
     // The fits' temporaries, before the refit's matrix is built.
-    crate::memory::give_back();
+    crate::util::memory::give_back();
     let grid: Vec<GridPoint> = fits
         .iter()
         .map(|(alpha, _, p)| GridPoint {

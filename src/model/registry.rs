@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file;
 use crate::error::Result;
+use crate::util::atomic_file;
 
 /// File name of the registry inside the models folder.
 pub const REGISTRY_FILE: &str = "registry.json";

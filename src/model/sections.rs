@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Pipeline, hex};
+use crate::config::Pipeline;
+use crate::util::hashing::hex;
 
 /// SHA-256 (hex) of each model-defining section of `p`, by section name.
 pub fn hashes(p: &Pipeline) -> BTreeMap<String, String> {

@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Pipeline, hex};
-use crate::dates::format_day;
+use crate::config::Pipeline;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::features::{self, spec};
@@ -20,6 +19,8 @@ use crate::model::metrics::{self, Metrics};
 use crate::model::procedure::{self, Snapshot};
 use crate::model::registry::{Decision, Registry};
 use crate::model::{gate, sections};
+use crate::util::dates::format_day;
+use crate::util::hashing::hex;
 
 /// What `train` did.
 #[derive(Debug)]
@@ -70,7 +71,7 @@ impl Snapshots {
             .copied()
             .filter(|c| !self.by_cutoff.contains_key(c))
             .collect();
-        let bar = crate::progress::bar(missing.len() as u64, "features at cutoffs");
+        let bar = crate::util::progress::bar(missing.len() as u64, "features at cutoffs");
         for c in missing {
             let mut s = snapshot(p, engine, c, self.last)?;
             if let Some((max_rows, seed)) = self.sample {
@@ -82,7 +83,7 @@ impl Snapshots {
             self.by_cutoff.insert(c, s);
             // The cutoff's whole active table was just sampled down: hand it back before the
             // next one is computed.
-            crate::memory::give_back();
+            crate::util::memory::give_back();
             bar.inc(1);
         }
         bar.finish_and_clear();
@@ -241,7 +242,7 @@ pub fn train(
 
     let fitted = procedure::fit_procedure(&p.train, &p.features, &train, val, &refit)?;
     // The refit's matrix and temporaries, before the metrics and tonight's features.
-    crate::memory::give_back();
+    crate::util::memory::give_back();
     let p_val = &fitted.validation_probabilities;
     let validation = Metrics::compute(p_val, &val.labels);
     let mut baselines = vec![Baseline {
@@ -250,7 +251,7 @@ pub fn train(
     }];
     // Pipelines may share a models folder: the registry is read, judged against and written
     // under its lock, so no other decision lands in between and none is lost.
-    let _registry_lock = crate::ingest::lock::WorkdirLock::registry(&p.models_dir)?;
+    let _registry_lock = crate::warehouse::lock::WorkdirLock::registry(&p.models_dir)?;
     let registry = Registry::load(&p.models_dir)?;
     // A current model this version cannot read (older format, deleted file) must not block
     // retraining forever: the new model replaces it and the registry says why.
@@ -305,7 +306,7 @@ pub fn train(
     // The snapshots are done with; tonight's features of every customer come next.
     drop((train, refit));
     drop(planned);
-    crate::memory::give_back();
+    crate::util::memory::give_back();
     let at_last = features::compute_for(p, engine, until)?;
     let mut artifact = ModelArtifact {
         format_version: FORMAT_VERSION,

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file;
 use crate::error::Result;
+use crate::util::atomic_file;
 
 /// The file's content.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

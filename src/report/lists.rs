@@ -3,9 +3,9 @@
 
 use polars::prelude::*;
 
-use crate::dates::format_day;
 use crate::error::{EngineContext, Result};
 use crate::score::{LIST_COLUMNS, ScoreOutcome};
+use crate::util::dates::format_day;
 
 fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
@@ -149,10 +149,10 @@ pub fn scores(o: &ScoreOutcome) -> Result<DataFrame> {
 /// Lapsed former key accounts, most valuable first.
 pub fn winback(
     o: &ScoreOutcome,
-    master: &std::collections::HashMap<String, crate::ingest::side::CustomerInfo>,
+    master: &std::collections::HashMap<String, crate::warehouse::side::CustomerInfo>,
 ) -> Result<DataFrame> {
     let w = &o.winback;
-    let info = |id: &str, f: fn(&crate::ingest::side::CustomerInfo) -> String| {
+    let info = |id: &str, f: fn(&crate::warehouse::side::CustomerInfo) -> String| {
         master.get(id).map(f).unwrap_or_default()
     };
     frame(

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::ingest::side::CustomerInfo;
-use crate::ingest::warehouse::write_parquet_file;
 use crate::score::ScoreOutcome;
+use crate::warehouse::parts::write_parquet_file;
+use crate::warehouse::side::CustomerInfo;
 
 /// Writes every output of a scoring night into `dir`; returns the paths.
 pub fn write_all(
@@ -33,10 +33,14 @@ pub fn write_all(
     let mut list = lists::at_risk(o)?;
     write_parquet_file(&put("at_risk_key_accounts.parquet"), &mut list)?;
     xlsx::write(o, &list, &put("at_risk_key_accounts.xlsx"))?;
-    crate::atomic_file::write_csv(&put("winback.csv"), &mut lists::winback(o, master)?, true)?;
-    crate::atomic_file::write_csv(&put("resolved.csv"), &mut lists::resolved(o)?, true)?;
-    crate::atomic_file::write_bytes(&put("report.html"), html::render(o).as_bytes())?;
+    crate::util::atomic_file::write_csv(
+        &put("winback.csv"),
+        &mut lists::winback(o, master)?,
+        true,
+    )?;
+    crate::util::atomic_file::write_csv(&put("resolved.csv"), &mut lists::resolved(o)?, true)?;
+    crate::util::atomic_file::write_bytes(&put("report.html"), html::render(o).as_bytes())?;
     // The CSV list last: a scheduler watching for it finds every other file complete.
-    crate::atomic_file::write_csv(&put("at_risk_key_accounts.csv"), &mut list, true)?;
+    crate::util::atomic_file::write_csv(&put("at_risk_key_accounts.csv"), &mut list, true)?;
     Ok(written)
 }

@@ -1,10 +1,10 @@
 //! The report's win-back and resolved sections: the first rows of each list as tables, and how
 //! many more the CSV files hold.
 
-use crate::dates::format_day;
 use crate::report::svg::escape;
 use crate::score::ScoreOutcome;
 use crate::segment::reasons::percent;
+use crate::util::dates::format_day;
 
 fn more(total: usize, shown: usize, file: &str) -> String {
     match total.saturating_sub(shown) {

@@ -7,11 +7,11 @@ use std::path::Path;
 use polars::prelude::*;
 use rust_xlsxwriter::{Color, Format, Workbook, Worksheet, XlsxError};
 
-use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::score::ScoreOutcome;
 use crate::segment::lifecycle::LifecycleStage;
 use crate::segment::quadrant::Quadrant;
+use crate::util::atomic_file;
 
 fn xlsx_error(e: XlsxError) -> Error {
     Error::Artifact(format!("cannot build the Excel workbook: {e}"))

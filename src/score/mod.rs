@@ -11,11 +11,9 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::config::{Pipeline, RiskRule};
-use crate::dates::format_day;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
 use crate::features::{self, FeatureTable, spec};
-use crate::ingest::side;
 use crate::model::artifact::ModelArtifact;
 use crate::model::registry::Registry;
 use crate::segment::action;
@@ -25,6 +23,8 @@ use crate::segment::list_state::{ListState, Listed, Status};
 use crate::segment::quadrant::Quadrant;
 use crate::segment::reasons::{self, AccountFacts};
 use crate::segment::winback::{self, WinbackAccount};
+use crate::util::dates::format_day;
+use crate::warehouse::side;
 
 /// Columns of `at_risk_key_accounts.csv`, in order (README "Outputs").
 pub const LIST_COLUMNS: [&str; 23] = [
@@ -201,10 +201,10 @@ pub fn score_with(
     // transactions) and tonight's accounts are never held together.
     let lapsed = winback::lapsed_list(engine, as_of, s.lifecycle.lost_after_days)?;
     engine.release();
-    crate::memory::give_back();
+    crate::util::memory::give_back();
     let features_path = p.features_file(&as_of_text);
     features::write(&table, &features_path)?;
-    crate::memory::give_back();
+    crate::util::memory::give_back();
 
     let rows = table.active_rows(p.active_within_days)?;
     let prob = model.predict(&table, &rows)?;
@@ -255,14 +255,14 @@ pub fn score_with(
         .map(|(v, _)| *v)
         .fold(f64::INFINITY, f64::min);
     let winback = winback::add_products(engine, winback::at_or_above(lapsed, key_line), as_of)?;
-    crate::memory::give_back();
+    crate::util::memory::give_back();
     let key_last: Vec<Option<i32>> = ids
         .iter()
         .map(|id| {
             previous
                 .as_ref()
                 .and_then(|st| st.key_last_seen.get(id))
-                .and_then(|d| crate::dates::parse_day(d))
+                .and_then(|d| crate::util::dates::parse_day(d))
         })
         .collect();
     let key = key_accounts::with_grace(&key_tonight, &key_last, as_of, s.key_grace_days);
@@ -328,7 +328,7 @@ pub fn score_with(
     let mut warnings = list::warnings(&scored, s, &built);
     // `score --as-of` a past night with a model trained later: its probabilities have seen
     // that night's future (`run` retrains instead).
-    if crate::dates::parse_day(&model.training.data_to).is_some_and(|d| d > as_of) {
+    if crate::util::dates::parse_day(&model.training.data_to).is_some_and(|d| d > as_of) {
         warnings.push(format!(
             "model {} was trained on data to {}, after this night ({as_of_text}): its scores have \
              seen the night's future; `churnflow run --as-of {as_of_text}` trains as of the night",
@@ -386,7 +386,7 @@ pub fn score_with(
         z, model_raw, recency, tenure, cycle, trend, arrears, overdue,
     ));
     drop(table);
-    crate::memory::give_back();
+    crate::util::memory::give_back();
     let resolved = resolved::since(
         previous.as_ref(),
         &scored,

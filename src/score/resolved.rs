@@ -16,7 +16,7 @@ pub(super) fn since(
     let Some(prev) = previous else {
         return Vec::new();
     };
-    let prev_day = crate::dates::parse_day(&prev.as_of).unwrap_or(as_of);
+    let prev_day = crate::util::dates::parse_day(&prev.as_of).unwrap_or(as_of);
     let tonight: HashSet<&str> = listed
         .iter()
         .map(|e| scored[e.index].customer_id.as_str())

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file;
-use crate::dates::{format_day, parse_day};
 use crate::error::{Error, Result};
+use crate::util::atomic_file;
+use crate::util::dates::{format_day, parse_day};
 
 /// One listed account as remembered.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

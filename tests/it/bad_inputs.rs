@@ -2,7 +2,8 @@
 //! accepted row is lost or doubled (accepted = stored + duplicates).
 
 use churnflow::config::Pipeline;
-use churnflow::ingest::{self, IngestReport, manifest::Manifest};
+use churnflow::ingest::{self, IngestReport};
+use churnflow::warehouse::manifest::Manifest;
 
 const H: &str = "order_id,customer_id,order_date,amount,quantity\n";
 
@@ -366,7 +367,7 @@ fn parquet_exports_go_through_the_same_validation() {
     let write = |df: &mut DataFrame| -> Vec<u8> {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.parquet");
-        churnflow::ingest::warehouse::write_parquet_file(&p, df).unwrap();
+        churnflow::warehouse::parts::write_parquet_file(&p, df).unwrap();
         std::fs::read(p).unwrap()
     };
     let mut good = df!(

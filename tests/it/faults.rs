@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use churnflow::ingest::manifest::Manifest;
+use churnflow::warehouse::manifest::Manifest;
 
 use crate::util::{churnflow, generate, write_pipeline};
 

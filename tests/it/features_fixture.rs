@@ -1,11 +1,11 @@
 //! Features on a tiny hand-written export equal values computed by hand (see the comments).
 
 use churnflow::config::Pipeline;
-use churnflow::dates::parse_day;
 use churnflow::domain::engine::EngineKind;
 use churnflow::engine::Backend;
 use churnflow::features::{self, spec};
 use churnflow::ingest;
+use churnflow::util::dates::parse_day;
 
 const EXPORT: &str = "\
 order_id,customer_id,order_date,amount,quantity

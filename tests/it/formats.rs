@@ -34,7 +34,7 @@ pub fn ingest_with(name: &str, bytes: &[u8], source: &str) -> Result<Ingested, S
              FROM transactions ORDER BY ts, customer_id",
         )
         .unwrap();
-    let col = |n: &str| churnflow::frame::str_values(&df, n).unwrap();
+    let col = |n: &str| churnflow::util::frame::str_values(&df, n).unwrap();
     let (ids, ts, amounts) = (col("customer_id"), col("ts"), col("amount"));
     let stored = (0..ids.len())
         .map(|i| [ids[i].clone(), ts[i].clone(), amounts[i].clone()])

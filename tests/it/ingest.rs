@@ -1,7 +1,8 @@
 //! Ingest through the library: overlapping deliveries, parts on disk, crashes before the commit.
 
 use churnflow::config::Pipeline;
-use churnflow::ingest::{self, manifest::Manifest};
+use churnflow::ingest;
+use churnflow::warehouse::manifest::Manifest;
 
 use crate::util::{export_pipeline, write_pipeline};
 
@@ -46,7 +47,7 @@ fn an_overlapping_redelivery_adds_only_the_new_rows() {
             e.query("SELECT DISTINCT customer_id FROM transactions ORDER BY customer_id")
         })
         .unwrap();
-    let ids = churnflow::frame::str_values(&engine_rows, "customer_id").unwrap();
+    let ids = churnflow::util::frame::str_values(&engine_rows, "customer_id").unwrap();
     assert_eq!(
         ids,
         [
@@ -79,7 +80,10 @@ fn parts_left_by_a_crash_before_the_manifest_are_invisible_and_cleaned_up() {
     let n = engine
         .query("SELECT COUNT(*) AS n FROM transactions")
         .unwrap();
-    assert_eq!(churnflow::frame::f64_values(&n, "n").unwrap(), [Some(30.0)]);
+    assert_eq!(
+        churnflow::util::frame::f64_values(&n, "n").unwrap(),
+        [Some(30.0)]
+    );
 
     // The next ingest removes what no manifest names.
     std::fs::write(&csv, format!("{HEADER}{}", rows(0..31))).unwrap();
@@ -161,7 +165,7 @@ fn implausible_rows_are_quarantined_with_exact_reasons() {
         .query("SELECT DISTINCT customer_id FROM transactions ORDER BY customer_id")
         .unwrap();
     assert_eq!(
-        churnflow::frame::str_values(&ids, "customer_id").unwrap(),
+        churnflow::util::frame::str_values(&ids, "customer_id").unwrap(),
         ["007", "008"]
     );
 }
@@ -215,7 +219,7 @@ fn a_folder_of_daily_files_in_gzip_and_gbk_is_ingested_file_by_file() {
     );
     let p = Pipeline::load(&write_pipeline(dir.path(), &daily, &extra)).unwrap();
     ingest::ingest_all(&p).unwrap();
-    let info = churnflow::ingest::side::customer_master(&p.warehouse_dir()).unwrap();
+    let info = churnflow::warehouse::side::customer_master(&p.warehouse_dir()).unwrap();
     assert_eq!(info["00001"].name, "华信贸易有限公司");
     assert_eq!(info["00001"].owner, "李伟");
 }
@@ -244,7 +248,7 @@ fn amounts_with_separators_and_currency_symbols_parse_when_configured() {
         .query("SELECT amount FROM transactions ORDER BY day")
         .unwrap();
     assert_eq!(
-        churnflow::frame::f64_values(&df, "amount").unwrap(),
+        churnflow::util::frame::f64_values(&df, "amount").unwrap(),
         [Some(1234.5), Some(-12.0), Some(7.0)]
     );
 }
@@ -346,7 +350,7 @@ fn malformed_records_are_quarantined_with_their_real_line_numbers() {
         .query("SELECT customer_id FROM transactions ORDER BY day")
         .unwrap();
     assert_eq!(
-        churnflow::frame::str_values(&ids, "customer_id").unwrap(),
+        churnflow::util::frame::str_values(&ids, "customer_id").unwrap(),
         ["A", "B, with\nnewline", "D", "E"]
     );
 }

@@ -318,7 +318,7 @@ fn winback_matches_a_hand_computed_list() {
 
 fn check_winback(engine: &mut dyn churnflow::engine::Backend) {
     use churnflow::segment::winback::winback;
-    let day = |d: &str| churnflow::dates::parse_day(d).unwrap();
+    let day = |d: &str| churnflow::util::dates::parse_day(d).unwrap();
     let list = winback(engine, day("2024-06-30"), 90.0, 100.0).unwrap();
     // (customer, last order day, value, orders, units, top products)
     type Row<'a> = (&'a str, i32, f64, f64, f64, Vec<&'a str>);

@@ -139,7 +139,7 @@ fn backtest_beats_recency_and_labels_agree_with_the_ground_truth() {
     // Ground truth: an account whose true churn day is on or before the cutoff never buys
     // again, so the label at that cutoff must say churned.
     use churnflow::config::Pipeline;
-    use churnflow::dates::parse_day;
+    use churnflow::util::dates::parse_day;
     let p = Pipeline::load(&pipeline).unwrap();
     let mut engine = churnflow::engine::open(&p.warehouse_dir(), p.engine).unwrap();
     let (_, last) = engine.day_range().unwrap();

@@ -176,7 +176,7 @@ fn the_population_is_the_open_window_before_the_night() {
     let p = churnflow::config::Pipeline::load(&pipeline).unwrap();
     churnflow().arg("ingest").arg(&pipeline).assert().success();
     let mut engine = churnflow::engine::open(&p.warehouse_dir(), p.engine).unwrap();
-    let night = churnflow::dates::parse_day("2024-12-31").unwrap();
+    let night = churnflow::util::dates::parse_day("2024-12-31").unwrap();
     let t = churnflow::features::compute_active_for(&p, engine.as_mut(), night).unwrap();
     let ids: Vec<String> = t.customer_ids.iter().map(|c| c.to_string()).collect();
     assert_eq!(ids, ["C2", "C3"]);

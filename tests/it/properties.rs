@@ -53,7 +53,7 @@ proptest! {
     #[test]
     fn row_order_does_not_matter(base in history(), seed in any::<u64>()) {
         let mut shuffled = base.clone();
-        let mut rng = churnflow::synth::Rng::new(seed);
+        let mut rng = churnflow::util::rng::Rng::new(seed);
         for i in (1..shuffled.len()).rev() {
             let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             shuffled.swap(i, j);

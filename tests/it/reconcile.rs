@@ -137,8 +137,8 @@ proptest! {
         let df = e
             .query("SELECT order_id, amount FROM transactions ORDER BY order_id")
             .unwrap();
-        let ids = churnflow::frame::str_values(&df, "order_id").unwrap();
-        let amounts = churnflow::frame::f64_values(&df, "amount").unwrap();
+        let ids = churnflow::util::frame::str_values(&df, "order_id").unwrap();
+        let amounts = churnflow::util::frame::f64_values(&df, "amount").unwrap();
         let got: BTreeMap<u16, u32> = ids
             .iter()
             .zip(amounts)

@@ -2,7 +2,8 @@
 //! code before the fix (the numbers in the comments are what that code did).
 
 use churnflow::config::Pipeline;
-use churnflow::ingest::{self, manifest::Manifest};
+use churnflow::ingest;
+use churnflow::warehouse::manifest::Manifest;
 
 use crate::formats::ingest_with;
 use crate::util::{churnflow, read_csv};
@@ -415,8 +416,8 @@ fn stored(p: &Pipeline) -> (u64, f64) {
     let df = e
         .query("SELECT COUNT(*) AS n, SUM(amount) AS revenue FROM transactions")
         .unwrap();
-    let n = churnflow::frame::f64_values(&df, "n").unwrap()[0].unwrap();
-    let r = churnflow::frame::f64_values(&df, "revenue").unwrap()[0].unwrap();
+    let n = churnflow::util::frame::f64_values(&df, "n").unwrap()[0].unwrap();
+    let r = churnflow::util::frame::f64_values(&df, "revenue").unwrap()[0].unwrap();
     (n as u64, r)
 }
 
@@ -528,7 +529,7 @@ fn a_lost_manifest_never_deletes_data_and_repair_rebuilds_it() {
     let before = stored(&p);
     assert_eq!(before, (2, 30.0));
     let wh = p.warehouse_dir();
-    let parts = churnflow::ingest::warehouse::part_files(&wh).unwrap();
+    let parts = churnflow::warehouse::parts::part_files(&wh).unwrap();
     for broken in [None, Some("{ not json")] {
         match broken {
             None => std::fs::remove_file(wh.join("_manifest.json")).unwrap(),
@@ -543,7 +544,7 @@ fn a_lost_manifest_never_deletes_data_and_repair_rebuilds_it() {
                 .stderr(predicates::str::contains("churnflow repair"));
         }
         assert_eq!(
-            churnflow::ingest::warehouse::part_files(&wh).unwrap(),
+            churnflow::warehouse::parts::part_files(&wh).unwrap(),
             parts,
             "no part was touched"
         );

@@ -54,9 +54,9 @@ impl HistoryBackend {
             self.history = None;
             // The warehouse reads before it (day range, drift inputs) and the build's own
             // id maps are garbage by then; the history is held for the rest of training.
-            crate::memory::give_back();
+            crate::util::memory::give_back();
             self.history = Some(History::build(self.sql.sources(), with_quantity)?);
-            crate::memory::give_back();
+            crate::util::memory::give_back();
         }
         Ok(self.history.as_ref().expect("built above"))
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use crate::domain::table::FeatureTable;
 use crate::error::{EngineContext, Result};
-use crate::frame;
+use crate::util::frame;
 
 use super::SqlBackend;
 

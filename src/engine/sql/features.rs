@@ -237,8 +237,8 @@ pub fn render_purchasers(cutoff: i32, horizon_days: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dates::parse_day;
     use crate::domain::feature::default_specs;
+    use crate::util::dates::parse_day;
 
     #[test]
     fn default_feature_sql() {

@@ -17,9 +17,9 @@ use crate::domain::input::SideKind;
 use crate::domain::table::{CustomerId, FeatureTable, stored};
 use crate::engine::Backend;
 use crate::error::{EngineContext, Error, Result};
-use crate::frame;
-use crate::ingest::manifest::Manifest;
-use crate::ingest::{side, warehouse};
+use crate::util::frame;
+use crate::warehouse::manifest::Manifest;
+use crate::warehouse::{parts, side};
 
 /// polars SQL over the warehouse.
 pub struct SqlBackend {
@@ -44,15 +44,15 @@ impl SqlBackend {
     pub fn open(warehouse: &Path) -> Result<Self> {
         let manifest = Manifest::load(warehouse)?;
         // A damaged part is named before any query reads it.
-        warehouse::verify(warehouse, &manifest)?;
-        let lf = warehouse::scan(warehouse, &manifest)?.ok_or_else(|| {
+        parts::verify(warehouse, &manifest)?;
+        let lf = parts::scan(warehouse, &manifest)?.ok_or_else(|| {
             Error::Data(format!(
                 "the warehouse {} holds no transactions: run `churnflow ingest` first",
                 warehouse.display()
             ))
         })?;
         let mut engine = Self::from_transactions(lf);
-        engine.sources = warehouse::scan_each_part(warehouse, &manifest)?
+        engine.sources = parts::scan_each_part(warehouse, &manifest)?
             .into_iter()
             .map(with_day)
             .collect();
@@ -119,7 +119,7 @@ impl SqlBackend {
                 .engine(|| format!("running SQL on warehouse part {}:\n{sql}\n", i + 1))?;
             each(df)?;
             // The part's working memory, before the next part is read.
-            crate::memory::give_back();
+            crate::util::memory::give_back();
         }
         Ok(())
     }

@@ -7,9 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::ingest::layout;
-use crate::ingest::manifest::{Batch, Intent, MANIFEST_FILE, Manifest, Part, Superseded};
-use crate::ingest::warehouse::{self, PartFooter};
+use crate::warehouse::layout;
+use crate::warehouse::manifest::{Batch, Intent, MANIFEST_FILE, Manifest, Part, Superseded};
+use crate::warehouse::parts::{self, PartFooter};
 
 /// What a repair did.
 #[derive(Debug, Default)]
@@ -45,8 +45,8 @@ pub fn rebuild(wh: &Path) -> Result<Repair> {
     type Found = (PartFooter, BTreeMap<String, Vec<(PathBuf, Part)>>);
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
     let mut superseded: Vec<(PartFooter, Part)> = Vec::new();
-    for file in warehouse::part_files(wh)? {
-        let footer = match warehouse::read_footer(&file) {
+    for file in parts::part_files(wh)? {
+        let footer = match parts::read_footer(&file) {
             Ok(Some(f)) => f,
             _ => {
                 out.orphaned.push(file);
@@ -54,8 +54,8 @@ pub fn rebuild(wh: &Path) -> Result<Repair> {
             }
         };
         let (Ok(rows), Ok((sha, bytes))) = (
-            warehouse::parquet_row_count(&file),
-            crate::ingest::hash_file(&file),
+            parts::parquet_row_count(&file),
+            crate::util::hashing::hash_file(&file),
         ) else {
             out.orphaned.push(file);
             continue;

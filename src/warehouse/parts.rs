@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::atomic_file;
 use crate::error::{EngineContext, Error, Result};
+use crate::util::atomic_file;
 use std::collections::HashSet;
 
-use crate::ingest::layout::{self, DATA_DIRS, collect_files, is_temporary};
-use crate::ingest::manifest::{Intent, Manifest, Part};
+use crate::warehouse::layout::{self, DATA_DIRS, collect_files, is_temporary};
+use crate::warehouse::manifest::{Intent, Manifest, Part};
 
-pub use crate::ingest::footer::{PartFooter, parquet_row_count, read_footer, text_range};
-pub use crate::ingest::layout::part_files;
+pub use crate::warehouse::footer::{PartFooter, parquet_row_count, read_footer, text_range};
+pub use crate::warehouse::layout::part_files;
 
 /// Canonical column order of warehouse files.
 pub const CANONICAL: [&str; 7] = [
@@ -109,7 +109,7 @@ fn write_with_footer(path: &Path, df: &mut DataFrame, footer: Option<&PartFooter
     let rows = df.height() as u64;
     let metadata = match footer {
         Some(f) => Some(KeyValueMetadata::from_static(vec![(
-            crate::ingest::footer::FOOTER_KEY.to_string(),
+            crate::warehouse::footer::FOOTER_KEY.to_string(),
             serde_json::to_string(f)
                 .map_err(|e| Error::Artifact(format!("cannot describe {}: {e}", path.display())))?,
         )])),
@@ -136,7 +136,7 @@ pub fn write_part(
 ) -> Result<Part> {
     let path = warehouse.join(rel);
     write_with_footer(&path, df, Some(footer))?;
-    let (sha, bytes) = crate::ingest::hash_file(&path)?;
+    let (sha, bytes) = crate::util::hashing::hash_file(&path)?;
     Ok(Part {
         path: rel.to_string(),
         month: footer.month.clone(),

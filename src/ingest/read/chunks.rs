@@ -4,7 +4,7 @@
 //! start of a field, a doubled quote inside one is a literal quote, and a quote anywhere else is
 //! text.
 //!
-//! Records are found by [`crate::ingest::records::scan`], which also sets stray quotes aside
+//! Records are found by [`crate::ingest::read::records::scan`], which also sets stray quotes aside
 //! (blanked in the chunk, so line numbers stay as in the file).
 
 use std::fs::File;
@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::ingest::records::{Stray, Syntax, count_newlines, line_end, scan, set_aside};
+use crate::ingest::read::records::{Stray, Syntax, count_newlines, line_end, scan, set_aside};
 
 /// Whole records of a file, preceded by the file's header line.
 pub struct Chunk {
@@ -145,7 +145,7 @@ impl RecordChunks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::records::QuoteLimits;
+    use crate::ingest::read::records::QuoteLimits;
 
     const SYNTAX: Syntax = Syntax {
         delimiter: b',',

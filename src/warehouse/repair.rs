@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use crate::error::{EngineContext, Error, Result};
-use crate::ingest::layout;
-use crate::ingest::manifest::{Batch, Intent, MANIFEST_FILE, Manifest, Part, Retracted};
-pub use crate::ingest::rebuild::Repair;
-use crate::ingest::warehouse::{self, PartFooter};
+use crate::warehouse::layout;
+use crate::warehouse::manifest::{Batch, Intent, MANIFEST_FILE, Manifest, Part, Retracted};
+use crate::warehouse::parts::{self, PartFooter};
+pub use crate::warehouse::rebuild::Repair;
 
 /// What a retract did.
 #[derive(Debug)]
@@ -106,7 +106,7 @@ fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Ve
         else {
             continue; // That batch was retracted too: nothing to return the rows to.
         };
-        let rows = warehouse::read_part(&wh.join(&s.part.path))?;
+        let rows = parts::read_part(&wh.join(&s.part.path))?;
         let ids = rows
             .column("order_id")
             .engine(|| "reading superseded orders".into())?
@@ -120,7 +120,7 @@ fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Ve
                 [PlRefPath::new(path.to_string_lossy().as_ref())]
                     .into_iter()
                     .collect(),
-                warehouse::scan_args(),
+                parts::scan_args(),
             )
             .and_then(|lf| {
                 lf.select([col("order_id")])
@@ -128,9 +128,9 @@ fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Ve
                     .collect()
             })
             .engine(|| format!("reading {}", path.display()))?;
-            held.extend(crate::frame::str_values(&found, "order_id")?);
+            held.extend(crate::util::frame::str_values(&found, "order_id")?);
         }
-        let keep: Vec<bool> = crate::frame::opt_str_values(&rows, "order_id")?
+        let keep: Vec<bool> = crate::util::frame::opt_str_values(&rows, "order_id")?
             .iter()
             .map(|id| id.as_ref().is_none_or(|id| !held.contains(id)))
             .collect();
@@ -147,7 +147,7 @@ fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Ve
         let (mut merged, footer_from) = match existing {
             Some(i) => {
                 let path = wh.join(&owner_batch.parts[i].path);
-                let mut df = warehouse::read_part(&path)?;
+                let mut df = parts::read_part(&path)?;
                 df.vstack_mut(&back)
                     .engine(|| "merging restored rows".into())?;
                 (df, path)
@@ -160,7 +160,7 @@ fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Ve
                 SortMultipleOptions::default().with_maintain_order(true),
             )
             .engine(|| "ordering restored rows".into())?;
-        let mut footer: PartFooter = warehouse::read_footer(&footer_from)?.ok_or_else(|| {
+        let mut footer: PartFooter = parts::read_footer(&footer_from)?.ok_or_else(|| {
             Error::Warehouse(format!(
                 "{} has no churnflow footer; run `churnflow repair PIPELINE` first",
                 footer_from.display()
@@ -175,7 +175,7 @@ fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Ve
             s.batch_id, batch.batch_id
         );
         Intent::announce(wh, &batch.batch_id, std::slice::from_ref(&rel))?;
-        let part = warehouse::write_part(wh, &rel, &mut merged, &footer)?;
+        let part = parts::write_part(wh, &rel, &mut merged, &footer)?;
         match existing {
             Some(i) => {
                 let old = std::mem::replace(&mut owner_batch.parts[i], part);
@@ -194,9 +194,9 @@ fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Ve
 /// part, so that the next ingest reads its source again.
 pub fn repair(wh: &Path) -> Result<Repair> {
     let path = wh.join(MANIFEST_FILE);
-    let readable = path.exists() && crate::atomic_file::read_json::<Manifest>(&path).is_ok();
-    if !readable && !warehouse::part_files(wh)?.is_empty() {
-        return crate::ingest::rebuild::rebuild(wh);
+    let readable = path.exists() && crate::util::atomic_file::read_json::<Manifest>(&path).is_ok();
+    if !readable && !parts::part_files(wh)?.is_empty() {
+        return crate::warehouse::rebuild::rebuild(wh);
     }
     let mut out = Repair::default();
     let manifest = Manifest::load(wh)?;
@@ -212,7 +212,7 @@ pub fn repair(wh: &Path) -> Result<Repair> {
     }
     out.dropped = damaged;
     let manifest = Manifest::load(wh)?;
-    let warnings = warehouse::clean_uncommitted(wh, &manifest)?;
+    let warnings = parts::clean_uncommitted(wh, &manifest)?;
     if !warnings.is_empty() {
         out.orphaned.push(wh.join("_orphans"));
     }
@@ -229,11 +229,11 @@ fn part_is_sound(path: &Path, part: &Part) -> bool {
     if part.bytes.is_some_and(|b| b != meta.len()) {
         return false;
     }
-    if !warehouse::parquet_row_count(path).is_ok_and(|n| n == part.rows) {
+    if !parts::parquet_row_count(path).is_ok_and(|n| n == part.rows) {
         return false;
     }
     match &part.sha256 {
-        Some(sha) => crate::ingest::hash_file(path).is_ok_and(|(h, _)| &h == sha),
+        Some(sha) => crate::util::hashing::hash_file(path).is_ok_and(|(h, _)| &h == sha),
         None => true,
     }
 }

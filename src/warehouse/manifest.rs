@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::atomic_file;
-use crate::config::hex;
 use crate::error::{Error, Result};
+use crate::util::atomic_file;
+use crate::util::hashing::hex;
 
 /// File name of the manifest inside the warehouse root.
 pub const MANIFEST_FILE: &str = "_manifest.json";
@@ -104,32 +104,6 @@ pub struct Part {
     pub bytes: Option<u64>,
 }
 
-impl Batch {
-    /// The manifest entry of an ingest that wrote `parts`.
-    pub fn from_report(
-        r: &crate::ingest::IngestReport,
-        source_bytes: u64,
-        parts: Vec<Part>,
-    ) -> Self {
-        Batch {
-            batch_id: r.batch_id.clone(),
-            source_path: r.source.clone(),
-            source_sha256: r.source_sha256.clone(),
-            source_bytes,
-            ingested_at: chrono::Utc::now().to_rfc3339(),
-            rows_read: r.rows_read,
-            rows_accepted: r.rows_accepted,
-            rows_rejected: r.rows_rejected,
-            rows_duplicate: r.rows_duplicate,
-            rows_restated: r.rows_restated,
-            orders_replaced: r.orders_replaced,
-            quarantine: r.quarantine.clone(),
-            parts,
-            superseded: Vec::new(),
-        }
-    }
-}
-
 impl Manifest {
     /// An empty manifest.
     pub fn empty() -> Self {
@@ -148,7 +122,7 @@ impl Manifest {
     pub fn load(warehouse: &Path) -> Result<Self> {
         let path = warehouse.join(MANIFEST_FILE);
         if !path.exists() {
-            let parts = crate::ingest::layout::part_files(warehouse)?;
+            let parts = crate::warehouse::layout::part_files(warehouse)?;
             if let Some(first) = parts.first() {
                 return Err(Error::Warehouse(format!(
                     "{} is missing but the warehouse holds {} part file(s) (e.g. {}); nothing \
