@@ -20,13 +20,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// How commands report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
+pub use crate::app::out::LogFormat;
 
 /// The stages, each reading and writing files only.
 #[derive(Debug, Subcommand)]

@@ -1,9 +1,10 @@
 //! `churnflow ingest`: export -> warehouse.
 
+use crate::app::ingest_lines::print_reports;
 use crate::cli::PipelineArgs;
 use crate::cmd::{Out, load};
 use crate::error::Result;
-use crate::ingest::{self, IngestReport};
+use crate::ingest;
 use crate::warehouse::lock::WorkdirLock;
 
 /// Runs `ingest`.
@@ -12,75 +13,4 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     print_reports(&ingest::ingest_all(&p)?, &p.warehouse_dir(), out);
     Ok(())
-}
-
-/// Reports a night's ingests: each file that changed something (or was refused) on its own
-/// line, and the files already ingested in one line, however many there are.
-pub fn print_reports(reports: &[IngestReport], warehouse: &std::path::Path, out: Out) {
-    let mut already = 0usize;
-    for r in reports {
-        if r.is_quiet_repeat() {
-            already += 1;
-        } else {
-            print_report(r, warehouse, out);
-        }
-    }
-    match already {
-        0 => {}
-        1 => {
-            let r = reports
-                .iter()
-                .find(|r| r.is_quiet_repeat())
-                .expect("one already-ingested report");
-            print_report(r, warehouse, out);
-        }
-        n => out.line(format!(
-            "ingest: {n} files already ingested (same SHA-256); nothing to do for them"
-        )),
-    }
-}
-
-/// Reports what an ingest did, with its warnings.
-pub fn print_report(r: &IngestReport, warehouse: &std::path::Path, out: Out) {
-    for w in &r.warnings {
-        out.warn(w);
-    }
-    if r.retracted {
-        // The warning above says what to do.
-        return;
-    }
-    if r.already_ingested {
-        out.ingested(
-            r,
-            format!(
-                "ingest: {} already ingested as batch {} (same SHA-256); nothing to do",
-                r.source, r.batch_id
-            ),
-        );
-        return;
-    }
-    // Every row read is in exactly one of these counts.
-    let restated = if r.rows_restated > 0 || r.orders_replaced > 0 {
-        format!(
-            ", {} restating {} earlier orders",
-            r.rows_restated, r.orders_replaced
-        )
-    } else {
-        String::new()
-    };
-    out.ingested(
-        r,
-        format!(
-            "ingest: {} rows read from {}: {} accepted, {} rejected, {} duplicates dropped\
-             {restated} (batch {})",
-            r.rows_read, r.source, r.rows_accepted, r.rows_rejected, r.rows_duplicate, r.batch_id
-        ),
-    );
-    if let Some(q) = &r.quarantine {
-        out.warn(format!(
-            "{} rejected rows written with their reasons to {}",
-            r.rows_rejected,
-            warehouse.join(q).display()
-        ));
-    }
 }

@@ -4,7 +4,7 @@ use crate::app;
 use crate::cli::AsOfArgs;
 use crate::cmd::{Out, engine, load};
 use crate::error::Result;
-use crate::report::{latest, summary};
+use crate::report::latest;
 use crate::warehouse::lock::WorkdirLock;
 
 /// Runs `score`.
@@ -13,13 +13,7 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
     let outcome = app::score_night(&p, engine.as_mut(), args.as_of, None)?;
-    out.line(summary::top_accounts(&outcome, p.scoring.summary_rows).trim_end());
-    for w in &outcome.warnings {
-        out.warn(w);
-    }
-    for path in &outcome.outputs {
-        out.line(format!("wrote {}", path.display()));
-    }
+    app::tell_scored(&p, &outcome, out);
     latest::record(
         &p.workdir.join("outputs"),
         &latest::Latest::of(&outcome, None),

@@ -147,6 +147,23 @@ pub fn prepare(file: &Path, encoding: Encoding, staging: &Path) -> Result<Prepar
     Ok(prepared)
 }
 
+/// Runs `read` on the prepared (decompressed, UTF-8) copy of `file`; errors name `file`.
+pub fn read_prepared<T>(
+    file: &Path,
+    encoding: Encoding,
+    staging: &Path,
+    read: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    let prepared = prepare(file, encoding, staging)?;
+    read(&prepared.path).map_err(|e| match e {
+        Error::Input { message, .. } => Error::Input {
+            path: file.to_path_buf(),
+            message,
+        },
+        other => other,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
