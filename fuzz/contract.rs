@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use churnflow::domain::input::Mapped;
 use churnflow::ingest::read::records::QuoteLimits;
 use churnflow::ingest::read::{Dialect, Format, LINE, read_raw};
 
@@ -32,11 +33,11 @@ pub fn check_arbitrary_input(data: &[u8], dir: &Path) {
     } else {
         ["customer_id".into(), "ts".into(), "amount".into()]
     };
-    let wanted = [
+    let wanted = Mapped::new(vec![
         ("customer_id", &names[0]),
         ("timestamp", &names[1]),
         ("amount", &names[2]),
-    ];
+    ]);
     if let Ok(read) = read_raw(&file, format, "source", &wanted, dir) {
         let lines = body.iter().filter(|&&b| b == b'\n').count() as i64 + 1;
         let column = read.frame.column(LINE).expect("line column");

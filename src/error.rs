@@ -77,7 +77,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code for this error (DESIGN.md section 6).
+    /// The process exit code for this error (README "Exit codes").
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config { .. } | Error::Usage(_) => EXIT_USAGE,

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use super::in_range;
 use super::raw::{RawSideTable, RawSource};
-use crate::domain::input::{Dialect, Encoding, Field, Format, NumberFormat, Policy, SideKind};
+use crate::domain::input::{
+    Dialect, Encoding, Field, Format, Mapped, NumberFormat, Policy, SideKind,
+};
 use crate::domain::zone::Zone;
 
 /// Canonical field -> export column name.
@@ -21,18 +23,20 @@ pub struct ColumnMap {
 
 impl ColumnMap {
     /// (canonical field, export column) for every mapped field, required ones first.
-    pub fn mapped(&self) -> Vec<(&'static str, &String)> {
-        [
-            ("customer_id", Some(&self.customer_id)),
-            ("timestamp", Some(&self.timestamp)),
-            ("amount", Some(&self.amount)),
-            ("order_id", self.order_id.as_ref()),
-            ("quantity", self.quantity.as_ref()),
-            ("product_id", self.product_id.as_ref()),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect()
+    pub fn mapped(&self) -> Mapped<'_> {
+        Mapped::new(
+            [
+                ("customer_id", Some(&self.customer_id)),
+                ("timestamp", Some(&self.timestamp)),
+                ("amount", Some(&self.amount)),
+                ("order_id", self.order_id.as_ref()),
+                ("quantity", self.quantity.as_ref()),
+                ("product_id", self.product_id.as_ref()),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect(),
+        )
     }
 }
 
@@ -82,11 +86,13 @@ pub struct SideTable {
 
 impl SideTable {
     /// (pipeline key, export column) of every mapped field.
-    pub fn mapped(&self) -> Vec<(&'static str, &String)> {
-        self.fields
-            .iter()
-            .filter_map(|f| f.column.as_ref().map(|c| (f.name, c)))
-            .collect()
+    pub fn mapped(&self) -> Mapped<'_> {
+        Mapped::new(
+            self.fields
+                .iter()
+                .filter_map(|f| f.column.as_ref().map(|c| (f.name, c)))
+                .collect(),
+        )
     }
 }
 
@@ -170,7 +176,7 @@ pub(super) fn check_source(
         quantity: c.quantity.clone(),
         product_id: c.product_id.clone(),
     };
-    for (key, value) in columns.mapped() {
+    for (key, value) in &columns.mapped() {
         if value.trim().is_empty() {
             problems.push(format!(
                 "source.columns.{key}: must name a column, found \"\""

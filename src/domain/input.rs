@@ -246,3 +246,43 @@ impl SideKind {
         }
     }
 }
+
+/// The export columns a pipeline section maps: (pipeline key, export column) pairs, required
+/// fields first. Readers read these columns, and name the key in messages.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mapped<'a>(Vec<(&'a str, &'a String)>);
+
+impl<'a> Mapped<'a> {
+    /// The pairs, in order.
+    pub fn new(pairs: Vec<(&'a str, &'a String)>) -> Self {
+        Mapped(pairs)
+    }
+
+    /// (pipeline key, export column) in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, (&'a str, &'a String)> {
+        self.0.iter()
+    }
+
+    /// The export columns, in order.
+    pub fn columns(&self) -> impl Iterator<Item = &'a String> + '_ {
+        self.0.iter().map(|(_, c)| *c)
+    }
+
+    /// Each mapped column `header` lacks, as `"column" (section.columns.key)`.
+    pub fn missing_from(&self, header: &[String], section: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(_, name)| !header.contains(name))
+            .map(|(key, name)| format!("{name:?} ({section}.columns.{key})"))
+            .collect()
+    }
+}
+
+impl<'b, 'a> IntoIterator for &'b Mapped<'a> {
+    type Item = &'b (&'a str, &'a String);
+    type IntoIter = std::slice::Iter<'b, (&'a str, &'a String)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}

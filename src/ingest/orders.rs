@@ -13,6 +13,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use crate::domain::input::Mapped;
 use crate::error::{EngineContext, Result};
 
 /// Name of the helper column [`OrderIds::mark`] fills.
@@ -30,7 +31,7 @@ pub struct OrderIds {
 
 impl OrderIds {
     /// Tracks the export column `order`; rows are compared on every mapped column.
-    pub fn new(order: &str, mapped: &[(&str, &String)]) -> Self {
+    pub fn new(order: &str, mapped: &Mapped) -> Self {
         let mut columns: Vec<String> = mapped.iter().map(|(_, c)| (*c).clone()).collect();
         columns.sort();
         columns.dedup();
@@ -198,7 +199,10 @@ mod tests {
     #[test]
     fn reuse_is_found_across_chunks_and_exact_repeats_are_not_reuse() {
         let (o, a) = ("order".to_string(), "amount".to_string());
-        let mut ids = OrderIds::new("order", &[("order_id", &o), ("amount", &a)]);
+        let mut ids = OrderIds::new(
+            "order",
+            &Mapped::new(vec![("order_id", &o), ("amount", &a)]),
+        );
         let mut first = frame(&[("A", "1"), ("B", "2"), ("A", "1"), (" ", "3")]);
         ids.mark(&mut first).unwrap();
         assert_eq!(flags(&first), [false, false, false, false]);

@@ -12,7 +12,8 @@ use crate::model::cutoffs::{self, plan};
 use crate::model::fit::LinearModel;
 use crate::model::metrics::{self, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
-use crate::model::procedure::{self, Snapshot};
+use crate::model::procedure;
+use crate::model::snapshot::{self, Snapshot};
 use crate::model::train::{Snapshots, recency_scores, value_at_risk};
 use crate::util::dates::format_day;
 
@@ -31,7 +32,7 @@ pub struct BacktestRow {
 }
 
 fn predict(scaling: &[FeatureScaling], model: &LinearModel, s: &Snapshot) -> Result<Vec<f64>> {
-    Ok(model.predict(&preprocess::matrix(scaling, &procedure::rows_of(&[s]))?))
+    Ok(model.predict(&preprocess::matrix(scaling, &snapshot::rows_of(&[s]))?))
 }
 
 /// Runs the backtest over every cutoff that has enough history before it.

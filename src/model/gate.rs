@@ -5,8 +5,8 @@ use crate::config::Pipeline;
 use crate::error::Result;
 use crate::model::artifact::ModelArtifact;
 use crate::model::metrics::Metrics;
-use crate::model::procedure::Snapshot;
 use crate::model::registry::Decision;
+use crate::model::snapshot::Snapshot;
 use crate::util::dates::format_day;
 
 /// How the current model fares on the new model's validation rows.

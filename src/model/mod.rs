@@ -15,4 +15,5 @@ pub mod preprocess;
 pub mod procedure;
 pub mod registry;
 pub mod sections;
+pub mod snapshot;
 pub mod train;

@@ -16,8 +16,9 @@ use crate::model::artifact::{
 use crate::model::card;
 use crate::model::cutoffs::{self, Plan};
 use crate::model::metrics::{self, Metrics};
-use crate::model::procedure::{self, Snapshot};
+use crate::model::procedure;
 use crate::model::registry::{Decision, Registry};
+use crate::model::snapshot::{self, Snapshot};
 use crate::model::{gate, sections};
 use crate::util::dates::format_day;
 use crate::util::hashing::hex;
@@ -192,7 +193,7 @@ fn snapshots(p: &Pipeline, engine: &mut dyn Backend, plan: &Plan, until: i32) ->
             // keeps all its rows: it is measured on them.
             let mut val = Snapshots::new(until);
             val.ensure(p, engine, &[*validation])?;
-            let share = procedure::shares(p.train.max_train_rows, train.len())[0];
+            let share = snapshot::shares(p.train.max_train_rows, train.len())[0];
             let mut snaps = Snapshots::sampled(until, share, p.train.seed);
             snaps.ensure(p, engine, train)?;
             Planned {

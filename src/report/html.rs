@@ -57,8 +57,8 @@ pub fn render(o: &ScoreOutcome) -> String {
     let v = &o.model.metrics.validation;
 
     // Value on a log scale (heavy-tailed). The chart is a sample whatever the night's size:
-    // the top of the list, then every k-th account up to POINTS in all (at 10^7 accounts every
-    // at-risk account drawn made a 10.6 MB page).
+    // the top of the list, then every k-th account up to POINTS in all, so the page stays a
+    // few hundred kilobytes however many accounts the night scores.
     let max_log = o
         .scored
         .iter()

@@ -4,7 +4,7 @@
 use polars::prelude::*;
 
 use crate::error::{EngineContext, Result};
-use crate::score::{LIST_COLUMNS, ScoreOutcome};
+use crate::score::ScoreOutcome;
 use crate::util::dates::format_day;
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -16,7 +16,9 @@ fn frame(columns: Vec<Column>, what: &str) -> Result<DataFrame> {
     DataFrame::new_infer_height(columns).engine(|| format!("building {what}"))
 }
 
-/// The at-risk list, columns as in [`LIST_COLUMNS`].
+/// The at-risk list: each column named where it is built, in the order of
+/// [`crate::score::LIST_COLUMNS`] (the README's contract, which `tests/it/end_to_end.rs` checks
+/// the written file against).
 pub fn at_risk(o: &ScoreOutcome) -> Result<DataFrame> {
     let rows: Vec<_> = (0..o.listed.len())
         .map(|r| (o.listed[r], o.listed_account(r)))
@@ -27,74 +29,74 @@ pub fn at_risk(o: &ScoreOutcome) -> Result<DataFrame> {
     };
     let reason = |k: usize| text(&|a| a.reasons.get(k).cloned().unwrap_or_default());
     let columns = vec![
-        Column::new(LIST_COLUMNS[0].into(), (1..=n as u32).collect::<Vec<_>>()),
-        Column::new(LIST_COLUMNS[1].into(), text(&|a| a.customer_id.clone())),
-        Column::new(LIST_COLUMNS[2].into(), text(&|a| a.name.clone())),
-        Column::new(LIST_COLUMNS[3].into(), text(&|a| a.owner.clone())),
+        Column::new("rank".into(), (1..=n as u32).collect::<Vec<_>>()),
+        Column::new("customer_id".into(), text(&|a| a.customer_id.clone())),
+        Column::new("name".into(), text(&|a| a.name.clone())),
+        Column::new("owner".into(), text(&|a| a.owner.clone())),
         Column::new(
-            LIST_COLUMNS[4].into(),
+            "churn_probability".into(),
             rows.iter()
                 .map(|(_, a)| round(a.churn_probability, 4))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
-            LIST_COLUMNS[5].into(),
+            "value_12m".into(),
             rows.iter()
                 .map(|(_, a)| round(a.value_12m, 2))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
-            LIST_COLUMNS[6].into(),
+            "expected_value_at_risk".into(),
             rows.iter()
                 .map(|(_, a)| round(a.expected_value_at_risk, 2))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
-            LIST_COLUMNS[7].into(),
+            "key_account".into(),
             rows.iter().map(|(_, a)| a.key_account).collect::<Vec<_>>(),
         ),
-        Column::new(LIST_COLUMNS[8].into(), text(&|a| a.quadrant.name().into())),
-        Column::new(LIST_COLUMNS[9].into(), text(&|a| a.action.clone())),
+        Column::new("quadrant".into(), text(&|a| a.quadrant.name().into())),
+        Column::new("action".into(), text(&|a| a.action.clone())),
         Column::new(
-            LIST_COLUMNS[10].into(),
+            "lifecycle_stage".into(),
             text(&|a| a.lifecycle.name().into()),
         ),
         Column::new(
-            LIST_COLUMNS[11].into(),
+            "days_since_last_purchase".into(),
             rows.iter()
                 .map(|(_, a)| a.days_since_last_purchase as i64)
                 .collect::<Vec<_>>(),
         ),
         Column::new(
-            LIST_COLUMNS[12].into(),
+            "usual_cycle_days".into(),
             rows.iter()
                 .map(|(_, a)| a.usual_cycle_days.map(|c| c.round() as i64))
                 .collect::<Vec<_>>(),
         ),
-        Column::new(LIST_COLUMNS[13].into(), reason(0)),
-        Column::new(LIST_COLUMNS[14].into(), reason(1)),
-        Column::new(LIST_COLUMNS[15].into(), reason(2)),
+        Column::new("reason_1".into(), reason(0)),
+        Column::new("reason_2".into(), reason(1)),
+        Column::new("reason_3".into(), reason(2)),
         Column::new(
-            LIST_COLUMNS[16].into(),
+            "status".into(),
             rows.iter()
                 .map(|(e, _)| e.status.name())
                 .collect::<Vec<_>>(),
         ),
         Column::new(
-            LIST_COLUMNS[17].into(),
+            "days_on_list".into(),
             rows.iter().map(|(e, _)| e.days_on_list).collect::<Vec<_>>(),
         ),
-        Column::new(LIST_COLUMNS[18].into(), vec![o.model.model_id.as_str(); n]),
-        Column::new(LIST_COLUMNS[19].into(), vec![o.as_of.as_str(); n]),
-        Column::new(LIST_COLUMNS[20].into(), text(&|a| a.region.clone())),
+        Column::new("model_id".into(), vec![o.model.model_id.as_str(); n]),
+        Column::new("as_of".into(), vec![o.as_of.as_str(); n]),
+        Column::new("region".into(), text(&|a| a.region.clone())),
         Column::new(
-            LIST_COLUMNS[21].into(),
+            "previous_probability".into(),
             rows.iter()
                 .map(|(_, a)| a.previous_probability.map(|p| round(p, 4)))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
-            LIST_COLUMNS[22].into(),
+            "probability_change".into(),
             rows.iter()
                 .map(|(_, a)| {
                     a.previous_probability

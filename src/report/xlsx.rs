@@ -154,8 +154,8 @@ fn summary_sheet(ws: &mut Worksheet, o: &ScoreOutcome) -> Result<()> {
 pub fn write(o: &ScoreOutcome, list: &DataFrame, path: &Path) -> Result<()> {
     let mut wb = Workbook::new();
     // The table sheets stream their rows to temporary files next to the output ("constant
-    // memory" mode): held as cells, the list (written twice: whole, then by owner) took about
-    // 130 MB at 10^7 transactions (15,000 listed accounts) and grows with the list.
+    // memory" mode), so the workbook's memory does not grow with the list (written twice:
+    // whole, then by owner).
     if let Some(dir) = path.parent().filter(|d| d.is_dir()) {
         wb.set_tempdir(dir).map_err(xlsx_error)?;
     }

@@ -4,11 +4,9 @@
 //! and purges them about a second later, and only when later allocator activity triggers it.
 //! Between steps that free most of what they held (ingest's buffers, each cutoff's full table,
 //! the fits' temporaries, the history, each warehouse part of a query) that left the next step's
-//! peak on top of memory nobody used any more. [`give_back`] is called after such steps only:
-//! the first calls (after ingest, the snapshots and the history) took the 10^7 run's peak from
-//! 0.82 to 0.75 GB at the same speed (bench/RESULTS.md, session 12, has the later ones), while a
-//! shorter purge delay for every free instead cost about 1 s of the run's 13.5 s (it also purges
-//! buffers about to be reused).
+//! peak on top of memory nobody used any more. The rule: [`give_back`] is called after such
+//! steps only, never per free, because purging on every free also returns buffers about to be
+//! reused and costs time (`bench/RESULTS.md` has the measurements).
 
 /// Returns the pages freed so far, on every worker thread (rayon's and polars') and the calling
 /// thread, to the system. Harmless when mimalloc is not the global allocator.

@@ -65,8 +65,8 @@ impl History {
         }
         let n = self.ids.len();
         // Who has history up to `as_of`, block by block: the table is sized before it is
-        // filled, so the values are written once, in place (collecting per-block columns and
-        // concatenating them briefly held every value twice: 1 GB at 10^8 transactions).
+        // filled, so the values are written once, in place, and never held twice (as collecting
+        // per-block columns and concatenating them would).
         let who: Vec<Vec<u32>> = (0..n.div_ceil(BLOCK))
             .into_par_iter()
             .map(|b| {

@@ -11,6 +11,7 @@ use super::header::check_header;
 use super::raw::{LINE, Malformed, RawRead};
 use super::records::{QuoteLimits, Stray};
 use super::split::split_records;
+use crate::domain::input::Mapped;
 use crate::domain::input::{Dialect, Format};
 use crate::error::{EngineContext, Error, Result};
 
@@ -18,7 +19,7 @@ pub(super) fn polars_read(
     path: &Path,
     dialect: Dialect,
     header: &[String],
-    wanted: &[(&str, &String)],
+    wanted: &Mapped,
     line_column: bool,
 ) -> PolarsResult<DataFrame> {
     let file = File::open(path)?;
@@ -35,7 +36,7 @@ pub(super) fn polars_read_from<R: polars::io::mmap::MmapBytesReader>(
     source: R,
     dialect: Dialect,
     header: &[String],
-    wanted: &[(&str, &String)],
+    wanted: &Mapped,
     line_column: bool,
     first_line: i64,
 ) -> PolarsResult<DataFrame> {
@@ -90,7 +91,7 @@ pub fn read_chunk(
     chunk: crate::ingest::read::chunks::Chunk,
     dialect: Dialect,
     header: &[String],
-    wanted: &[(&str, &String)],
+    wanted: &Mapped,
     staging: &Path,
     shown: &Path,
 ) -> Result<RawRead> {
@@ -152,7 +153,7 @@ pub(super) fn read_csv_raw(
     path: &Path,
     dialect: Dialect,
     section: &str,
-    wanted: &[(&str, &String)],
+    wanted: &Mapped,
     staging: &Path,
 ) -> Result<RawRead> {
     let header = check_header(path, Format::Csv(dialect), section, wanted)?;
@@ -188,7 +189,7 @@ pub(super) fn read_csv_raw(
 pub(super) fn read_with_strays_set_aside(
     path: &Path,
     dialect: Dialect,
-    wanted: &[(&str, &String)],
+    wanted: &Mapped,
     staging: &Path,
 ) -> Result<Option<RawRead>> {
     let text = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
@@ -232,7 +233,7 @@ pub(super) fn as_malformed(strays: Vec<Stray>, limits: QuoteLimits) -> Vec<Malfo
 pub(super) fn read_records(
     path: &Path,
     dialect: Dialect,
-    wanted: &[(&str, &String)],
+    wanted: &Mapped,
     staging: &Path,
     shown: &Path,
 ) -> Result<RawRead> {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::jsonl::json_keys;
 use super::parquet::{is_parquet, parquet_columns};
-use super::raw::missing_columns;
+use crate::domain::input::Mapped;
 use crate::domain::input::{Dialect, Format};
 use crate::error::{Error, Result};
 
@@ -70,7 +70,7 @@ pub fn check_header(
     path: &Path,
     format: Format,
     section: &str,
-    wanted: &[(&str, &String)],
+    wanted: &Mapped,
 ) -> Result<Vec<String>> {
     if is_parquet(path)? {
         return parquet_columns(path, section, wanted);
@@ -102,7 +102,7 @@ pub fn check_header(
             });
         }
     }
-    let missing = missing_columns(&header, section, wanted);
+    let missing = wanted.missing_from(&header, section);
     if !missing.is_empty() {
         let hint = match format {
             Format::Csv(d) if !d.has_header => format!(

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::raw::{LINE, Malformed, RawRead, missing_columns};
+use super::raw::{LINE, Malformed, RawRead};
+use crate::domain::input::Mapped;
 use crate::error::{EngineContext, Error, Result};
 
 /// The keys of the first `limit` JSON objects of a JSON lines file, in order of appearance.
@@ -96,11 +97,7 @@ pub(super) fn json_kind(v: &serde_json::Value) -> &'static str {
 /// booleans as written, null or absent keys as missing. A line that is not a JSON object, or
 /// whose mapped value is an array or object, is malformed; its raw text is kept under the first
 /// mapped column so the quarantine loses nothing.
-pub(super) fn read_jsonl_raw(
-    path: &Path,
-    section: &str,
-    wanted: &[(&str, &String)],
-) -> Result<RawRead> {
+pub(super) fn read_jsonl_raw(path: &Path, section: &str, wanted: &Mapped) -> Result<RawRead> {
     let mut names: Vec<&String> = wanted.iter().map(|(_, n)| *n).collect();
     names.dedup();
     let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
@@ -163,7 +160,7 @@ pub(super) fn read_jsonl_raw(
             .filter(|(_, p)| **p)
             .map(|(n, _)| n.to_string())
             .collect();
-        let missing = missing_columns(&seen, section, wanted);
+        let missing = wanted.missing_from(&seen, section);
         if !missing.is_empty() {
             return Err(Error::Input {
                 path: path.to_path_buf(),

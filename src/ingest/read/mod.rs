@@ -15,6 +15,7 @@ mod split;
 
 use std::path::Path;
 
+use crate::domain::input::Mapped;
 pub use crate::domain::input::{Dialect, Format};
 pub use header::{check_header, read_header};
 pub use parquet::is_parquet;
@@ -30,7 +31,7 @@ pub fn read_raw(
     path: &Path,
     format: Format,
     section: &str,
-    wanted: &[(&str, &String)],
+    wanted: &Mapped,
     staging: &Path,
 ) -> Result<RawRead> {
     if is_parquet(path)? {
@@ -49,7 +50,7 @@ pub fn for_each_raw(
     path: &Path,
     format: Format,
     section: &str,
-    wanted: &[(&str, &String)],
+    wanted: &Mapped,
     staging: &Path,
     chunk_bytes: usize,
     mut each: impl FnMut(RawRead) -> Result<()>,

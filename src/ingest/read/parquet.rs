@@ -5,7 +5,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::raw::{LINE, RawRead, missing_columns};
+use super::raw::{LINE, RawRead};
+use crate::domain::input::Mapped;
 use crate::error::{EngineContext, Error, Result};
 
 /// True when `path` is a Parquet file (it starts with the magic bytes `PAR1`).
@@ -19,11 +20,7 @@ pub fn is_parquet(path: &Path) -> Result<bool> {
 }
 
 /// The column names of a Parquet file, from its footer; fails naming the mapped columns it lacks.
-pub(super) fn parquet_columns(
-    path: &Path,
-    section: &str,
-    wanted: &[(&str, &String)],
-) -> Result<Vec<String>> {
+pub(super) fn parquet_columns(path: &Path, section: &str, wanted: &Mapped) -> Result<Vec<String>> {
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     let header: Vec<String> = ParquetReader::new(file)
         .schema()
@@ -31,7 +28,7 @@ pub(super) fn parquet_columns(
         .iter_names()
         .map(|c| c.to_string())
         .collect();
-    let missing = missing_columns(&header, section, wanted);
+    let missing = wanted.missing_from(&header, section);
     if !missing.is_empty() {
         return Err(Error::Input {
             path: path.to_path_buf(),
@@ -46,11 +43,7 @@ pub(super) fn parquet_columns(
 
 /// Reads the mapped columns of a Parquet export as text (dates and datetimes in ISO form), so
 /// the same validation applies; [`LINE`] holds the row number (1-based, Parquet has no lines).
-pub(super) fn read_parquet_raw(
-    path: &Path,
-    section: &str,
-    wanted: &[(&str, &String)],
-) -> Result<RawRead> {
+pub(super) fn read_parquet_raw(path: &Path, section: &str, wanted: &Mapped) -> Result<RawRead> {
     let header = parquet_columns(path, section, wanted)?;
     let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     let df = ParquetReader::new(file)

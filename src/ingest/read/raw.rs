@@ -24,16 +24,3 @@ pub struct RawRead {
     /// The header, for placing malformed fields under their columns.
     pub header: Vec<String>,
 }
-
-/// The mapped columns `header` lacks, each with its pipeline key.
-pub(super) fn missing_columns(
-    header: &[String],
-    section: &str,
-    wanted: &[(&str, &String)],
-) -> Vec<String> {
-    wanted
-        .iter()
-        .filter(|(_, name)| !header.contains(name))
-        .map(|(key, name)| format!("{name:?} ({section}.columns.{key})"))
-        .collect()
-}
