@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use churnflow::domain::input::Mapped;
-use churnflow::ingest::read::records::QuoteLimits;
-use churnflow::ingest::read::{Dialect, Format, LINE, read_raw};
+use churnflow::Mapped;
+use churnflow::QuoteLimits;
+use churnflow::{Dialect, Format, LINE, read_raw};
 
 /// Reads arbitrary bytes as an export (the first byte picks CSV dialect or JSON lines) and
 /// panics if the reader breaks its contract: it must not panic, and every record it returns must

@@ -5,23 +5,49 @@
 //! validated out of time; scores become a ranked at-risk key-account list with reasons in words.
 //! Every stage reads and writes files only; `cmd` holds one file per subcommand. The floors and
 //! the engine seam are described in `docs/ARCHITECTURE.md`.
+//!
+//! The modules are the crate's own. The public surface is the binary's [`cli`] and [`cmd`], and
+//! the facade below: what the integration tests, the fuzz target and an embedding program use
+//! (the pipeline, the engines, features, ingest, the reader, the model's fit, and the
+//! warehouse's files). Anything else is `pub(crate)`, so it can change without notice.
 
-pub mod app;
+pub(crate) mod app;
 pub mod cli;
 pub mod cmd;
-pub mod config;
-pub mod domain;
-pub mod engine;
-pub mod error;
-pub mod features;
-pub mod ingest;
-pub mod label;
-pub mod model;
-pub mod report;
-pub mod score;
-pub mod segment;
-pub mod synth;
-pub mod util;
-pub mod warehouse;
+pub(crate) mod config;
+pub(crate) mod domain;
+pub(crate) mod engine;
+pub(crate) mod error;
+pub(crate) mod features;
+pub(crate) mod ingest;
+pub(crate) mod label;
+pub(crate) mod model;
+pub(crate) mod report;
+pub(crate) mod score;
+pub(crate) mod segment;
+pub(crate) mod synth;
+pub(crate) mod util;
+pub(crate) mod warehouse;
 
-pub use error::{Error, Result};
+pub use config::Pipeline;
+pub use domain::engine::EngineKind;
+pub use domain::input::Mapped;
+pub use engine::{Backend, HistoryBackend, SqlBackend, open as open_engine};
+pub use error::{EXIT_OK, Error, Result};
+pub use features::{FeatureTable, compute, compute_active_for, compute_for, spec};
+pub use ingest::read::records::QuoteLimits;
+pub use ingest::read::{Dialect, Format, LINE, read_raw};
+pub use ingest::{IngestReport, ingest, ingest_all};
+pub use label::LabelRule;
+pub use model::artifact::ModelArtifact;
+pub use model::fit::{FitParams, fit, fit_path};
+pub use model::registry::Registry;
+pub use model::train::snapshot;
+pub use score::LIST_COLUMNS;
+pub use segment::winback::winback;
+pub use util::dates::parse_day;
+pub use util::frame::{f64_values, str_values};
+pub use util::rng::Rng;
+pub use warehouse::manifest::Manifest;
+pub use warehouse::parts::{parquet_row_count, part_files, write_parquet_file};
+pub use warehouse::side::customer_master;

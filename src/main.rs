@@ -6,7 +6,7 @@ use clap::Parser;
 
 use churnflow::cli::{Cli, Command};
 use churnflow::cmd::{self, Out};
-use churnflow::error::{EXIT_OK, Result};
+use churnflow::{EXIT_OK, Result};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

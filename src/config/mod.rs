@@ -9,8 +9,8 @@ mod source;
 mod train;
 mod workdir;
 
-pub use scoring::{Capacity, KeyRule, LifecycleRules, RiskRule, Scoring};
-pub use source::{ColumnMap, SideTable, Source};
+pub use scoring::{KeyRule, LifecycleRules, RiskRule, Scoring};
+pub use source::{SideTable, Source};
 pub use train::TrainSettings;
 
 use std::path::{Path, PathBuf};
@@ -80,6 +80,9 @@ impl Pipeline {
     }
 
     /// Validates a parsed pipeline; `file` anchors relative paths.
+    ///
+    /// Long by design: one check per section, in the file's order, so the problems read in that
+    /// order; the checks themselves live in the section modules.
     pub fn from_raw(raw: RawPipeline, file: &Path, file_hash: String) -> Result<Self> {
         let mut problems = Vec::new();
         let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();

@@ -74,74 +74,16 @@ fn share(problems: &mut Vec<String>, key: &str, value: f64) -> f64 {
     value
 }
 
+/// Checks `[scoring]` (and `[lifecycle]`, which scoring reads).
+///
+/// Long by design: a checklist of `[scoring]`'s keys in the file's order.
 pub(super) fn check_scoring(
     s: &raw::RawScoring,
     l: &raw::RawLifecycle,
     problems: &mut Vec<String>,
 ) -> Scoring {
-    let risk = match s.risk_rule.as_str() {
-        "probability" => {
-            if !(s.risk_threshold > 0.0 && s.risk_threshold < 1.0) {
-                problems.push(format!(
-                    "scoring.risk_threshold: expected a probability strictly between 0 and 1, found {}",
-                    s.risk_threshold
-                ));
-            }
-            RiskRule::Probability(s.risk_threshold)
-        }
-        "top_share" => {
-            RiskRule::TopShare(share(problems, "scoring.risk_top_share", s.risk_top_share))
-        }
-        "cost" => {
-            if !(s.retention_cost >= 0.0 && s.retention_cost.is_finite()) {
-                problems.push(format!(
-                    "scoring.retention_cost: expected a non-negative amount, found {}",
-                    s.retention_cost
-                ));
-            }
-            RiskRule::Cost {
-                retention_cost: s.retention_cost,
-                save_rate: share(problems, "scoring.save_rate", s.save_rate),
-            }
-        }
-        other => {
-            problems.push(format!(
-                "scoring.risk_rule: expected probability, top_share or cost, found {other:?}"
-            ));
-            RiskRule::Probability(0.5)
-        }
-    };
-    let key = match s.key_rule.as_str() {
-        "pareto" => KeyRule::Pareto(share(
-            problems,
-            "scoring.key_value_share",
-            s.key_value_share,
-        )),
-        "top_share" => KeyRule::TopShare(share(problems, "scoring.key_top_share", s.key_top_share)),
-        "weighted" => {
-            let w = &s.key_weights;
-            if [w.revenue, w.volume, w.arrears, w.regularity]
-                .iter()
-                .any(|v| !(*v >= 0.0 && v.is_finite()))
-                || w.revenue + w.volume + w.arrears + w.regularity <= 0.0
-            {
-                problems.push(format!("scoring.key_weights: expected non-negative weights with a positive sum, found {w:?}"));
-            }
-            KeyRule::Weighted {
-                share: share(problems, "scoring.key_top_share", s.key_top_share),
-                revenue: w.revenue,
-                volume: w.volume,
-                arrears: w.arrears,
-                regularity: w.regularity,
-            }
-        }
-        other => {
-            problems.push(format!(
-                "scoring.key_rule: expected pareto, top_share or weighted, found {other:?}"
-            ));
-            KeyRule::Pareto(0.8)
-        }
-    };
+    let risk = check_risk(s, problems);
+    let key = check_key(s, problems);
     let language = match s.language.as_str() {
         "en" => Language::En,
         "zh" => Language::Zh,
@@ -204,6 +146,97 @@ pub(super) fn check_scoring(
             s.escalation_margin
         ));
     }
+    Scoring {
+        risk,
+        key,
+        key_grace_days: s.key_grace_days as i32,
+        escalation_margin: s.escalation_margin,
+        language,
+        list_quadrants,
+        summary_rows: s.summary_rows.max(0) as usize,
+        capacity: Capacity {
+            max_listed: (s.max_listed > 0).then_some(s.max_listed as usize),
+            per_owner: (s.max_listed_per_owner > 0).then_some(s.max_listed_per_owner as usize),
+        },
+        warn_listed_share: s.warn_listed_share,
+        currency: s.currency.clone(),
+        lifecycle: check_lifecycle(l, problems),
+    }
+}
+
+/// The high-risk rule: `risk_rule` and the keys it reads.
+fn check_risk(s: &raw::RawScoring, problems: &mut Vec<String>) -> RiskRule {
+    match s.risk_rule.as_str() {
+        "probability" => {
+            if !(s.risk_threshold > 0.0 && s.risk_threshold < 1.0) {
+                problems.push(format!(
+                    "scoring.risk_threshold: expected a probability strictly between 0 and 1, found {}",
+                    s.risk_threshold
+                ));
+            }
+            RiskRule::Probability(s.risk_threshold)
+        }
+        "top_share" => {
+            RiskRule::TopShare(share(problems, "scoring.risk_top_share", s.risk_top_share))
+        }
+        "cost" => {
+            if !(s.retention_cost >= 0.0 && s.retention_cost.is_finite()) {
+                problems.push(format!(
+                    "scoring.retention_cost: expected a non-negative amount, found {}",
+                    s.retention_cost
+                ));
+            }
+            RiskRule::Cost {
+                retention_cost: s.retention_cost,
+                save_rate: share(problems, "scoring.save_rate", s.save_rate),
+            }
+        }
+        other => {
+            problems.push(format!(
+                "scoring.risk_rule: expected probability, top_share or cost, found {other:?}"
+            ));
+            RiskRule::Probability(0.5)
+        }
+    }
+}
+
+/// The key-account rule: `key_rule` and the keys it reads.
+fn check_key(s: &raw::RawScoring, problems: &mut Vec<String>) -> KeyRule {
+    match s.key_rule.as_str() {
+        "pareto" => KeyRule::Pareto(share(
+            problems,
+            "scoring.key_value_share",
+            s.key_value_share,
+        )),
+        "top_share" => KeyRule::TopShare(share(problems, "scoring.key_top_share", s.key_top_share)),
+        "weighted" => {
+            let w = &s.key_weights;
+            if [w.revenue, w.volume, w.arrears, w.regularity]
+                .iter()
+                .any(|v| !(*v >= 0.0 && v.is_finite()))
+                || w.revenue + w.volume + w.arrears + w.regularity <= 0.0
+            {
+                problems.push(format!("scoring.key_weights: expected non-negative weights with a positive sum, found {w:?}"));
+            }
+            KeyRule::Weighted {
+                share: share(problems, "scoring.key_top_share", s.key_top_share),
+                revenue: w.revenue,
+                volume: w.volume,
+                arrears: w.arrears,
+                regularity: w.regularity,
+            }
+        }
+        other => {
+            problems.push(format!(
+                "scoring.key_rule: expected pareto, top_share or weighted, found {other:?}"
+            ));
+            KeyRule::Pareto(0.8)
+        }
+    }
+}
+
+/// Checks `[lifecycle]`: the thresholds of the stages.
+fn check_lifecycle(l: &raw::RawLifecycle, problems: &mut Vec<String>) -> LifecycleRules {
     in_range(problems, "lifecycle.new_days", l.new_days, 0, 3660);
     in_range(problems, "lifecycle.dormant_days", l.dormant_days, 1, 3660);
     in_range(
@@ -223,27 +256,12 @@ pub(super) fn check_scoring(
             l.dormant_cycles, l.growing_trend, l.declining_trend
         ));
     }
-    Scoring {
-        risk,
-        key,
-        key_grace_days: s.key_grace_days as i32,
-        escalation_margin: s.escalation_margin,
-        language,
-        list_quadrants,
-        summary_rows: s.summary_rows.max(0) as usize,
-        capacity: Capacity {
-            max_listed: (s.max_listed > 0).then_some(s.max_listed as usize),
-            per_owner: (s.max_listed_per_owner > 0).then_some(s.max_listed_per_owner as usize),
-        },
-        warn_listed_share: s.warn_listed_share,
-        currency: s.currency.clone(),
-        lifecycle: LifecycleRules {
-            new_days: l.new_days as f64,
-            dormant_cycles: l.dormant_cycles,
-            dormant_days: l.dormant_days as f64,
-            lost_after_days: l.lost_after_days as f64,
-            growing_trend: l.growing_trend,
-            declining_trend: l.declining_trend,
-        },
+    LifecycleRules {
+        new_days: l.new_days as f64,
+        dormant_cycles: l.dormant_cycles,
+        dormant_days: l.dormant_days as f64,
+        lost_after_days: l.lost_after_days as f64,
+        growing_trend: l.growing_trend,
+        declining_trend: l.declining_trend,
     }
 }

@@ -98,6 +98,9 @@ impl SideTable {
 
 /// Checks `[source]` into a [`Source`] (paths resolved by `resolve`); problems are pushed to
 /// `problems`, and the value returned then is not to be used.
+///
+/// Long by design: a checklist of `[source]`'s keys in the file's order, each problem pushed
+/// where its key is read.
 pub(super) fn check_source(
     rs: &RawSource,
     resolve: &dyn Fn(&str) -> PathBuf,

@@ -65,7 +65,7 @@ impl<'a> Values<'a> {
     }
 
     /// All values, as a vector.
-    pub fn to_vec(&self) -> Vec<Option<f64>> {
+    pub fn to_vec(self) -> Vec<Option<f64>> {
         self.iter().collect()
     }
 
@@ -104,7 +104,7 @@ impl FeatureTable {
         })
     }
 
-    /// Rows of customers active as of the table's day ([`is_active`]).
+    /// Rows of customers active as of the table's day (`is_active`).
     pub fn active_rows(&self, active_within_days: i32) -> Result<Vec<usize>> {
         let recency = self.require("recency_days")?;
         Ok(recency

@@ -15,7 +15,7 @@ use crate::error::{EngineContext, Result};
 use crate::warehouse::parts::write_parquet_batches;
 use spec::FeatureSpec;
 
-pub use crate::domain::table::{CustomerId, FeatureTable, Values, is_active, stored};
+pub use crate::domain::table::{FeatureTable, Values};
 
 /// Computes `specs` as of `as_of` with `engine`; `complaint_kinds` are the event kinds counted
 /// as complaints.
@@ -26,18 +26,6 @@ pub fn compute(
     complaint_kinds: &[String],
 ) -> Result<FeatureTable> {
     compute_where(engine, specs, as_of, complaint_kinds, None)
-}
-
-/// Like [`compute`], for the customers active within `active_within` days only
-/// (`FeatureTable::active_rows`; `specs` must include `recency_days`).
-pub fn compute_active(
-    engine: &mut dyn Backend,
-    specs: &[FeatureSpec],
-    as_of: i32,
-    complaint_kinds: &[String],
-    active_within: i32,
-) -> Result<FeatureTable> {
-    compute_where(engine, specs, as_of, complaint_kinds, Some(active_within))
 }
 
 fn compute_where(

@@ -18,6 +18,10 @@ use crate::warehouse::parts;
 
 /// Ingests one export file as one batch: the whole file is read, validated and staged before
 /// anything is written, and the manifest commits it.
+///
+/// Long by design: the commit is one ordered sequence (quarantine, parts, superseded parts,
+/// manifest, cleanup) whose order is what keeps a killed ingest recoverable; the steps before it
+/// are their own functions.
 pub(super) fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     let wh = p.warehouse_dir();
     let src = &p.source;

@@ -24,7 +24,6 @@ use crate::error::{Error, Result};
 use crate::warehouse::manifest::Manifest;
 use crate::warehouse::parts;
 
-pub use batch::{chunk_bytes, transaction_fields};
 pub use prepare::read_prepared;
 pub use report::IngestReport;
 

@@ -78,6 +78,9 @@ fn signatures(df: &DataFrame) -> Result<HashMap<String, Signature>> {
 
 /// Plans the restatements of a batch whose staged rows are `staged` (each with the canonical
 /// columns) against the committed transaction parts of `manifest`.
+///
+/// Long by design: the decision for each restated order is made in one pass over the staged and
+/// committed order ids.
 pub fn plan(wh: &Path, manifest: &Manifest, staged: &[LazyFrame], policy: Policy) -> Result<Plan> {
     let mut plan = Plan::default();
     if staged.is_empty() || manifest.batches.iter().all(|b| b.parts.is_empty()) {

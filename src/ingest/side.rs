@@ -15,6 +15,8 @@ use crate::warehouse::manifest::{Intent, Manifest};
 use crate::warehouse::parts;
 
 /// Ingests one side table; a file with the same content as before is a no-op.
+///
+/// Long by design: one ordered commit sequence, as for transactions (`batch::ingest_file`).
 pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport> {
     let mut manifest = Manifest::load(wh)?;
     let source = file.display().to_string();

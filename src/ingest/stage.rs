@@ -130,6 +130,9 @@ impl MonthStage {
     /// Rows of orders `plan` decided on are dropped (same as in the warehouse, kept first, or
     /// quarantined) or kept as restatements; rows `plan` supersedes are not counted as already
     /// there. Each part is announced in the batch's intent before it is written.
+    ///
+    /// Long by design: each month's part is announced, written and checked in one ordered
+    /// sequence.
     pub fn write_parts(
         &self,
         wh: &Path,

@@ -11,6 +11,7 @@ use crate::ingest::zone::Zone;
 /// `HH:MM`, `HH:MM:SS` or `HH:MM:SS.f` (1 to 9 fraction digits, truncated to milliseconds), read
 /// as UTC. Surrounding blanks are ignored; anything else (an offset too), or an impossible date
 /// or time, is `None`.
+#[cfg(test)]
 pub fn parse_iso_ms(text: &str) -> Option<i64> {
     match parse_iso(text)? {
         (ms, None) => Some(ms),
@@ -67,7 +68,7 @@ fn split_offset(b: &[u8]) -> Option<(&[u8], i32)> {
     Some((local, if b[sign_at] == b'-' { -secs } else { secs }))
 }
 
-/// Epoch milliseconds of the naive layouts of [`parse_iso_ms`], from trimmed bytes.
+/// Epoch milliseconds of the naive layouts of `parse_iso_ms` (an ISO date or datetime without offset), from trimmed bytes.
 fn parse_local(b: &[u8]) -> Option<i64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::features::FeatureTable;
 use crate::label::LabelRule;
-pub use crate::model::calibration::{Calibration, PlattCorrection};
+pub use crate::model::calibration::Calibration;
 use crate::model::drift;
 use crate::model::fit::LinearModel;
 use crate::model::metrics::{GainsRow, Metrics};
@@ -189,7 +189,7 @@ impl ModelArtifact {
 
     /// The largest population stability index of the model's features on the given rows of
     /// `table`, `elapsed` days after the reference was taken, with the feature's name; None
-    /// without a stored reference. Features that grow one a day ([`drift::ages`]) are compared
+    /// without a stored reference. Features that grow one a day (`drift::ages`) are compared
     /// with the elapsed days taken off.
     pub fn max_psi(
         &self,

@@ -41,6 +41,8 @@ fn sentence(text: &str) -> String {
 }
 
 /// Renders the card as Markdown.
+///
+/// Long by design: one template, written top to bottom as the card reads.
 pub fn render(a: &ModelArtifact) -> String {
     let t = &a.training;
     let m = &a.metrics;

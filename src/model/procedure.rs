@@ -20,10 +20,8 @@ use crate::util::dates::format_day;
 pub struct Fitted {
     pub alpha: f64,
     pub grid: Vec<GridPoint>,
-    /// The out-of-time model (training snapshots only), calibrated.
-    pub oot_scaling: Vec<FeatureScaling>,
-    pub oot_model: LinearModel,
-    /// Its calibrated probabilities on the validation rows.
+    /// The calibrated probabilities of the out-of-time model (training snapshots only) on the
+    /// validation rows.
     pub validation_probabilities: Vec<f64>,
     pub calibration: Calibration,
     /// The model to ship: all snapshots, chosen alpha, same correction.
@@ -37,6 +35,9 @@ pub struct Fitted {
 /// Runs the procedure on `train` snapshots with `val` as the validation snapshot, and refits the
 /// shipped model on `refit` (the training and validation snapshots out of time; every row of
 /// every cutoff with an in-time holdout).
+///
+/// Long by design: the procedure's steps (preprocess, grid, calibration, refit) share the fitted
+/// scaling and matrices; each step's arithmetic is in its own module.
 pub fn fit_procedure(
     settings: &TrainSettings,
     specs: &[FeatureSpec],
@@ -138,12 +139,10 @@ pub fn fit_procedure(
     // The refit adds one cutoff to the same features: start it from the chosen out-of-time fit.
     let final_raw = fit::fit_from(&x_f, &y_f, params(alpha), Some(&oot_raw))?;
     let fitted_rows = y_f.len();
-    let (oot_model, model) = (correct(oot_raw), correct(final_raw));
+    let model = correct(final_raw);
     Ok(Fitted {
         alpha,
         grid,
-        oot_scaling,
-        oot_model,
         validation_probabilities: p_val,
         calibration,
         scaling,

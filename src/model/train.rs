@@ -227,6 +227,9 @@ fn snapshots(p: &Pipeline, engine: &mut dyn Backend, plan: &Plan, until: i32) ->
 /// or before that day are used, so a backfilled night's model is the one a warehouse truncated
 /// there would give. Writes the artifact and card, and records the promotion decision in the
 /// registry. `fingerprint` identifies the warehouse content.
+///
+/// Long by design: the training night's steps in order (cutoffs, snapshots, fit, metrics,
+/// gate, artifact, registry), each a call into its own module.
 pub fn train(
     p: &Pipeline,
     engine: &mut dyn Backend,

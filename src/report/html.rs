@@ -51,6 +51,8 @@ fn colour(q: Quadrant) -> &'static str {
 }
 
 /// Renders the report.
+///
+/// Long by design: one template, written top to bottom as the page reads.
 pub fn render(o: &ScoreOutcome) -> String {
     let key = o.key_accounts();
     let at_risk = o.listed_value_at_risk();

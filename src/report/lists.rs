@@ -19,6 +19,8 @@ fn frame(columns: Vec<Column>, what: &str) -> Result<DataFrame> {
 /// The at-risk list: each column named where it is built, in the order of
 /// [`crate::score::LIST_COLUMNS`] (the README's contract, which `tests/it/end_to_end.rs` checks
 /// the written file against).
+///
+/// Long by design: one column per line of the list's contract.
 pub fn at_risk(o: &ScoreOutcome) -> Result<DataFrame> {
     let rows: Vec<_> = (0..o.listed.len())
         .map(|r| (o.listed[r], o.listed_account(r)))

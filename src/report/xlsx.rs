@@ -50,7 +50,7 @@ fn column_width(column: &str) -> f64 {
 }
 
 /// Writes the rows of `list` selected by `rows` as a table sheet, row by row (the sheet streams
-/// each finished row to a temporary file; see [`write`]).
+/// each finished row to a temporary file; see [`write()`]).
 fn table_sheet(ws: &mut Worksheet, list: &DataFrame, rows: &[usize]) -> Result<()> {
     let header = Format::new()
         .set_bold()

@@ -41,6 +41,10 @@ pub fn current_model(p: &Pipeline) -> Result<ModelArtifact> {
 /// `tonight` (features already computed on the same warehouse, e.g. by the drift check) when it
 /// is as of the scoring day. Writes tonight's features; the lists and reports are written by the
 /// caller from the outcome.
+///
+/// Long by design: the order of its steps sets scoring's peak memory (the history is freed before
+/// tonight's accounts are built, tonight's columns before the outputs); each step is its own
+/// function.
 pub fn score_with(
     p: &Pipeline,
     engine: &mut dyn Backend,

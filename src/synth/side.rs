@@ -81,6 +81,9 @@ fn csv_field(text: &str) -> String {
 /// `customers.csv`, `arrears.csv` and `events.csv`, linked to each account's simulated life:
 /// arrears and complaints become more likely in the decline before an account leaves. They use
 /// their own random streams, so `transactions.csv` does not depend on them.
+///
+/// Long by design: the three side tables are written from the same account lives in one pass
+/// each.
 pub(super) fn write_side_tables(cfg: &SynthConfig, lives: &[Life], out_dir: &Path) -> Result<()> {
     let start = to_day(cfg.start);
     let end = start + cfg.days - 1;

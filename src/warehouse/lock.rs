@@ -11,7 +11,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -19,7 +19,6 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub struct WorkdirLock {
     _file: File,
-    path: PathBuf,
 }
 
 /// Lock file of a workdir.
@@ -56,7 +55,7 @@ impl WorkdirLock {
             Err(fs::TryLockError::Error(e)) => return Err(Error::io("locking", &path, e)),
         }
         write_owner(&file, &path)?;
-        Ok(WorkdirLock { _file: file, path })
+        Ok(WorkdirLock { _file: file })
     }
 
     /// Takes the registry lock of `models_dir`, waiting for another process's decision to be
@@ -68,12 +67,7 @@ impl WorkdirLock {
         let file = open(&path)?;
         file.lock().map_err(|e| Error::io("locking", &path, e))?;
         write_owner(&file, &path)?;
-        Ok(WorkdirLock { _file: file, path })
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(WorkdirLock { _file: file })
     }
 }
 
@@ -164,8 +158,8 @@ mod tests {
         ] {
             let dir = tempfile::tempdir().unwrap();
             fs::write(dir.path().join(LOCK_FILE), &left).unwrap();
-            let lock = WorkdirLock::acquire(dir.path()).unwrap();
-            let owner = fs::read_to_string(lock.path()).unwrap();
+            let _lock = WorkdirLock::acquire(dir.path()).unwrap();
+            let owner = fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
             assert!(owner.contains("boot_id="), "{owner}");
             assert!(owner.contains("process_start="), "{owner}");
         }

@@ -51,15 +51,6 @@ pub fn scan(warehouse: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> 
     scan_parts(warehouse, manifest, |_| true)
 }
 
-/// Lazily scans the committed parts of the given months only.
-pub fn scan_months(
-    warehouse: &Path,
-    manifest: &Manifest,
-    months: &[String],
-) -> Result<Option<LazyFrame>> {
-    scan_parts(warehouse, manifest, |p| months.contains(&p.month))
-}
-
 /// Each committed part as its own lazy scan, oldest month first (the native engine reads one
 /// part at a time so that only one is in memory).
 pub fn scan_each_part(warehouse: &Path, manifest: &Manifest) -> Result<Vec<LazyFrame>> {

@@ -27,6 +27,9 @@ pub struct Repair {
 }
 
 /// Rebuilds the manifest from the parts' footers; the broken manifest is kept beside it.
+///
+/// Long by design: one pass over the parts' footers that regroups them into batches and keeps
+/// what it cannot place.
 pub fn rebuild(wh: &Path) -> Result<Repair> {
     let mut out = Repair {
         rebuilt: true,

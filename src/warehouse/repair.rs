@@ -96,6 +96,9 @@ pub fn retract(wh: &Path, batch_id: &str, remember: bool, to: &str) -> Result<Re
 /// Puts back the rows `batch` had superseded into their batches' parts, except rows of orders a
 /// committed part now holds; the rewritten parts are announced in the intent of `batch`. Returns
 /// the rows restored and the parts whose old versions the manifest no longer names.
+///
+/// Long by design: restoring a retracted batch's superseded rows is one ordered sequence, like a
+/// commit.
 fn restore(wh: &Path, manifest: &mut Manifest, batch: &Batch) -> Result<(u64, Vec<String>)> {
     let (mut restored, mut old_versions) = (0, Vec::new());
     for s in &batch.superseded {

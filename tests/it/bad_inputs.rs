@@ -1,9 +1,9 @@
 //! A catalogue of bad inputs: each names the exact error or quarantine reason, and checks that no
 //! accepted row is lost or doubled (accepted = stored + duplicates).
 
-use churnflow::config::Pipeline;
-use churnflow::ingest::{self, IngestReport};
-use churnflow::warehouse::manifest::Manifest;
+use churnflow::IngestReport;
+use churnflow::Manifest;
+use churnflow::Pipeline;
 
 const H: &str = "order_id,customer_id,order_date,amount,quantity\n";
 
@@ -24,7 +24,7 @@ fn ingest_bytes(
     );
     std::fs::write(&path, text).unwrap();
     let p = Pipeline::load(&path).map_err(|e| e.to_string())?;
-    let r = ingest::ingest(&p).map_err(|e| e.to_string())?.remove(0);
+    let r = churnflow::ingest(&p).map_err(|e| e.to_string())?.remove(0);
     let stored = Manifest::load(&p.warehouse_dir()).unwrap().total_rows();
     assert_eq!(
         stored,
@@ -367,7 +367,7 @@ fn parquet_exports_go_through_the_same_validation() {
     let write = |df: &mut DataFrame| -> Vec<u8> {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.parquet");
-        churnflow::warehouse::parts::write_parquet_file(&p, df).unwrap();
+        churnflow::write_parquet_file(&p, df).unwrap();
         std::fs::read(p).unwrap()
     };
     let mut good = df!(

@@ -6,10 +6,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use churnflow::model::artifact::ModelArtifact;
-use churnflow::model::registry::Registry;
-use churnflow::warehouse::manifest::Manifest;
-use churnflow::warehouse::parts::parquet_row_count;
+use churnflow::Manifest;
+use churnflow::ModelArtifact;
+use churnflow::Registry;
+use churnflow::parquet_row_count;
 
 use crate::util::{generate, write_pipeline};
 
@@ -102,7 +102,7 @@ fn killed_runs_leave_complete_states_and_the_next_run_finishes() {
     let t1 = Instant::now();
     assert!(run().status().unwrap().success());
     let warm = t1.elapsed();
-    let mut rng = churnflow::util::rng::Rng::new(2024);
+    let mut rng = churnflow::Rng::new(2024);
     // Generous: a debug-build night on a warehouse of many small batches takes 2-4 s on 2 cores.
     let deadline = Instant::now() + Duration::from_secs(420);
     let (mut trials, mut killed) = (0, 0);

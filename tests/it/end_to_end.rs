@@ -52,7 +52,7 @@ fn run_writes_a_ranked_list_and_reingest_adds_nothing() {
         "list must start with a BOM"
     );
     let (header, records) = read_csv(&list);
-    assert_eq!(header, churnflow::score::LIST_COLUMNS);
+    assert_eq!(header, churnflow::LIST_COLUMNS);
     assert!(!records.is_empty(), "the list is empty");
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let mut previous_evar = f64::INFINITY;

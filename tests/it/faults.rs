@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use churnflow::warehouse::manifest::Manifest;
+use churnflow::Manifest;
 
 use crate::util::{churnflow, generate, write_pipeline};
 

@@ -1,11 +1,10 @@
 //! Features on a tiny hand-written export equal values computed by hand (see the comments).
 
-use churnflow::config::Pipeline;
-use churnflow::domain::engine::EngineKind;
-use churnflow::engine::Backend;
-use churnflow::features::{self, spec};
-use churnflow::ingest;
-use churnflow::util::dates::parse_day;
+use churnflow::Backend;
+use churnflow::EngineKind;
+use churnflow::Pipeline;
+use churnflow::parse_day;
+use churnflow::spec;
 
 const EXPORT: &str = "\
 order_id,customer_id,order_date,amount,quantity
@@ -28,17 +27,17 @@ fn features_match_hand_computed_values() {
     std::fs::write(&csv, EXPORT).unwrap();
     let pipeline = crate::util::write_pipeline(dir.path(), &csv, "");
     let p = Pipeline::load(&pipeline).unwrap();
-    ingest::ingest(&p).unwrap();
+    churnflow::ingest(&p).unwrap();
     // Both ways of computing them: the in-memory history (default) and the portable SQL.
     for kind in [EngineKind::History, EngineKind::Sql] {
-        let mut engine = churnflow::engine::open(&p.warehouse_dir(), kind).unwrap();
+        let mut engine = churnflow::open_engine(&p.warehouse_dir(), kind).unwrap();
         check_hand_computed(engine.as_mut());
     }
 }
 
 fn check_hand_computed(engine: &mut dyn Backend) {
     let as_of = parse_day("2024-03-31").unwrap();
-    let t = features::compute(engine, &spec::default_specs(false, false), as_of, &[]).unwrap();
+    let t = churnflow::compute(engine, &spec::default_specs(false, false), as_of, &[]).unwrap();
 
     // D's only row is after the as-of day: D is not known yet.
     let ids: Vec<&str> = t.customer_ids.iter().map(|s| &**s).collect();

@@ -1,9 +1,9 @@
 //! Export layouts beyond plain CSV: JSON lines, CSV without a header or with another quote
 //! character, and a source time zone. Each stores exactly the rows and instants expected.
 
-use churnflow::config::Pipeline;
-use churnflow::engine::SqlBackend;
-use churnflow::ingest::{self, IngestReport};
+use churnflow::IngestReport;
+use churnflow::Pipeline;
+use churnflow::SqlBackend;
 
 /// The report, the quarantine rows and the stored (customer_id, ts, amount) rows.
 pub type Ingested = (IngestReport, Vec<Vec<String>>, Vec<[String; 3]>);
@@ -22,7 +22,7 @@ pub fn ingest_with(name: &str, bytes: &[u8], source: &str) -> Result<Ingested, S
     let path = dir.path().join("pipeline.toml");
     std::fs::write(&path, text).unwrap();
     let p = Pipeline::load(&path).map_err(|e| e.to_string())?;
-    let r = ingest::ingest(&p).map_err(|e| e.to_string())?.remove(0);
+    let r = churnflow::ingest(&p).map_err(|e| e.to_string())?.remove(0);
     let quarantine = match &r.quarantine {
         Some(q) => crate::util::read_csv(&p.warehouse_dir().join(q)).1,
         None => vec![],
@@ -34,7 +34,7 @@ pub fn ingest_with(name: &str, bytes: &[u8], source: &str) -> Result<Ingested, S
              FROM transactions ORDER BY ts, customer_id",
         )
         .unwrap();
-    let col = |n: &str| churnflow::util::frame::str_values(&df, n).unwrap();
+    let col = |n: &str| churnflow::str_values(&df, n).unwrap();
     let (ids, ts, amounts) = (col("customer_id"), col("ts"), col("amount"));
     let stored = (0..ids.len())
         .map(|i| [ids[i].clone(), ts[i].clone(), amounts[i].clone()])

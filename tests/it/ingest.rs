@@ -1,8 +1,7 @@
 //! Ingest through the library: overlapping deliveries, parts on disk, crashes before the commit.
 
-use churnflow::config::Pipeline;
-use churnflow::ingest;
-use churnflow::warehouse::manifest::Manifest;
+use churnflow::Manifest;
+use churnflow::Pipeline;
 
 use crate::util::{export_pipeline, write_pipeline};
 
@@ -27,12 +26,12 @@ fn rows(range: std::ops::Range<usize>) -> String {
 fn an_overlapping_redelivery_adds_only_the_new_rows() {
     let dir = tempfile::tempdir().unwrap();
     let (p, csv) = export_pipeline(dir.path(), format!("{HEADER}{}", rows(0..40)), "");
-    let first = ingest::ingest(&p).unwrap().remove(0);
+    let first = churnflow::ingest(&p).unwrap().remove(0);
     assert_eq!((first.rows_accepted, first.rows_duplicate), (40, 0));
 
     // The next export repeats the first 40 rows and adds 25 new ones, under the same name.
     std::fs::write(&csv, format!("{HEADER}{}", rows(0..65))).unwrap();
-    let second = ingest::ingest(&p).unwrap().remove(0);
+    let second = churnflow::ingest(&p).unwrap().remove(0);
     assert_eq!((second.rows_accepted, second.rows_duplicate), (25, 40));
     assert!(
         second.warnings[0].contains("different content"),
@@ -42,12 +41,12 @@ fn an_overlapping_redelivery_adds_only_the_new_rows() {
     let manifest = Manifest::load(&p.warehouse_dir()).unwrap();
     assert_eq!(manifest.total_rows(), 65);
     // Leading zeros of customer ids survive.
-    let engine_rows = churnflow::engine::SqlBackend::open(&p.warehouse_dir())
+    let engine_rows = churnflow::SqlBackend::open(&p.warehouse_dir())
         .and_then(|mut e| {
             e.query("SELECT DISTINCT customer_id FROM transactions ORDER BY customer_id")
         })
         .unwrap();
-    let ids = churnflow::util::frame::str_values(&engine_rows, "customer_id").unwrap();
+    let ids = churnflow::str_values(&engine_rows, "customer_id").unwrap();
     assert_eq!(
         ids,
         [
@@ -60,7 +59,7 @@ fn an_overlapping_redelivery_adds_only_the_new_rows() {
 fn parts_left_by_a_crash_before_the_manifest_are_invisible_and_cleaned_up() {
     let dir = tempfile::tempdir().unwrap();
     let (p, csv) = export_pipeline(dir.path(), format!("{HEADER}{}", rows(0..30)), "");
-    ingest::ingest(&p).unwrap();
+    churnflow::ingest(&p).unwrap();
     // A crashed run wrote a part (and a temporary file) but never replaced the manifest.
     let month = p.warehouse_dir().join("transactions/month=2024-02");
     std::fs::copy(
@@ -76,18 +75,15 @@ fn parts_left_by_a_crash_before_the_manifest_are_invisible_and_cleaned_up() {
     std::fs::write(month.join(".part-bother.parquet.tmp-1"), b"half").unwrap();
     let manifest = Manifest::load(&p.warehouse_dir()).unwrap();
     assert_eq!(manifest.total_rows(), 30);
-    let mut engine = churnflow::engine::SqlBackend::open(&p.warehouse_dir()).unwrap();
+    let mut engine = churnflow::SqlBackend::open(&p.warehouse_dir()).unwrap();
     let n = engine
         .query("SELECT COUNT(*) AS n FROM transactions")
         .unwrap();
-    assert_eq!(
-        churnflow::util::frame::f64_values(&n, "n").unwrap(),
-        [Some(30.0)]
-    );
+    assert_eq!(churnflow::f64_values(&n, "n").unwrap(), [Some(30.0)]);
 
     // The next ingest removes what no manifest names.
     std::fs::write(&csv, format!("{HEADER}{}", rows(0..31))).unwrap();
-    ingest::ingest(&p).unwrap();
+    churnflow::ingest(&p).unwrap();
     let names: Vec<String> = std::fs::read_dir(&month)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -121,7 +117,7 @@ fn implausible_rows_are_quarantined_with_exact_reasons() {
     let p = Pipeline::load(&write_pipeline(dir.path(), &csv, "")).unwrap();
     let mut p = p;
     p.source.max_rejected_share = 1.0;
-    let r = ingest::ingest(&p).unwrap().remove(0);
+    let r = churnflow::ingest(&p).unwrap().remove(0);
     // Rows 1, 6 (first use of the id) kept; the exact repeat of row 1 is a duplicate, not an error.
     assert_eq!((r.rows_read, r.rows_rejected, r.rows_duplicate), (9, 6, 1));
     let q = p.warehouse_dir().join(r.quarantine.unwrap());
@@ -160,12 +156,12 @@ fn implausible_rows_are_quarantined_with_exact_reasons() {
         assert!(reason.starts_with(why), "line {line}: {reason}");
     }
     // Leading zeros of ids survive into the warehouse.
-    let mut engine = churnflow::engine::SqlBackend::open(&p.warehouse_dir()).unwrap();
+    let mut engine = churnflow::SqlBackend::open(&p.warehouse_dir()).unwrap();
     let ids = engine
         .query("SELECT DISTINCT customer_id FROM transactions ORDER BY customer_id")
         .unwrap();
     assert_eq!(
-        churnflow::util::frame::str_values(&ids, "customer_id").unwrap(),
+        churnflow::str_values(&ids, "customer_id").unwrap(),
         ["007", "008"]
     );
 }
@@ -190,7 +186,7 @@ fn a_folder_of_daily_files_in_gzip_and_gbk_is_ingested_file_by_file() {
         .unwrap();
     gz.finish().unwrap();
     let p = Pipeline::load(&write_pipeline(dir.path(), &daily, "")).unwrap();
-    let reports = ingest::ingest(&p).unwrap();
+    let reports = churnflow::ingest(&p).unwrap();
     assert_eq!(
         reports.iter().map(|r| r.rows_accepted).collect::<Vec<_>>(),
         [10, 15]
@@ -203,7 +199,7 @@ fn a_folder_of_daily_files_in_gzip_and_gbk_is_ingested_file_by_file() {
         0
     );
     assert!(
-        ingest::ingest(&p)
+        churnflow::ingest(&p)
             .unwrap()
             .iter()
             .all(|r| r.already_ingested)
@@ -218,8 +214,8 @@ fn a_folder_of_daily_files_in_gzip_and_gbk_is_ingested_file_by_file() {
         master.display()
     );
     let p = Pipeline::load(&write_pipeline(dir.path(), &daily, &extra)).unwrap();
-    ingest::ingest_all(&p).unwrap();
-    let info = churnflow::warehouse::side::customer_master(&p.warehouse_dir()).unwrap();
+    churnflow::ingest_all(&p).unwrap();
+    let info = churnflow::customer_master(&p.warehouse_dir()).unwrap();
     assert_eq!(info["00001"].name, "华信贸易有限公司");
     assert_eq!(info["00001"].owner, "李伟");
 }
@@ -241,14 +237,14 @@ fn amounts_with_separators_and_currency_symbols_parse_when_configured() {
     );
     std::fs::write(&path, text).unwrap();
     let p = Pipeline::load(&path).unwrap();
-    let r = ingest::ingest(&p).unwrap().remove(0);
+    let r = churnflow::ingest(&p).unwrap().remove(0);
     assert_eq!((r.rows_accepted, r.rows_rejected), (3, 0));
-    let mut engine = churnflow::engine::SqlBackend::open(&p.warehouse_dir()).unwrap();
+    let mut engine = churnflow::SqlBackend::open(&p.warehouse_dir()).unwrap();
     let df = engine
         .query("SELECT amount FROM transactions ORDER BY day")
         .unwrap();
     assert_eq!(
-        churnflow::util::frame::f64_values(&df, "amount").unwrap(),
+        churnflow::f64_values(&df, "amount").unwrap(),
         [Some(1234.5), Some(-12.0), Some(7.0)]
     );
 }
@@ -301,7 +297,7 @@ mod fuzz {
             std::fs::write(&csv, &bytes).unwrap();
             let mut p = Pipeline::load(&write_pipeline(dir.path(), &csv, "")).unwrap();
             p.source.max_rejected_share = 1.0;
-            let result = ingest::ingest(&p);
+            let result = churnflow::ingest(&p);
             if let Ok(reports) = result {
                 let r = &reports[0];
                 prop_assert_eq!(
@@ -329,7 +325,7 @@ fn malformed_records_are_quarantined_with_their_real_line_numbers() {
     std::fs::write(&csv, bytes).unwrap();
     let mut p = Pipeline::load(&write_pipeline(dir.path(), &csv, "")).unwrap();
     p.source.max_rejected_share = 1.0;
-    let r = ingest::ingest(&p).unwrap().remove(0);
+    let r = churnflow::ingest(&p).unwrap().remove(0);
     assert_eq!((r.rows_read, r.rows_accepted, r.rows_rejected), (6, 4, 2));
     let (_, rows) = crate::util::read_csv(&p.warehouse_dir().join(r.quarantine.unwrap()));
     let got: Vec<(&str, &str)> = rows
@@ -345,12 +341,12 @@ fn malformed_records_are_quarantined_with_their_real_line_numbers() {
             ("7", "not valid UTF-8 text (check source.encoding)"),
         ]
     );
-    let mut engine = churnflow::engine::SqlBackend::open(&p.warehouse_dir()).unwrap();
+    let mut engine = churnflow::SqlBackend::open(&p.warehouse_dir()).unwrap();
     let ids = engine
         .query("SELECT customer_id FROM transactions ORDER BY day")
         .unwrap();
     assert_eq!(
-        churnflow::util::frame::str_values(&ids, "customer_id").unwrap(),
+        churnflow::str_values(&ids, "customer_id").unwrap(),
         ["A", "B, with\nnewline", "D", "E"]
     );
 }
@@ -408,7 +404,7 @@ fn ingest_with_chunks(
         b.rows_duplicate,
         m.total_rows(),
     );
-    let rows = churnflow::engine::SqlBackend::open(&wh)
+    let rows = churnflow::SqlBackend::open(&wh)
         .and_then(|mut e| {
             e.query(
                 "SELECT customer_id, ts, amount, quantity, order_id FROM transactions \
@@ -453,7 +449,7 @@ fn staging_left_by_a_killed_run_is_removed() {
         .join(".staging/bdeadbeef/202401-0.parquet");
     std::fs::create_dir_all(leftover.parent().unwrap()).unwrap();
     std::fs::write(&leftover, b"partial").unwrap();
-    ingest::ingest(&p).unwrap();
+    churnflow::ingest(&p).unwrap();
     let staging = p.warehouse_dir().join(".staging");
     let left: Vec<_> = walk(&staging);
     assert!(left.is_empty(), "{left:?}");

@@ -307,18 +307,18 @@ fn winback_matches_a_hand_computed_list() {
          9,E,2024-01-15,120,3,P5\n",
         "product_id = \"product\"\n",
     );
-    churnflow::ingest::ingest(&p).unwrap();
+    churnflow::ingest(&p).unwrap();
     // Both ways: the in-memory history (default) and the portable SQL.
-    use churnflow::domain::engine::EngineKind;
+    use churnflow::EngineKind;
     for kind in [EngineKind::History, EngineKind::Sql] {
-        let mut engine = churnflow::engine::open(&p.warehouse_dir(), kind).unwrap();
+        let mut engine = churnflow::open_engine(&p.warehouse_dir(), kind).unwrap();
         check_winback(engine.as_mut());
     }
 }
 
-fn check_winback(engine: &mut dyn churnflow::engine::Backend) {
-    use churnflow::segment::winback::winback;
-    let day = |d: &str| churnflow::util::dates::parse_day(d).unwrap();
+fn check_winback(engine: &mut dyn churnflow::Backend) {
+    use churnflow::winback;
+    let day = |d: &str| churnflow::parse_day(d).unwrap();
     let list = winback(engine, day("2024-06-30"), 90.0, 100.0).unwrap();
     // (customer, last order day, value, orders, units, top products)
     type Row<'a> = (&'a str, i32, f64, f64, f64, Vec<&'a str>);

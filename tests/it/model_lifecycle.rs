@@ -138,13 +138,13 @@ fn backtest_beats_recency_and_labels_agree_with_the_ground_truth() {
 
     // Ground truth: an account whose true churn day is on or before the cutoff never buys
     // again, so the label at that cutoff must say churned.
-    use churnflow::config::Pipeline;
-    use churnflow::util::dates::parse_day;
+    use churnflow::Pipeline;
+    use churnflow::parse_day;
     let p = Pipeline::load(&pipeline).unwrap();
-    let mut engine = churnflow::engine::open(&p.warehouse_dir(), p.engine).unwrap();
+    let mut engine = churnflow::open_engine(&p.warehouse_dir(), p.engine).unwrap();
     let (_, last) = engine.day_range().unwrap();
     let cutoff = parse_day("2024-03-31").unwrap();
-    let s = churnflow::model::train::snapshot(&p, engine.as_mut(), cutoff, last).unwrap();
+    let s = churnflow::snapshot(&p, engine.as_mut(), cutoff, last).unwrap();
     let (_, truth) = read_csv(&dir.path().join("truth.csv"));
     let churn_day: std::collections::HashMap<String, i32> = truth
         .into_iter()

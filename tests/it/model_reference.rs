@@ -1,7 +1,7 @@
 //! The logistic fit against scikit-learn on the same matrix (numbers in
 //! tests/fixtures/sklearn_logistic.json, made by tests/fixtures/make_sklearn_reference.py).
 
-use churnflow::model::fit::{FitParams, fit, fit_path};
+use churnflow::{FitParams, fit, fit_path};
 use ndarray::Array2;
 use serde_json::Value;
 

@@ -173,14 +173,14 @@ fn the_population_is_the_open_window_before_the_night() {
     )
     .unwrap();
     let pipeline = write_pipeline(dir.path(), &export, "");
-    let p = churnflow::config::Pipeline::load(&pipeline).unwrap();
+    let p = churnflow::Pipeline::load(&pipeline).unwrap();
     churnflow().arg("ingest").arg(&pipeline).assert().success();
-    let mut engine = churnflow::engine::open(&p.warehouse_dir(), p.engine).unwrap();
-    let night = churnflow::util::dates::parse_day("2024-12-31").unwrap();
-    let t = churnflow::features::compute_active_for(&p, engine.as_mut(), night).unwrap();
+    let mut engine = churnflow::open_engine(&p.warehouse_dir(), p.engine).unwrap();
+    let night = churnflow::parse_day("2024-12-31").unwrap();
+    let t = churnflow::compute_active_for(&p, engine.as_mut(), night).unwrap();
     let ids: Vec<String> = t.customer_ids.iter().map(|c| c.to_string()).collect();
     assert_eq!(ids, ["C2", "C3"]);
-    let all = churnflow::features::compute_for(&p, engine.as_mut(), night).unwrap();
+    let all = churnflow::compute_for(&p, engine.as_mut(), night).unwrap();
     let rows: Vec<String> = all
         .active_rows(p.active_within_days)
         .unwrap()

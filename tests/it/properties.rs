@@ -1,8 +1,8 @@
 //! Invariants: features as of T ignore rows after T and do not depend on row order; labels
 //! and probabilities stay in range.
 
-use churnflow::engine::{Backend, HistoryBackend, SqlBackend};
-use churnflow::features::{self, FeatureTable, spec};
+use churnflow::{Backend, HistoryBackend, SqlBackend};
+use churnflow::{FeatureTable, spec};
 use polars::prelude::*;
 use proptest::prelude::*;
 
@@ -29,7 +29,7 @@ fn frame(rows: &[Tx]) -> LazyFrame {
 
 fn features_of(rows: &[Tx]) -> FeatureTable {
     let mut engine = HistoryBackend::from_transactions(frame(rows));
-    features::compute(&mut engine, &spec::default_specs(false, false), AS_OF, &[]).unwrap()
+    churnflow::compute(&mut engine, &spec::default_specs(false, false), AS_OF, &[]).unwrap()
 }
 
 fn history() -> impl Strategy<Value = Vec<Tx>> {
@@ -53,7 +53,7 @@ proptest! {
     #[test]
     fn row_order_does_not_matter(base in history(), seed in any::<u64>()) {
         let mut shuffled = base.clone();
-        let mut rng = churnflow::util::rng::Rng::new(seed);
+        let mut rng = churnflow::Rng::new(seed);
         for i in (1..shuffled.len()).rev() {
             let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             shuffled.swap(i, j);
@@ -131,7 +131,7 @@ proptest! {
         ),
         as_of_shift in prop::sample::select(vec![-450, -200, -1, 0, 60]),
     ) {
-        use churnflow::label::LabelRule;
+        use churnflow::LabelRule;
         let specs = every_transaction_spec();
         let as_of = AS_OF + as_of_shift;
         let mut native = HistoryBackend::from_transactions(frame_with_quantities(&rows));

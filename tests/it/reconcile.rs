@@ -6,9 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use churnflow::config::Pipeline;
-use churnflow::engine::SqlBackend;
-use churnflow::ingest;
+use churnflow::Pipeline;
+use churnflow::SqlBackend;
 use proptest::prelude::*;
 
 /// One order as delivered: (order, customer, day of January, cents, how it is written).
@@ -119,7 +118,7 @@ proptest! {
         )
         .unwrap();
         let p = Pipeline::load(&pipeline).unwrap();
-        let reports = ingest::ingest(&p).unwrap();
+        let reports = churnflow::ingest(&p).unwrap();
         for (r, text) in reports.iter().zip([&text1, &text2]) {
             prop_assert_eq!(
                 r.rows_accepted + r.rows_rejected + r.rows_duplicate + r.rows_restated,
@@ -137,8 +136,8 @@ proptest! {
         let df = e
             .query("SELECT order_id, amount FROM transactions ORDER BY order_id")
             .unwrap();
-        let ids = churnflow::util::frame::str_values(&df, "order_id").unwrap();
-        let amounts = churnflow::util::frame::f64_values(&df, "amount").unwrap();
+        let ids = churnflow::str_values(&df, "order_id").unwrap();
+        let amounts = churnflow::f64_values(&df, "amount").unwrap();
         let got: BTreeMap<u16, u32> = ids
             .iter()
             .zip(amounts)

@@ -1,9 +1,8 @@
 //! Issue 14: ingest never loses, inflates or double-counts a row. Each test here failed on the
 //! code before the fix (the numbers in the comments are what that code did).
 
-use churnflow::config::Pipeline;
-use churnflow::ingest;
-use churnflow::warehouse::manifest::Manifest;
+use churnflow::Manifest;
+use churnflow::Pipeline;
 
 use crate::formats::ingest_with;
 use crate::util::{churnflow, read_csv};
@@ -268,7 +267,7 @@ fn a_mostly_broken_side_table_is_refused_with_exit_4_and_nothing_written() {
         &tx,
         &side.replace("[arrears]\n", "[arrears]\nmax_rejected_share = 0.95\n"),
     );
-    let reports = ingest::ingest_all(&Pipeline::load(&lenient).unwrap()).unwrap();
+    let reports = churnflow::ingest_all(&Pipeline::load(&lenient).unwrap()).unwrap();
     assert_eq!(reports.last().unwrap().rows_rejected, 18);
 }
 
@@ -411,13 +410,13 @@ fn deliver(folder: &std::path::Path, name: &str, rows: &str) {
 
 /// (rows, revenue) in the warehouse.
 fn stored(p: &Pipeline) -> (u64, f64) {
-    use churnflow::engine::SqlBackend;
+    use churnflow::SqlBackend;
     let mut e = SqlBackend::open(&p.warehouse_dir()).unwrap();
     let df = e
         .query("SELECT COUNT(*) AS n, SUM(amount) AS revenue FROM transactions")
         .unwrap();
-    let n = churnflow::util::frame::f64_values(&df, "n").unwrap()[0].unwrap();
-    let r = churnflow::util::frame::f64_values(&df, "revenue").unwrap()[0].unwrap();
+    let n = churnflow::f64_values(&df, "n").unwrap()[0].unwrap();
+    let r = churnflow::f64_values(&df, "revenue").unwrap()[0].unwrap();
     (n as u64, r)
 }
 
@@ -497,7 +496,7 @@ fn restatements_can_keep_the_first_delivery_or_be_quarantined() {
         )
         .unwrap();
         let p = Pipeline::load(&path).unwrap();
-        let r = ingest::ingest(&p).unwrap();
+        let r = churnflow::ingest(&p).unwrap();
         let r = r.iter().find(|r| !r.already_ingested).unwrap();
         assert_eq!(stored(&p), (3, revenue), "{policy}");
         assert_eq!(r.rows_rejected, rejected, "{policy}");
@@ -529,7 +528,7 @@ fn a_lost_manifest_never_deletes_data_and_repair_rebuilds_it() {
     let before = stored(&p);
     assert_eq!(before, (2, 30.0));
     let wh = p.warehouse_dir();
-    let parts = churnflow::warehouse::parts::part_files(&wh).unwrap();
+    let parts = churnflow::part_files(&wh).unwrap();
     for broken in [None, Some("{ not json")] {
         match broken {
             None => std::fs::remove_file(wh.join("_manifest.json")).unwrap(),
@@ -544,7 +543,7 @@ fn a_lost_manifest_never_deletes_data_and_repair_rebuilds_it() {
                 .stderr(predicates::str::contains("churnflow repair"));
         }
         assert_eq!(
-            churnflow::warehouse::parts::part_files(&wh).unwrap(),
+            churnflow::part_files(&wh).unwrap(),
             parts,
             "no part was touched"
         );

@@ -61,10 +61,10 @@ pub fn export_pipeline(
     dir: &Path,
     export: impl AsRef<[u8]>,
     extra: &str,
-) -> (churnflow::config::Pipeline, PathBuf) {
+) -> (churnflow::Pipeline, PathBuf) {
     let csv = dir.join("export.csv");
     std::fs::write(&csv, export).unwrap();
-    let p = churnflow::config::Pipeline::load(&write_pipeline(dir, &csv, extra)).unwrap();
+    let p = churnflow::Pipeline::load(&write_pipeline(dir, &csv, extra)).unwrap();
     (p, csv)
 }
 

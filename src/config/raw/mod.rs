@@ -3,7 +3,7 @@
 
 mod scoring;
 
-pub use scoring::{RawKeyWeights, RawLifecycle, RawScoring};
+pub use scoring::{RawLifecycle, RawScoring};
 
 use serde::Deserialize;
 

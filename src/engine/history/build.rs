@@ -34,6 +34,9 @@ impl History {
     /// Reads `sources` (frames with `customer_id`, `day`, `amount` and, if `with_quantity`,
     /// `quantity`) in two passes: customer ids first, to size and place every row, then the
     /// numbers, written straight to their place. Only one source is in memory at a time.
+    ///
+    /// Long by design: the two passes share their shard maps and row placement, and splitting
+    /// them would hand large vectors between functions on the hot path of every night.
     pub fn build(sources: &[LazyFrame], with_quantity: bool) -> Result<History> {
         // Pass 1: every row's customer, as a provisional number (shard in the top bits, the
         // shard's own count below). Ids are spread over shards by hash and each shard's map is
@@ -256,11 +259,6 @@ impl History {
     /// True when quantities were loaded.
     pub fn has_quantity(&self) -> bool {
         self.quantities.is_some()
-    }
-
-    /// Number of customers.
-    pub fn customers(&self) -> usize {
-        self.ids.len()
     }
 
     /// First and last transaction day, or `None` for an empty history.

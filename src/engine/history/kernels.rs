@@ -26,14 +26,13 @@ pub struct Lapsed {
 
 impl History {
     /// Transaction features (no side-table ones) as of `as_of`, for every customer with a row on
-    /// or before it, in customer-id order like the SQL's `ORDER BY customer_id`.
-    pub fn features(&self, specs: &[FeatureSpec], as_of: i32) -> Result<FeatureTable> {
-        self.features_where(specs, as_of, None)
-    }
-
-    /// Like [`History::features`], keeping only customers whose `recency_days` (one of
+    /// or before it, in customer-id order like the SQL's `ORDER BY customer_id`; only customers
+    /// whose `recency_days` (one of
     /// `specs`) is at most `active_within` days when that is given: the active population a
     /// model is trained and scored on, without building rows for everyone else first.
+    ///
+    /// Long by design: sizing the table and filling it in place are one pass over the same
+    /// blocks.
     pub fn features_where(
         &self,
         specs: &[FeatureSpec],

@@ -8,7 +8,7 @@ mod build;
 mod kernels;
 
 pub use build::History;
-pub use kernels::{Lapsed, needs_quantity};
+pub use kernels::needs_quantity;
 
 use std::collections::HashMap;
 

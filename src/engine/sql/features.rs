@@ -226,14 +226,6 @@ pub fn side_cte_name(table: &str) -> &'static str {
     }
 }
 
-/// Customers with at least one purchase in (cutoff, cutoff + horizon]: the non-churners.
-pub fn render_purchasers(cutoff: i32, horizon_days: i32) -> String {
-    format!(
-        "SELECT DISTINCT customer_id\nFROM transactions\nWHERE {PURCHASE} AND day > {cutoff} AND day <= {}",
-        cutoff + horizon_days
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,7 +85,7 @@ pub(super) fn polars_read_from<R: polars::io::mmap::MmapBytesReader>(
         .collect()
 }
 
-/// Reads one chunk of whole records (see [`crate::ingest::read::chunks`]) like [`read_raw`], with
+/// Reads one chunk of whole records (see [`crate::ingest::read::chunks`]) like [`super::read_raw`], with
 /// lines as in the source file. `header` is the file's checked header.
 pub fn read_chunk(
     chunk: crate::ingest::read::chunks::Chunk,

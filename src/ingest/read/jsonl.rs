@@ -97,6 +97,9 @@ pub(super) fn json_kind(v: &serde_json::Value) -> &'static str {
 /// booleans as written, null or absent keys as missing. A line that is not a JSON object, or
 /// whose mapped value is an array or object, is malformed; its raw text is kept under the first
 /// mapped column so the quarantine loses nothing.
+///
+/// Long by design: one pass over the lines that collects values, keys and malformed lines
+/// together.
 pub(super) fn read_jsonl_raw(path: &Path, section: &str, wanted: &Mapped) -> Result<RawRead> {
     let mut names: Vec<&String> = wanted.iter().map(|(_, n)| *n).collect();
     names.dedup();

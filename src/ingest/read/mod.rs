@@ -17,7 +17,7 @@ use std::path::Path;
 
 use crate::domain::input::Mapped;
 pub use crate::domain::input::{Dialect, Format};
-pub use header::{check_header, read_header};
+pub use header::check_header;
 pub use parquet::is_parquet;
 pub use raw::{LINE, Malformed, RawRead};
 

@@ -33,6 +33,8 @@ enum State {
 /// (a stray found while scanning a record that starts before `limit` is taken whole). With
 /// `eof`, the text ends where the file does: a last record without a line break is whole, and a
 /// quote still open there is stray.
+///
+/// Long by design: one state machine over the bytes (quotes, line ends, stray-quote limits).
 pub fn scan(text: &[u8], syntax: Syntax, limit: usize, eof: bool) -> Scan {
     let Syntax {
         delimiter,

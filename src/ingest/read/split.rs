@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 /// quote that swallowed the lines after it (the opening quote found its "closing" quote on a
 /// later line): its first line is set aside and reading resumes on the next line, so the lines
 /// it swallowed are read as the records they are.
+///
+/// Long by design: one state machine over the records, with the stray-quote recovery inside it.
 pub(super) fn split_records(
     path: &Path,
     dialect: Dialect,

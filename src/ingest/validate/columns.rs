@@ -121,6 +121,9 @@ pub(super) fn value_of(f: &Field, c: &str) -> Expr {
 /// `raw` with the helper columns every rule reads: each mapped column stripped once, each typed
 /// one parsed once (timestamps to UTC, numbers with declared separators by the strict parser).
 /// The raw columns stay as read, for quarantine.
+///
+/// Long by design: the helper columns are added in the order the rules read them (stripped, ISO,
+/// parsed, converted, strict numbers).
 pub(super) fn parse(
     raw: DataFrame,
     fields: &[Field],

@@ -8,9 +8,7 @@ pub use probability::{
     CalibrationBin, brier, calibration_table, expected_calibration_error, log_loss,
 };
 use ranking::Ranked;
-pub use ranking::{
-    GainsRow, average_precision, gains_table, lost_value_caught, roc_auc, top_share,
-};
+pub use ranking::{GainsRow, gains_table, lost_value_caught, roc_auc};
 
 use serde::{Deserialize, Serialize};
 
@@ -136,7 +134,7 @@ mod tests {
         // thresholds: after 0.9 -> R 0, after 0.8 -> R 1/3 P 1/2; after 0.4 -> R 2/3 P 2/4;
         // after 0.35 -> R 1 P 3/5.  AP = 1/3*1/2 + 1/3*1/2 + 1/3*3/5 = 0.5333...
         let expected = 1.0 / 6.0 + 1.0 / 6.0 + 0.2;
-        assert!((average_precision(&P, &Y) - expected).abs() < 1e-12);
+        assert!((Ranked::new(&P).average_precision(&Y) - expected).abs() < 1e-12);
     }
 
     #[test]
@@ -162,10 +160,10 @@ mod tests {
         let y = [
             true, true, false, false, false, true, false, true, false, false,
         ];
-        let (capture, lift) = top_share(&s, &y, 0.2);
+        let (capture, lift) = Ranked::new(&s).top_share(&y, 0.2);
         assert!((capture - 0.25).abs() < 1e-12 && (lift - 1.25).abs() < 1e-12);
         // Top 10% = 1 row (ceil(1.0)): the 0.9 churner.
-        assert_eq!(top_share(&s, &y, 0.1), (0.25, 2.5));
+        assert_eq!(Ranked::new(&s).top_share(&y, 0.1), (0.25, 2.5));
         let g = gains_table(&s, &y);
         assert_eq!(g.len(), 10);
         assert_eq!(g[1].cumulative_capture, 0.25);

@@ -11,12 +11,6 @@ pub fn roc_auc(score: &[f64], y: &[bool]) -> f64 {
     Ranked::new(score).roc_auc(y)
 }
 
-/// Average precision: sum over thresholds of (recall_k - recall_{k-1}) * precision_k, with tied
-/// scores forming one threshold (as scikit-learn's `average_precision_score`).
-pub fn average_precision(score: &[f64], y: &[bool]) -> f64 {
-    Ranked::new(score).average_precision(y)
-}
-
 /// Rows ordered by score, highest first, ties in input order: sorted once and shared by the
 /// ranking metrics (sorting dominated training's metric time when each metric sorted again).
 pub(super) struct Ranked<'a> {
@@ -67,6 +61,8 @@ impl<'a> Ranked<'a> {
         (rank_sum_pos - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
     }
 
+    /// Average precision: sum over thresholds of (recall_k - recall_{k-1}) * precision_k, with tied
+    /// scores forming one threshold (as scikit-learn's `average_precision_score`).
     pub(super) fn average_precision(&self, y: &[bool]) -> f64 {
         let n_pos = y.iter().filter(|v| **v).count() as f64;
         if n_pos == 0.0 {
@@ -84,6 +80,8 @@ impl<'a> Ranked<'a> {
         ap
     }
 
+    /// (capture, lift) of the top `share` of rows by score: capture = churners in the top k / all
+    /// churners, lift = churn rate in the top k / overall churn rate; k = ceil(share * n).
     pub(super) fn top_share(&self, y: &[bool], share: f64) -> (f64, f64) {
         let n = y.len();
         let total = y.iter().filter(|v| **v).count() as f64;
@@ -111,12 +109,6 @@ pub(super) fn sorted_indices(
     let mut pairs: Vec<(f64, usize)> = score.iter().copied().zip(0..).collect();
     pairs.par_sort_unstable_by(|a, b| cmp(a.0, b.0).then(a.1.cmp(&b.1)));
     pairs.into_iter().map(|(_, i)| i).collect()
-}
-
-/// (capture, lift) of the top `share` of rows by score: capture = churners in the top k / all
-/// churners, lift = churn rate in the top k / overall churn rate; k = ceil(share * n).
-pub fn top_share(score: &[f64], y: &[bool], share: f64) -> (f64, f64) {
-    Ranked::new(score).top_share(y, share)
 }
 
 /// One decile of a gains table (rows ranked by score, highest first).
