@@ -10,17 +10,17 @@ pub mod training;
 use crate::config::Pipeline;
 use crate::engine::Backend;
 use crate::error::Result;
-use crate::features::FeatureTable;
+use crate::features::Tonight;
 use crate::report::{self, summary};
 use crate::score::{self, ScoreOutcome};
 
 /// Scores the night as of `as_of` (default: the last day with data), writes its outputs and then
-/// its list state; `tonight` are features already computed for that day, reused when they match.
+/// its list state; tonight's features come from `tonight` (reused when already computed).
 pub fn score_night(
     p: &Pipeline,
     engine: &mut dyn Backend,
     as_of: Option<i32>,
-    tonight: Option<FeatureTable>,
+    tonight: &mut Tonight,
 ) -> Result<ScoreOutcome> {
     let score::Scored {
         mut outcome,
@@ -28,7 +28,7 @@ pub fn score_night(
         state,
         state_dir,
     } = score::score_with(p, engine, as_of, tonight)?;
-    let out_dir = p.outputs_dir(&outcome.as_of);
+    let out_dir = p.outputs_dir(outcome.as_of);
     let written = report::write_all(&outcome, &master, &out_dir)?;
     outcome.outputs.extend(written);
     state.save(&state_dir)?;

@@ -14,7 +14,7 @@ use crate::app::{engine, score_night, tell_scored};
 use crate::config::Pipeline;
 use crate::engine::Backend;
 use crate::error::{EXIT_OK, Error, Result};
-use crate::features::FeatureTable;
+use crate::features::Tonight;
 use crate::ingest::{self, IngestReport, pending};
 use crate::model::policy;
 use crate::model::registry::Decision;
@@ -197,24 +197,32 @@ fn run_night(p: &Pipeline, o: &NightOptions, out: Out, night: &mut Night) -> Res
         o.as_of.unwrap_or(today),
         p.source.max_data_age_days,
     )?;
-    let (retrain, mut tonight) =
-        policy::retrain_decision(p, engine.as_mut(), &fingerprint, as_of, o.retraining)?;
+    // Tonight's features, computed once for whichever of the drift check, training's drift
+    // reference and scoring asks first.
+    let mut tonight = Tonight::default();
+    let retrain = policy::retrain_decision(
+        p,
+        engine.as_mut(),
+        &fingerprint,
+        as_of,
+        o.retraining,
+        &mut tonight,
+    )?;
     night.retrain = Some(retrain.clone());
     if retrain.retrain {
-        // Training computed the features as of the night for its drift reference; scoring
-        // uses them (score_with checks the day).
-        tonight = Some(train_stage(
+        train_stage(
             p,
             engine.as_mut(),
             as_of,
             &retrain,
+            &mut tonight,
             out,
             night,
-        )?);
+        )?;
     } else {
         out.line(format!("no retraining: {}", retrain.reason));
     }
-    score_stage(p, engine.as_mut(), as_of, tonight, out, night)
+    score_stage(p, engine.as_mut(), as_of, &mut tonight, out, night)
 }
 
 /// Ingests every export file, each its own batch; the reports are kept as each commits, so a
@@ -237,20 +245,20 @@ fn ingest_stage(p: &Pipeline, out: Out, night: &mut Night) -> Result<()> {
     Ok(())
 }
 
-/// Trains as of the night; returns the features as of the night that training computed. A
-/// changed pipeline whose new model cannot be trained stops the night (exit 2): the old model
-/// no longer answers what the pipeline asks.
+/// Trains as of the night. A changed pipeline whose new model cannot be trained stops the night
+/// (exit 2): the old model no longer answers what the pipeline asks.
 fn train_stage(
     p: &Pipeline,
     engine: &mut dyn Backend,
     as_of: i32,
     retrain: &policy::RetrainDecision,
+    tonight: &mut Tonight,
     out: Out,
     night: &mut Night,
-) -> Result<FeatureTable> {
+) -> Result<()> {
     let t = Instant::now();
     out.line(format!("retraining: {}", retrain.reason));
-    let r = match train_and_report(p, engine, as_of, out) {
+    let r = match train_and_report(p, engine, as_of, tonight, out) {
         Ok(r) => r,
         Err(Error::Data(why)) if retrain.cause == policy::Cause::PipelineChanged => {
             return Err(Error::Usage(format!(
@@ -277,7 +285,7 @@ fn train_stage(
         },
         format!("train: done in {seconds:.1} s"),
     );
-    Ok(r.features_at_last)
+    Ok(())
 }
 
 /// Scores the night, writes its outputs and list state, tells the morning's readers, and moves
@@ -286,7 +294,7 @@ fn score_stage(
     p: &Pipeline,
     engine: &mut dyn Backend,
     as_of: i32,
-    tonight: Option<FeatureTable>,
+    tonight: &mut Tonight,
     out: Out,
     night: &mut Night,
 ) -> Result<()> {
@@ -318,7 +326,7 @@ fn score_stage(
         format!("score: done in {seconds:.1} s"),
     );
     latest::record(
-        &p.workdir.join("outputs"),
+        &p.outputs_root(),
         &latest::Latest::of(&outcome, Some(&night.run_id)),
     )?;
     Ok(())
@@ -347,8 +355,14 @@ pub fn dry_run(p: &Pipeline, o: &NightOptions, out: Out) -> Result<()> {
         Err(e) => return Err(e),
     };
     let as_of = crate::engine::night(engine.as_mut(), o.as_of)?;
-    let (decision, _) =
-        policy::retrain_decision(p, engine.as_mut(), &fingerprint, as_of, o.retraining)?;
+    let decision = policy::retrain_decision(
+        p,
+        engine.as_mut(),
+        &fingerprint,
+        as_of,
+        o.retraining,
+        &mut Tonight::default(),
+    )?;
     let on = if changes {
         " (judged on the warehouse as it stands; the files above would change its content)"
     } else {

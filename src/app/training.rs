@@ -5,6 +5,7 @@ use crate::app::out::Out;
 use crate::config::Pipeline;
 use crate::engine::Backend;
 use crate::error::Result;
+use crate::features::Tonight;
 use crate::model::metrics::Metrics;
 use crate::model::registry::Decision;
 use crate::model::train::{self, TrainReport};
@@ -35,10 +36,11 @@ pub fn train_and_report(
     p: &Pipeline,
     engine: &mut dyn Backend,
     as_of: i32,
+    tonight: &mut Tonight,
     out: Out,
 ) -> Result<TrainReport> {
     let fingerprint = Manifest::load(&p.warehouse_dir())?.fingerprint();
-    let r = train::train(p, engine, &fingerprint, Some(as_of))?;
+    let r = train::train(p, engine, &fingerprint, Some(as_of), tonight)?;
     let a = &r.artifact;
     let t = &a.training;
     let v = &a.metrics.validation;

@@ -19,7 +19,7 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
                 .into(),
         ));
     }
-    let path = p.workdir.join("backtest").join("backtest.csv");
+    let path = p.backtest_file();
     crate::util::atomic_file::write_csv(&path, &mut backtest::to_frame(&rows)?, false)?;
     out.line(backtest::render(&rows).trim_end());
     let beaten = rows

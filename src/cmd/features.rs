@@ -23,7 +23,7 @@ pub fn run(args: &FeaturesArgs, out: Out) -> Result<()> {
     let mut engine = engine(&p)?;
     crate::engine::night(engine.as_mut(), Some(args.as_of))?;
     let table = features::compute_for(&p, engine.as_mut(), args.as_of)?;
-    let path = p.features_file(&format_day(args.as_of));
+    let path = p.features_file(crate::util::dates::Day::new(args.as_of));
     features::write(&table, &path)?;
     out.line(format!(
         "features: {} customers x {} features as of {} -> {}",

@@ -12,11 +12,8 @@ pub fn run(args: &AsOfArgs, out: Out) -> Result<()> {
     let p = load(&args.pipeline)?;
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
-    let outcome = app::score_night(&p, engine.as_mut(), args.as_of, None)?;
+    let outcome = app::score_night(&p, engine.as_mut(), args.as_of, &mut Default::default())?;
     app::tell_scored(&p, &outcome, out);
-    latest::record(
-        &p.workdir.join("outputs"),
-        &latest::Latest::of(&outcome, None),
-    )?;
+    latest::record(&p.outputs_root(), &latest::Latest::of(&outcome, None))?;
     Ok(())
 }

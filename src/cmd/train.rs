@@ -12,5 +12,5 @@ pub fn run(args: &TrainArgs, out: Out) -> Result<()> {
     let _lock = WorkdirLock::acquire(&p.workdir)?;
     let mut engine = engine(&p)?;
     let as_of = crate::engine::night(engine.as_mut(), args.as_of)?;
-    train_and_report(&p, engine.as_mut(), as_of, out).map(|_| ())
+    train_and_report(&p, engine.as_mut(), as_of, &mut Default::default(), out).map(|_| ())
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::Pipeline;
+use crate::util::dates::Day;
 
 impl Pipeline {
     /// The Parquet warehouse root.
@@ -11,17 +12,32 @@ impl Pipeline {
         self.workdir.join("warehouse")
     }
 
-    /// Where features as of `as_of` (YYYY-MM-DD) are written.
-    pub fn features_file(&self, as_of: &str) -> PathBuf {
+    /// Where features as of `as_of` are written.
+    pub fn features_file(&self, as_of: Day) -> PathBuf {
         self.workdir
             .join("features")
             .join(format!("as_of={as_of}"))
             .join("features.parquet")
     }
 
-    /// Where lists as of `as_of` (YYYY-MM-DD) are written.
-    pub fn outputs_dir(&self, as_of: &str) -> PathBuf {
-        self.workdir.join("outputs").join(format!("as_of={as_of}"))
+    /// Every night's outputs, and `latest.json`.
+    pub fn outputs_root(&self) -> PathBuf {
+        self.workdir.join("outputs")
+    }
+
+    /// Where lists as of `as_of` are written.
+    pub fn outputs_dir(&self, as_of: Day) -> PathBuf {
+        self.outputs_root().join(format!("as_of={as_of}"))
+    }
+
+    /// The list state of each night (`as_of=DAY.json`).
+    pub fn list_state_dir(&self) -> PathBuf {
+        self.workdir.join("state").join("lists")
+    }
+
+    /// The backtest's table.
+    pub fn backtest_file(&self) -> PathBuf {
+        self.workdir.join("backtest").join("backtest.csv")
     }
 
     /// Where run manifests are written.

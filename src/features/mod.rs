@@ -73,6 +73,41 @@ fn compute_pipeline(
     )
 }
 
+/// The pipeline's features as of one night, computed at most once and shared by the stages of
+/// the night that ask for them (the drift check, training's drift reference, scoring), over one
+/// engine on a warehouse that no longer changes.
+#[derive(Debug, Default)]
+pub struct Tonight {
+    table: Option<FeatureTable>,
+}
+
+impl Tonight {
+    /// [`compute_for`] as of `as_of`, computed on first use (again if asked for another day).
+    pub fn get(
+        &mut self,
+        p: &crate::config::Pipeline,
+        engine: &mut dyn Backend,
+        as_of: i32,
+    ) -> Result<&FeatureTable> {
+        if self.table.as_ref().is_none_or(|t| t.as_of != as_of) {
+            self.table = None;
+            self.table = Some(compute_for(p, engine, as_of)?);
+        }
+        Ok(self.table.as_ref().expect("computed above"))
+    }
+
+    /// Like [`Tonight::get`], handing the table over to its last user.
+    pub fn take(
+        &mut self,
+        p: &crate::config::Pipeline,
+        engine: &mut dyn Backend,
+        as_of: i32,
+    ) -> Result<FeatureTable> {
+        self.get(p, engine, as_of)?;
+        Ok(self.table.take().expect("computed above"))
+    }
+}
+
 /// Writes a feature table to Parquet (one row per customer, plus the `as_of` date) atomically.
 pub fn write(table: &FeatureTable, path: &Path) -> Result<()> {
     write_parquet_batches(path, table.len(), |start, len| {

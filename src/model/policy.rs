@@ -65,23 +65,21 @@ fn decide(retrain: bool, cause: Cause, reason: String) -> RetrainDecision {
     }
 }
 
-/// Decides whether tonight's run retrains, as of `as_of`. Also returns tonight's features when
-/// the drift check computed them, for scoring to reuse.
+/// Decides whether tonight's run retrains, as of `as_of`; the drift check reads tonight's
+/// features from `tonight` (computing them there for the stages after it).
 pub fn retrain_decision(
     p: &Pipeline,
     engine: &mut dyn Backend,
     fingerprint: &str,
     as_of: i32,
     over: Override,
-) -> Result<(RetrainDecision, Option<features::FeatureTable>)> {
+    tonight: &mut features::Tonight,
+) -> Result<RetrainDecision> {
     let registry = Registry::load(&p.models_dir)?;
     let current = registry.current.clone();
     match over {
         Override::Retrain => {
-            return Ok((
-                decide(true, Cause::Forced, "--retrain was given".into()),
-                None,
-            ));
+            return Ok(decide(true, Cause::Forced, "--retrain was given".into()));
         }
         Override::NoRetrain => {
             let Some(id) = current else {
@@ -91,7 +89,7 @@ pub fn retrain_decision(
                     p.models_dir.display()
                 )));
             };
-            let (policy, _) = policy_decision(p, engine, fingerprint, as_of, &registry, &id)?;
+            let policy = policy_decision(p, engine, fingerprint, as_of, &registry, &id, tonight)?;
             let reason = match policy.retrain {
                 true => format!(
                     "--no-retrain was given (the policy would retrain: {})",
@@ -99,17 +97,14 @@ pub fn retrain_decision(
                 ),
                 false => format!("--no-retrain was given ({})", policy.reason),
             };
-            return Ok((decide(false, Cause::Skipped, reason), None));
+            return Ok(decide(false, Cause::Skipped, reason));
         }
         Override::Policy => {}
     }
     let Some(id) = current else {
-        return Ok((
-            decide(true, Cause::NoModel, "no current model".into()),
-            None,
-        ));
+        return Ok(decide(true, Cause::NoModel, "no current model".into()));
     };
-    policy_decision(p, engine, fingerprint, as_of, &registry, &id)
+    policy_decision(p, engine, fingerprint, as_of, &registry, &id, tonight)
 }
 
 fn policy_decision(
@@ -119,12 +114,13 @@ fn policy_decision(
     as_of: i32,
     registry: &Registry,
     id: &str,
-) -> Result<(RetrainDecision, Option<features::FeatureTable>)> {
+    tonight: &mut features::Tonight,
+) -> Result<RetrainDecision> {
     let current = match ModelArtifact::load(&p.models_dir, id) {
         Ok(m) => m,
         Err(e) => {
             let why = format!("current model {id} cannot be read: {e}");
-            return Ok((decide(true, Cause::UnreadableModel, why), None));
+            return Ok(decide(true, Cause::UnreadableModel, why));
         }
     };
     let trained_to = parse_day(&current.training.data_to).unwrap_or(as_of);
@@ -136,7 +132,7 @@ fn policy_decision(
             format_day(as_of),
             format_day(as_of)
         );
-        return Ok((decide(true, Cause::ModelSeesTheFuture, why), None));
+        return Ok(decide(true, Cause::ModelSeesTheFuture, why));
     }
     let now = sections::hashes(p);
     let changed = sections::changed(&current.pipeline_sections, &now);
@@ -149,20 +145,20 @@ fn policy_decision(
                  trained for it on this data was rejected ({why}); {id} keeps scoring",
                 changed.join(", ")
             );
-            return Ok((decide(false, Cause::SameData, why), None));
+            return Ok(decide(false, Cause::SameData, why));
         }
         let why = format!(
             "the pipeline's {} changed since current model {id} was trained",
             changed.join(", ")
         );
-        return Ok((decide(true, Cause::PipelineChanged, why), None));
+        return Ok(decide(true, Cause::PipelineChanged, why));
     }
     if current.data_fingerprint == fingerprint && trained_to == as_of {
         let why = format!(
             "current model {id} was trained as of {} on exactly this warehouse content",
             format_day(as_of)
         );
-        return Ok((decide(false, Cause::SameData, why), None));
+        return Ok(decide(false, Cause::SameData, why));
     }
     let age = as_of - trained_to;
     if p.train.retrain_every_days > 0 && age >= p.train.retrain_every_days {
@@ -173,15 +169,14 @@ fn policy_decision(
             format_day(as_of),
             p.train.retrain_every_days
         );
-        return Ok((decide(true, Cause::Age, why), None));
+        return Ok(decide(true, Cause::Age, why));
     }
     if p.train.max_feature_psi <= 0.0 {
         let why = format!("current model {id} is {age} days old");
-        return Ok((decide(false, Cause::WithinPolicy, why), None));
+        return Ok(decide(false, Cause::WithinPolicy, why));
     }
-    let table = features::compute_for(p, engine, as_of)?;
-    let decision = drift_decision(p, &current, id, age, &table)?;
-    Ok((decision, Some(table)))
+    let table = tonight.get(p, engine, as_of)?;
+    drift_decision(p, &current, id, age, table)
 }
 
 /// The latest model the registry rejected, when it was trained for these pipeline sections on

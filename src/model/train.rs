@@ -29,9 +29,6 @@ pub struct TrainReport {
     pub artifact: ModelArtifact,
     pub decision: Decision,
     pub reason: String,
-    /// Features as of the last day with data (the drift reference's population), for scoring
-    /// that night to reuse instead of computing them again.
-    pub features_at_last: features::FeatureTable,
 }
 
 /// Labelled snapshots, computed once per cutoff.
@@ -235,6 +232,7 @@ pub fn train(
     engine: &mut dyn Backend,
     fingerprint: &str,
     as_of: Option<i32>,
+    tonight: &mut features::Tonight,
 ) -> Result<TrainReport> {
     let known = cutoffs::known(p, engine, as_of)?;
     let plan =
@@ -311,7 +309,9 @@ pub fn train(
     drop((train, refit));
     drop(planned);
     crate::util::memory::give_back();
-    let at_last = features::compute_for(p, engine, until)?;
+    // Features as of the last day: the drift reference's population (the night's own features,
+    // shared with the drift check and scoring).
+    let at_last = tonight.get(p, engine, until)?;
     let mut artifact = ModelArtifact {
         format_version: FORMAT_VERSION,
         model_id: String::new(),
@@ -333,7 +333,7 @@ pub fn train(
         data_fingerprint: fingerprint.into(),
         metrics,
         calibration: fitted.calibration.clone(),
-        drift_reference: drift_reference(p, &at_last, &fitted.scaling)?,
+        drift_reference: drift_reference(p, at_last, &fitted.scaling)?,
     };
     artifact.model_id = model_id(&artifact)?;
 
@@ -350,7 +350,6 @@ pub fn train(
         artifact,
         decision,
         reason,
-        features_at_last: at_last,
     })
 }
 

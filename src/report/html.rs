@@ -250,7 +250,7 @@ th {{ background: #ddebf7; }} td.n {{ text-align: right; }}
 {more}{winback_section}{resolved}
 </body></html>
 "#,
-        as_of = escape(&o.as_of),
+        as_of = o.as_of,
         model = escape(&o.model.model_id),
         vcut = escape(&o.model.training.validation_cutoff),
         auc = v.roc_auc,

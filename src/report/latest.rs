@@ -26,7 +26,7 @@ impl Latest {
     /// The record of a scored night, written by `run_id` when a `run` wrote it.
     pub fn of(outcome: &crate::score::ScoreOutcome, run_id: Option<&str>) -> Self {
         Latest {
-            as_of: outcome.as_of.clone(),
+            as_of: outcome.as_of.to_string(),
             dir: format!("as_of={}", outcome.as_of),
             model_id: outcome.model.model_id.clone(),
             listed_accounts: outcome.listed.len(),

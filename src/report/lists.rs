@@ -89,7 +89,7 @@ pub fn at_risk(o: &ScoreOutcome) -> Result<DataFrame> {
             rows.iter().map(|(e, _)| e.days_on_list).collect::<Vec<_>>(),
         ),
         Column::new("model_id".into(), vec![o.model.model_id.as_str(); n]),
-        Column::new("as_of".into(), vec![o.as_of.as_str(); n]),
+        Column::new("as_of".into(), vec![o.as_of.to_string(); n]),
         Column::new("region".into(), text(&|a| a.region.clone())),
         Column::new(
             "previous_probability".into(),
@@ -214,7 +214,7 @@ pub fn winback(
                     .map(|a| a.top_products.join("; "))
                     .collect::<Vec<_>>(),
             ),
-            Column::new("as_of".into(), vec![o.as_of.as_str(); w.len()]),
+            Column::new("as_of".into(), vec![o.as_of.to_string(); w.len()]),
         ],
         "the win-back list",
     )
@@ -231,7 +231,9 @@ pub fn resolved(o: &ScoreOutcome) -> Result<DataFrame> {
             ),
             Column::new(
                 "first_listed".into(),
-                r.iter().map(|a| a.first_listed.clone()).collect::<Vec<_>>(),
+                r.iter()
+                    .map(|a| a.first_listed.to_string())
+                    .collect::<Vec<_>>(),
             ),
             Column::new(
                 "last_listed_probability".into(),
@@ -246,7 +248,7 @@ pub fn resolved(o: &ScoreOutcome) -> Result<DataFrame> {
                     .collect::<Vec<_>>(),
             ),
             Column::new("why".into(), r.iter().map(|a| a.why).collect::<Vec<_>>()),
-            Column::new("as_of".into(), vec![o.as_of.as_str(); r.len()]),
+            Column::new("as_of".into(), vec![o.as_of.to_string(); r.len()]),
         ],
         "resolved accounts",
     )

@@ -53,7 +53,7 @@ pub fn resolved(o: &ScoreOutcome, rows: usize) -> String {
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>\n",
             escape(&r.customer_id),
-            escape(&r.first_listed),
+            r.first_listed,
             percent(r.last_probability),
             r.probability_now.map_or("-".into(), percent),
             escape(r.why)

@@ -124,7 +124,7 @@ fn summary_sheet(ws: &mut Worksheet, o: &ScoreOutcome) -> Result<()> {
         row += 1;
         Ok(())
     };
-    line(ws, "Churn risk as of", Ok(o.as_of.clone()))?;
+    line(ws, "Churn risk as of", Ok(o.as_of.to_string()))?;
     line(ws, "Model", Ok(o.model.model_id.clone()))?;
     line(ws, "Active accounts scored", Err(o.scored.len() as f64))?;
     line(ws, "Key accounts", Err(key as f64))?;

@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 use crate::config::Pipeline;
 use crate::engine::Backend;
 use crate::error::{Error, Result};
-use crate::features::{self, FeatureTable};
+use crate::features;
 use crate::model::artifact::ModelArtifact;
 use crate::model::registry::Registry;
 use crate::segment::key_accounts::{self, KeyInputs};
 use crate::segment::list_state::{ListState, Listed};
 use crate::segment::winback;
-use crate::util::dates::{format_day, parse_day};
+use crate::util::dates::{Day, parse_day};
 use crate::warehouse::side;
 
 pub use outcome::{LIST_COLUMNS, ListEntry, Resolved, ScoreOutcome, Scored, ScoredAccount};
@@ -37,10 +37,9 @@ pub fn current_model(p: &Pipeline) -> Result<ModelArtifact> {
     ModelArtifact::load(&p.models_dir, &id)
 }
 
-/// Scores the active population as of `as_of` (default: the last day with data), reusing
-/// `tonight` (features already computed on the same warehouse, e.g. by the drift check) when it
-/// is as of the scoring day. Writes tonight's features; the lists and reports are written by the
-/// caller from the outcome.
+/// Scores the active population as of `as_of` (default: the last day with data), with the
+/// features `tonight` holds for that day (computed there if no stage before asked for them).
+/// Writes tonight's features; the lists and reports are written by the caller from the outcome.
 ///
 /// Long by design: the order of its steps sets scoring's peak memory (the history is freed before
 /// tonight's accounts are built, tonight's columns before the outputs); each step is its own
@@ -49,15 +48,12 @@ pub fn score_with(
     p: &Pipeline,
     engine: &mut dyn Backend,
     as_of: Option<i32>,
-    tonight: Option<FeatureTable>,
+    tonight: &mut features::Tonight,
 ) -> Result<Scored> {
     let model = current_model(p)?;
     let as_of = crate::engine::night(engine, as_of)?;
-    let as_of_text = format_day(as_of);
-    let table = match tonight {
-        Some(t) if t.as_of == as_of => t,
-        _ => features::compute_for(p, engine, as_of)?,
-    };
+    let night = Day::new(as_of);
+    let table = tonight.take(p, engine, as_of)?;
     model.check_features(&table)?;
     let s = &p.scoring;
     // The lapsed accounts are the last use of the engine's in-memory history: take them (every
@@ -67,14 +63,14 @@ pub fn score_with(
     let lapsed = winback::lapsed_list(engine, as_of, s.lifecycle.lost_after_days)?;
     engine.release();
     crate::util::memory::give_back();
-    let features_path = p.features_file(&as_of_text);
+    let features_path = p.features_file(night);
     features::write(&table, &features_path)?;
     crate::util::memory::give_back();
 
     let rows = table.active_rows(p.active_within_days)?;
     let prob = model.predict(&table, &rows)?;
     let mut c = columns::Columns::of(&table, rows, prob)?;
-    let state_dir = p.workdir.join("state").join("lists");
+    let state_dir = p.list_state_dir();
     let previous = ListState::previous(&state_dir, as_of)?;
     let key_inputs = KeyInputs {
         ids: std::mem::take(&mut c.ids),
@@ -104,7 +100,7 @@ pub fn score_with(
             previous
                 .as_ref()
                 .and_then(|st| st.key_last_seen.get(id))
-                .and_then(|d| parse_day(d))
+                .map(|d| d.number())
         })
         .collect();
     let key = key_accounts::with_grace(&key_tonight, &key_last, as_of, s.key_grace_days);
@@ -126,8 +122,8 @@ pub fn score_with(
     // that night's future (`run` retrains instead).
     if parse_day(&model.training.data_to).is_some_and(|d| d > as_of) {
         warnings.push(format!(
-            "model {} was trained on data to {}, after this night ({as_of_text}): its scores have \
-             seen the night's future; `churnflow run --as-of {as_of_text}` trains as of the night",
+            "model {} was trained on data to {}, after this night ({night}): its scores have \
+             seen the night's future; `churnflow run --as-of {night}` trains as of the night",
             model.model_id, model.training.data_to
         ));
     }
@@ -155,7 +151,7 @@ pub fn score_with(
     );
 
     let outcome = ScoreOutcome {
-        as_of: as_of_text,
+        as_of: night,
         model,
         scored,
         listed,
@@ -181,16 +177,16 @@ pub fn score_with(
 fn list_state(
     outcome: &ScoreOutcome,
     as_of: i32,
-    key_last_seen: BTreeMap<String, String>,
+    key_last_seen: BTreeMap<String, Day>,
 ) -> ListState {
     ListState {
-        as_of: outcome.as_of.clone(),
+        as_of: outcome.as_of,
         listed: outcome
             .listed
             .iter()
             .map(|e| {
                 let a = &outcome.scored[e.index];
-                let first = format_day(as_of - e.days_on_list + 1);
+                let first = Day::new(as_of - e.days_on_list + 1);
                 (
                     a.customer_id.clone(),
                     Listed {

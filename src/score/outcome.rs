@@ -9,6 +9,7 @@ use crate::segment::lifecycle::LifecycleStage;
 use crate::segment::list_state::{ListState, Status};
 use crate::segment::quadrant::Quadrant;
 use crate::segment::winback::WinbackAccount;
+use crate::util::dates::Day;
 use crate::warehouse::side;
 
 /// Columns of `at_risk_key_accounts.csv`, in order (README "Outputs").
@@ -72,7 +73,7 @@ pub struct ListEntry {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub customer_id: String,
-    pub first_listed: String,
+    pub first_listed: Day,
     pub last_probability: f64,
     pub probability_now: Option<f64>,
     pub why: &'static str,
@@ -81,7 +82,7 @@ pub struct Resolved {
 /// What `score` produced.
 #[derive(Debug)]
 pub struct ScoreOutcome {
-    pub as_of: String,
+    pub as_of: Day,
     pub model: ModelArtifact,
     /// Every scored account, in customer id order.
     pub scored: Vec<ScoredAccount>,

@@ -16,7 +16,7 @@ pub(super) fn since(
     let Some(prev) = previous else {
         return Vec::new();
     };
-    let prev_day = crate::util::dates::parse_day(&prev.as_of).unwrap_or(as_of);
+    let prev_day = prev.as_of.number();
     let tonight: HashSet<&str> = listed
         .iter()
         .map(|e| scored[e.index].customer_id.as_str())
@@ -45,7 +45,7 @@ pub(super) fn since(
             };
             Resolved {
                 customer_id: id.clone(),
-                first_listed: l.first_listed.clone(),
+                first_listed: l.first_listed,
                 last_probability: l.churn_probability,
                 probability_now: now.map(|a| a.churn_probability),
                 why,

@@ -10,24 +10,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::util::atomic_file;
-use crate::util::dates::{format_day, parse_day};
+use crate::util::dates::{Day, parse_day};
 
 /// One listed account as remembered.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Listed {
-    pub first_listed: String,
+    pub first_listed: Day,
     pub churn_probability: f64,
 }
 
 /// What one night left behind.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ListState {
-    pub as_of: String,
+    pub as_of: Day,
     pub listed: BTreeMap<String, Listed>,
     /// The last night each account was a key account (before any grace period).
-    pub key_last_seen: BTreeMap<String, String>,
+    pub key_last_seen: BTreeMap<String, Day>,
 }
 
 /// An account's status on tonight's list.
@@ -49,7 +49,7 @@ impl Status {
     }
 }
 
-fn state_path(dir: &Path, as_of: &str) -> PathBuf {
+fn state_path(dir: &Path, as_of: Day) -> PathBuf {
     dir.join(format!("as_of={as_of}.json"))
 }
 
@@ -80,7 +80,7 @@ impl ListState {
 
     /// Writes tonight's state.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        atomic_file::write_json(&state_path(dir, &self.as_of), self)
+        atomic_file::write_json(&state_path(dir, self.as_of), self)
     }
 
     /// Status and first-listed day of an account on tonight's list.
@@ -94,7 +94,7 @@ impl ListState {
         match prev.and_then(|s| s.listed.get(id)) {
             None => (Status::New, as_of),
             Some(l) => {
-                let first = parse_day(&l.first_listed).unwrap_or(as_of);
+                let first = l.first_listed.number();
                 let status = if probability - l.churn_probability > margin {
                     Status::Escalated
                 } else {
@@ -110,11 +110,11 @@ impl ListState {
         prev: Option<&ListState>,
         key_tonight: impl IntoIterator<Item = (&'a str, bool)>,
         as_of: i32,
-    ) -> BTreeMap<String, String> {
+    ) -> BTreeMap<String, Day> {
         let mut seen = prev.map(|p| p.key_last_seen.clone()).unwrap_or_default();
         for (id, key) in key_tonight {
             if key {
-                seen.insert(id.to_string(), format_day(as_of));
+                seen.insert(id.to_string(), Day::new(as_of));
             }
         }
         seen
@@ -137,12 +137,12 @@ mod tests {
         listed.insert(
             "a".to_string(),
             Listed {
-                first_listed: format_day(d1),
+                first_listed: Day::new(d1),
                 churn_probability: 0.6,
             },
         );
         let night1 = ListState {
-            as_of: format_day(d1),
+            as_of: Day::new(d1),
             listed,
             key_last_seen: BTreeMap::new(),
         };

@@ -47,6 +47,51 @@ pub fn month_ends_between(first: i32, last: i32) -> Vec<i32> {
     out
 }
 
+/// A calendar day where one travels between stages and into files: a night's as-of day, the
+/// day a folder or a list is named by. Inside the engines days stay `i32` day numbers (arrays of
+/// them, and SQL integers); a `Day` is one of those with its calendar form attached, so a day and
+/// its text can never disagree. Written and read as `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(i32);
+
+impl Day {
+    /// The day with this day number.
+    pub const fn new(number: i32) -> Day {
+        Day(number)
+    }
+
+    /// Its day number (days since 1970-01-01).
+    pub const fn number(self) -> i32 {
+        self.0
+    }
+
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(text: &str) -> Option<Day> {
+        parse_day(text).map(Day)
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", from_day(self.0).format("%Y-%m-%d"))
+    }
+}
+
+impl serde::Serialize for Day {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Day {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Day, D::Error> {
+        let text = String::deserialize(d)?;
+        Day::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("expected a day as YYYY-MM-DD, found {text:?}"))
+        })
+    }
+}
+
 fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid epoch")
 }
@@ -82,5 +127,18 @@ mod tests {
             text,
             ["2023-11-30", "2023-12-31", "2024-01-31", "2024-02-29"]
         );
+    }
+
+    #[test]
+    fn a_day_is_written_and_read_as_its_calendar_date() {
+        let d = Day::parse("2024-02-29").unwrap();
+        assert_eq!(d.number(), parse_day("2024-02-29").unwrap());
+        assert_eq!(d.to_string(), "2024-02-29");
+        assert_eq!(serde_json::to_string(&d).unwrap(), "\"2024-02-29\"");
+        assert_eq!(serde_json::from_str::<Day>("\"2024-02-29\"").unwrap(), d);
+        assert!(Day::new(d.number() + 1) > d);
+        for bad in ["\"2023-02-29\"", "\"29.02.2024\"", "\"\"", "20240229"] {
+            assert!(serde_json::from_str::<Day>(bad).is_err(), "{bad}");
+        }
     }
 }

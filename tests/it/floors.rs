@@ -218,7 +218,7 @@ fn no_file_of_src_imports_itself_round_a_circle() {
 #[test]
 fn the_circle_check_resolves_paths_to_their_modules() {
     let known = ["ingest", "warehouse::manifest", "score", "domain::feature"];
-    let text = "use crate::warehouse::manifest::Manifest;\n// crate::score\nuse crate::domain::feature::{self as spec};\nfn f() { crate::churnflow::ingest_all(); }";
+    let text = "use crate::warehouse::manifest::Manifest;\n// crate::score\nuse crate::domain::feature::{self as spec};\nfn f() { crate::ingest::ingest_all(); }";
     assert_eq!(
         file_imports(text, &known),
         ["warehouse::manifest", "domain::feature", "ingest"]
