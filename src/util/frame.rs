@@ -37,3 +37,12 @@ pub fn opt_str_values(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>>
         .map(|v| v.map(str::to_string))
         .collect())
 }
+
+/// The position of each id in `ids` (the last one when an id repeats), for joining a query's
+/// rows back to a feature table's customers.
+pub fn positions(ids: &[String]) -> std::collections::HashMap<&str, usize> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect()
+}

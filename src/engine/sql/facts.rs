@@ -74,11 +74,7 @@ pub(crate) fn outcome_facts(
     let next_day = frame::f64_values(&df, "next_purchase_day")?;
     let next_value = frame::f64_values(&df, "next_value")?;
     let prev_value = frame::f64_values(&df, "previous_value")?;
-    let by_id: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
+    let by_id = frame::positions(&ids);
     Ok(rows
         .iter()
         .map(|&r| match by_id.get(&*table.customer_ids[r]) {

@@ -133,11 +133,7 @@ impl SqlBackend {
     ) -> Result<()> {
         let df = self.query(&side.query())?;
         let ids = frame::str_values(&df, "customer_id")?;
-        let row: HashMap<&str, usize> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
+        let row = frame::positions(&ids);
         for c in df.get_column_names() {
             if c.as_str() == "customer_id" {
                 continue;
