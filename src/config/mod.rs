@@ -1,6 +1,7 @@
 //! The pipeline file: one TOML file describes one nightly job. [`Pipeline::load`] parses it
 //! (unknown keys are an error), then checks every value and reports all problems at once.
 
+mod check;
 mod features;
 mod parse;
 pub mod raw;
@@ -23,6 +24,7 @@ pub use crate::domain::input::SideKind;
 use crate::domain::label::LabelRule;
 use crate::error::{Error, Result};
 use crate::util::hashing::hex;
+use check::in_range;
 use parse::{indent, normalize, parse_all};
 use raw::RawPipeline;
 
@@ -183,13 +185,6 @@ impl Pipeline {
             events,
             complaint_kinds,
         })
-    }
-}
-
-/// Pushes a problem when `value` lies outside `lo..=hi`.
-fn in_range(problems: &mut Vec<String>, key: &str, value: i64, lo: i64, hi: i64) {
-    if !(lo..=hi).contains(&value) {
-        problems.push(format!("{key}: expected {lo}..={hi}, found {value}"));
     }
 }
 

@@ -1,7 +1,8 @@
 //! `[scoring]` and `[lifecycle]`: the checked rules for key accounts, risk, the list and the
 //! lifecycle stages, and the check that turns the raw sections into them, every problem reported.
 
-use super::{in_range, raw};
+use super::check::in_range;
+use super::raw;
 use crate::domain::language::Language;
 use crate::domain::quadrant::Quadrant;
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::in_range;
+use super::check::in_range;
 use super::raw::{RawSideTable, RawSource};
 use crate::domain::input::{
     Dialect, Encoding, Field, Format, Mapped, NumberFormat, Policy, SideKind,

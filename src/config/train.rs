@@ -1,7 +1,7 @@
 //! `[label]` and `[train]`: the churn definition and how models are fitted, validated and
 //! promoted.
 
-use super::in_range;
+use super::check::in_range;
 use super::raw::{RawLabel, RawTrain};
 use crate::domain::label::LabelRule;
 

@@ -9,59 +9,18 @@
 //! Stages never branch on which one runs; `tests/it/properties.rs` checks the two against each
 //! other on random histories. See `docs/ARCHITECTURE.md`, "The engine seam".
 
+mod backend;
 pub mod history;
 pub mod sql;
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use crate::domain::engine::EngineKind;
-use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
-use crate::domain::feature::FeatureSpec;
-use crate::domain::table::FeatureTable;
 use crate::error::Result;
 
+pub use backend::Backend;
 pub use history::HistoryBackend;
 pub use sql::SqlBackend;
-
-/// What the stages ask of the transactions. Every answer uses only rows on or before the day
-/// it names, except the label facts, which look past their cutoff by design.
-pub trait Backend {
-    /// `specs` as of `as_of` for every customer with a row on or before it, in customer-id
-    /// order; only customers active within `active_within` days (recency below it; `specs`
-    /// must include `recency_days`) when that is given. `complaint_kinds` are the event kinds
-    /// counted as complaints.
-    fn features(
-        &mut self,
-        specs: &[FeatureSpec],
-        as_of: i32,
-        complaint_kinds: &[String],
-        active_within: Option<i32>,
-    ) -> Result<FeatureTable>;
-    /// The facts behind the labels at `table.as_of` for `rows` of `table`, in their order:
-    /// rows in `(cutoff - value_horizon, cutoff + max(window, value_horizon)]`.
-    fn outcome_facts(
-        &mut self,
-        table: &FeatureTable,
-        rows: &[usize],
-        window: i32,
-        value_horizon: i32,
-    ) -> Result<Vec<OutcomeFacts>>;
-    /// Customers whose last purchase on or before `as_of` lies more than `lost_after_days`
-    /// before it, in customer-id order.
-    fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>>;
-    /// What each of `accounts` (customer, last purchase day) bought in the 365 days up to its
-    /// last purchase (through `as_of`); accounts without purchases are absent.
-    fn purchases(
-        &mut self,
-        accounts: &[(&str, i32)],
-        as_of: i32,
-    ) -> Result<HashMap<String, Purchases>>;
-    /// Frees what the backend holds in memory (rebuilt if needed again).
-    fn release(&mut self) {}
-    /// First and last transaction day in the warehouse.
-    fn day_range(&mut self) -> Result<(i32, i32)>;
-}
 
 /// Opens the warehouse at `warehouse` with the backend `kind`.
 pub fn open(warehouse: &Path, kind: EngineKind) -> Result<Box<dyn Backend>> {

@@ -9,7 +9,10 @@ use polars::prelude::*;
 
 use crate::config::SideTable;
 use crate::error::{EngineContext, Result};
-use crate::ingest::{IngestReport, read, validate};
+use crate::ingest::prepare::read_prepared;
+use crate::ingest::read;
+use crate::ingest::report::IngestReport;
+use crate::ingest::validate;
 use crate::util::hashing::hash_file;
 use crate::warehouse::manifest::{Intent, Manifest};
 use crate::warehouse::parts;
@@ -36,7 +39,7 @@ pub fn ingest_side(wh: &Path, t: &SideTable, file: &Path) -> Result<IngestReport
     }
     let batch_id = format!("b{}", &sha[..16]);
     let staging = wh.join(".staging");
-    let read = crate::ingest::read_prepared(file, t.encoding, &staging, |path| {
+    let read = read_prepared(file, t.encoding, &staging, |path| {
         read::read_raw(path, t.format, table, &t.mapped(), &staging)
     })?;
     let rows_read = (read.frame.height() + read.malformed.len()) as u64;

@@ -5,12 +5,35 @@
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::ingest::zone::Zone;
+use crate::domain::zone::Zone;
 
 /// Epoch milliseconds of a naive `YYYY-MM-DD`, optionally followed by `T` or a space and
 /// `HH:MM`, `HH:MM:SS` or `HH:MM:SS.f` (1 to 9 fraction digits, truncated to milliseconds), read
 /// as UTC. Surrounding blanks are ignored; anything else (an offset too), or an impossible date
 /// or time, is `None`.
+/// How an export writes its times: a strftime format (ISO layouts when None) and the zone of
+/// values that carry no offset of their own.
+#[derive(Debug, Clone, Copy)]
+pub struct Times<'a> {
+    pub format: Option<&'a str>,
+    pub zone: Zone,
+}
+
+impl Times<'_> {
+    /// True when the format reads an offset, so every value carries its own and the zone is
+    /// never applied.
+    pub fn format_has_offset(&self) -> bool {
+        self.format.is_some_and(format_has_offset)
+    }
+}
+
+/// True when a strftime format reads a UTC offset (`%z`, `%:z`, `%::z`, `%#z`).
+pub fn format_has_offset(format: &str) -> bool {
+    ["%z", "%:z", "%::z", "%#z"]
+        .iter()
+        .any(|z| format.contains(z))
+}
+
 #[cfg(test)]
 pub fn parse_iso_ms(text: &str) -> Option<i64> {
     match parse_iso(text)? {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::config::{KeyRule, RiskRule, Scoring};
-use crate::score::{ListEntry, ScoredAccount};
+use crate::score::outcome::{ListEntry, ScoredAccount};
 use crate::segment::lifecycle::LifecycleStage;
 use crate::segment::list_state::ListState;
 use crate::segment::quadrant::Quadrant;

@@ -22,7 +22,7 @@ use crate::segment::winback;
 use crate::util::dates::{Day, parse_day};
 use crate::warehouse::side;
 
-pub use outcome::{LIST_COLUMNS, ListEntry, Resolved, ScoreOutcome, Scored, ScoredAccount};
+pub use outcome::{LIST_COLUMNS, ScoreOutcome, Scored, ScoredAccount};
 
 /// The current model of the pipeline, or a clear error when none was promoted yet.
 pub fn current_model(p: &Pipeline) -> Result<ModelArtifact> {

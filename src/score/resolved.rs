@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::score::{ListEntry, Resolved, ScoredAccount};
+use crate::score::outcome::{ListEntry, Resolved, ScoredAccount};
 use crate::segment::list_state::ListState;
 
 /// Accounts on the previous list that are not on tonight's, with why.

@@ -141,10 +141,127 @@ fn modules(src: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The modules a file names: for each of its crate paths, the longest prefix that is a module
-/// of `known`.
-fn file_imports(text: &str, known: &[&str]) -> Vec<String> {
-    crate_paths(text)
+/// A file's code without comments and tests.
+fn code_of(text: &str) -> String {
+    let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+    code.lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == ':'
+}
+
+/// The paths of a `use` group's members (`{a, b::c, d::{e, f}}`, without the braces), each
+/// prefixed with `base`.
+fn group_members(base: &str, inside: &str, out: &mut Vec<String>) {
+    let (mut depth, mut start) = (0, 0);
+    let bytes: Vec<char> = inside.chars().collect();
+    let mut members = Vec::new();
+    for (i, &c) in bytes.iter().enumerate() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                members.push(bytes[start..i].iter().collect::<String>());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    members.push(bytes[start..].iter().collect::<String>());
+    for m in members {
+        let m = m.trim();
+        let head: String = m.chars().take_while(|&c| is_path_char(c)).collect();
+        let joined = match (base.is_empty(), head.trim_end_matches(':')) {
+            (_, "") => continue,
+            (true, h) => h.to_string(),
+            (false, h) => format!("{base}::{h}"),
+        };
+        match m[head.len()..].trim_start().strip_prefix('{') {
+            Some(rest) => {
+                let inner = rest.rsplit_once('}').map_or(rest, |(i, _)| i);
+                group_members(joined.trim_end_matches("::self"), inner, out);
+            }
+            None => out.push(joined),
+        }
+    }
+}
+
+/// The paths that follow `prefix` (`crate::` or `super::`) in `code`, each group expanded.
+fn paths_after(code: &str, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = code[at..].find(prefix) {
+        let start = at + i;
+        at = start + prefix.len();
+        let before = code[..start].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+            continue;
+        }
+        let rest = &code[at..];
+        let head: String = rest.chars().take_while(|&c| is_path_char(c)).collect();
+        let base = head.trim_end_matches(':');
+        match rest[head.len()..].strip_prefix('{') {
+            Some(group) => {
+                let mut depth = 1;
+                let end = group
+                    .char_indices()
+                    .find(|&(_, c)| {
+                        depth += match c {
+                            '{' => 1,
+                            '}' => -1,
+                            _ => 0,
+                        };
+                        depth == 0
+                    })
+                    .map_or(group.len(), |(i, _)| i);
+                group_members(base, &group[..end], &mut out);
+            }
+            None if !base.is_empty() => out.push(base.to_string()),
+            None => {}
+        }
+    }
+    out
+}
+
+/// The modules a file of module `name` names, each path resolved to the longest module of
+/// `known` it starts with: `crate::` paths, `super::` paths (from `name`'s parent), and, in a
+/// folder's `mod.rs`, paths through its own child modules (`history::HistoryBackend`).
+fn file_imports(text: &str, name: &str, known: &[&str]) -> Vec<String> {
+    let code = code_of(text);
+    let mut paths = paths_after(&code, "crate::");
+    let parent = name.rsplit_once("::").map_or("", |(p, _)| p);
+    for p in paths_after(&code, "super::") {
+        paths.push(if parent.is_empty() {
+            p
+        } else {
+            format!("{parent}::{p}")
+        });
+    }
+    let mut children = Vec::new();
+    for (i, _) in code.match_indices("::") {
+        let head: String = code[..i]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let before = code[..i - head.len()].chars().next_back();
+        if head.is_empty() || before.is_some_and(|c| c == ':' || c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let child = format!("{name}::{head}");
+        if known.contains(&child.as_str()) {
+            children.push(child);
+        }
+    }
+    paths.extend(children);
+    paths
         .iter()
         .filter_map(|path| {
             let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
@@ -153,6 +270,7 @@ fn file_imports(text: &str, known: &[&str]) -> Vec<String> {
                 .map(|k| parts[..k].join("::"))
                 .find(|m| known.contains(&m.as_str()))
         })
+        .filter(|m| m != name)
         .collect()
 }
 
@@ -161,17 +279,13 @@ fn no_file_of_src_imports_itself_round_a_circle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mods = modules(&src);
     let names: Vec<&str> = mods.iter().map(|(n, _)| n.as_str()).collect();
-    // A module and its own parent or children are one unit: `ingest` re-exporting
-    // `ingest::zone` is no circle.
-    let related = |a: &str, b: &str| {
-        a == b || a.starts_with(&format!("{b}::")) || b.starts_with(&format!("{a}::"))
-    };
+    // A parent and its children count like any two files: a child that imports from its
+    // parent's `mod.rs` while the parent names the child is a circle too.
     let edges: Vec<Vec<usize>> = mods
         .iter()
         .map(|(name, text)| {
-            let mut to: Vec<usize> = file_imports(text, &names)
+            let mut to: Vec<usize> = file_imports(text, name, &names)
                 .iter()
-                .filter(|m| !related(name, m))
                 .map(|m| names.iter().position(|n| n == m).unwrap())
                 .collect();
             to.sort_unstable();
@@ -217,10 +331,30 @@ fn no_file_of_src_imports_itself_round_a_circle() {
 
 #[test]
 fn the_circle_check_resolves_paths_to_their_modules() {
-    let known = ["ingest", "warehouse::manifest", "score", "domain::feature"];
-    let text = "use crate::warehouse::manifest::Manifest;\n// crate::score\nuse crate::domain::feature::{self as spec};\nfn f() { crate::ingest::ingest_all(); }";
+    let known = [
+        "ingest",
+        "warehouse::manifest",
+        "score",
+        "domain::feature",
+        "engine",
+        "engine::sql",
+        "engine::sql::facts",
+        "engine::history",
+    ];
+    let text = "use crate::warehouse::manifest::Manifest;\n// crate::score\nuse crate::domain::{\n    feature::{self as spec},\n    table,\n};\nfn f() { crate::ingest::ingest_all(); }";
     assert_eq!(
-        file_imports(text, &known),
+        file_imports(text, "x", &known),
         ["warehouse::manifest", "domain::feature", "ingest"]
+    );
+    // From a child: its parent through `super::`; from a parent: its children by name.
+    let child = "use super::SqlBackend;\nuse crate::engine::Backend;";
+    assert_eq!(
+        file_imports(child, "engine::sql::facts", &known),
+        ["engine", "engine::sql"]
+    );
+    let parent = "pub use history::HistoryBackend;\nlet x = sql::render();\nfoo::sql::bar();";
+    assert_eq!(
+        file_imports(parent, "engine", &known),
+        ["engine::history", "engine::sql"]
     );
 }

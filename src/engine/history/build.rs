@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::domain::table::CustomerId;
 use crate::error::{EngineContext, Error, Result};
 
-use super::kernels::{BLOCK, Rows, split_at_bounds};
+use super::rows::{BLOCK, Rows, split_at_bounds};
 
 /// Shards of the customer-id maps of the history's first pass (bits and count).
 const ID_SHARD_BITS: u32 = 6;

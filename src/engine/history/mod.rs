@@ -6,6 +6,7 @@
 
 mod build;
 mod kernels;
+mod rows;
 
 pub use build::History;
 pub use kernels::needs_quantity;
@@ -18,7 +19,7 @@ use rayon::prelude::*;
 use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use crate::domain::feature::FeatureSpec;
 use crate::domain::table::FeatureTable;
-use crate::engine::Backend;
+use crate::engine::backend::Backend;
 use crate::engine::sql::{SqlBackend, features as sql_text};
 use crate::error::Result;
 

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 
 use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
+use polars::prelude::DataFrame;
+
 use crate::domain::table::FeatureTable;
 use crate::error::{EngineContext, Result};
 use crate::util::frame;
-
-use super::SqlBackend;
 
 /// Per-customer facts after (and just before) a cutoff, in one portable query.
 pub fn render_outcomes(cutoff: i32, window: i32, value_horizon: i32) -> String {
@@ -48,7 +48,7 @@ pub fn render(as_of: i32, lost_after_days: f64) -> String {
 }
 
 /// The table of listed accounts that [`render_products`] joins to.
-const LISTED: &str = "winback_accounts";
+pub(crate) const LISTED: &str = "winback_accounts";
 
 /// Purchases per listed account and product (null product included) over the same days:
 /// value and units.
@@ -61,19 +61,16 @@ pub fn render_products(as_of: i32) -> String {
     )
 }
 
-/// The facts behind the labels at `table.as_of` for `rows` of `table`, by [`render_outcomes`].
+/// The facts behind the labels for `rows` of `table`, from the result of [`render_outcomes`].
 pub(crate) fn outcome_facts(
-    sql: &mut SqlBackend,
+    df: &DataFrame,
     table: &FeatureTable,
     rows: &[usize],
-    window: i32,
-    value_horizon: i32,
 ) -> Result<Vec<OutcomeFacts>> {
-    let df = sql.query(&render_outcomes(table.as_of, window, value_horizon))?;
-    let ids = frame::str_values(&df, "customer_id")?;
-    let next_day = frame::f64_values(&df, "next_purchase_day")?;
-    let next_value = frame::f64_values(&df, "next_value")?;
-    let prev_value = frame::f64_values(&df, "previous_value")?;
+    let ids = frame::str_values(df, "customer_id")?;
+    let next_day = frame::f64_values(df, "next_purchase_day")?;
+    let next_value = frame::f64_values(df, "next_value")?;
+    let prev_value = frame::f64_values(df, "previous_value")?;
     let by_id = frame::positions(&ids);
     Ok(rows
         .iter()
@@ -88,17 +85,16 @@ pub(crate) fn outcome_facts(
         .collect())
 }
 
-/// Lapsed accounts by [`render`], in customer-id order.
+/// Lapsed accounts from the result of [`render`], in customer-id order.
 pub(crate) fn lapsed(
-    sql: &mut SqlBackend,
+    df: &DataFrame,
     as_of: i32,
     lost_after_days: f64,
 ) -> Result<Vec<LapsedAccount>> {
-    let df = sql.query(&render(as_of, lost_after_days))?;
-    let ids = frame::str_values(&df, "customer_id")?;
-    let last = frame::f64_values(&df, "last_day")?;
-    let value = frame::f64_values(&df, "value_year_before")?;
-    let orders = frame::f64_values(&df, "orders_year_before")?;
+    let ids = frame::str_values(df, "customer_id")?;
+    let last = frame::f64_values(df, "last_day")?;
+    let value = frame::f64_values(df, "value_year_before")?;
+    let orders = frame::f64_values(df, "orders_year_before")?;
     Ok(ids
         .into_iter()
         .enumerate()
@@ -114,39 +110,31 @@ pub(crate) fn lapsed(
         .collect())
 }
 
-/// Units and value per product of `accounts` (customer, last purchase day) over the 365 days up
-/// to each one's last purchase, by [`render_products`] part by part: joined to the whole
-/// warehouse at once, polars held every row of it; per-part sums add up, and each part's are
-/// merged as it arrives, so the parts' results are never held together.
-pub(crate) fn purchases(
-    sql: &mut SqlBackend,
-    accounts: &[(&str, i32)],
-    as_of: i32,
-) -> Result<HashMap<String, Purchases>> {
-    let mut by_customer: HashMap<String, Purchases> = HashMap::new();
-    if accounts.is_empty() {
-        return Ok(by_customer);
-    }
-    // Only the listed accounts are joined: the join costs their rows only.
-    let listed = polars::prelude::df!(
+/// The table of `accounts` (customer, last purchase day) that [`render_products`] joins to:
+/// only the listed accounts are joined, so the join costs their rows only.
+pub(crate) fn listed_table(accounts: &[(&str, i32)]) -> Result<DataFrame> {
+    polars::prelude::df!(
         "customer_id" => accounts.iter().map(|a| a.0).collect::<Vec<_>>(),
         "last_day" => accounts.iter().map(|a| a.1).collect::<Vec<_>>(),
     )
-    .engine(|| "building the win-back accounts table".into())?;
-    sql.register(LISTED, listed);
-    sql.for_each_part(&render_products(as_of), &mut |df| {
-        let ids = frame::str_values(&df, "customer_id")?;
-        let products = frame::opt_str_values(&df, "product_id")?;
-        let values = frame::f64_values(&df, "value")?;
-        let units = frame::f64_values(&df, "units")?;
-        for (i, id) in ids.into_iter().enumerate() {
-            let entry = by_customer.entry(id).or_default();
-            entry.units += units[i].unwrap_or(0.0);
-            if let Some(p) = &products[i] {
-                *entry.value_by_product.entry(p.clone()).or_default() += values[i].unwrap_or(0.0);
-            }
+    .engine(|| "building the win-back accounts table".into())
+}
+
+/// Adds one warehouse part's result of [`render_products`] to `by_customer`.
+pub(crate) fn add_purchases(
+    by_customer: &mut HashMap<String, Purchases>,
+    df: &DataFrame,
+) -> Result<()> {
+    let ids = frame::str_values(df, "customer_id")?;
+    let products = frame::opt_str_values(df, "product_id")?;
+    let values = frame::f64_values(df, "value")?;
+    let units = frame::f64_values(df, "units")?;
+    for (i, id) in ids.into_iter().enumerate() {
+        let entry = by_customer.entry(id).or_default();
+        entry.units += units[i].unwrap_or(0.0);
+        if let Some(p) = &products[i] {
+            *entry.value_by_product.entry(p.clone()).or_default() += values[i].unwrap_or(0.0);
         }
-        Ok(())
-    })?;
-    Ok(by_customer)
+    }
+    Ok(())
 }

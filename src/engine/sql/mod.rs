@@ -15,7 +15,7 @@ use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use crate::domain::feature::FeatureSpec;
 use crate::domain::input::SideKind;
 use crate::domain::table::{CustomerId, FeatureTable, stored};
-use crate::engine::Backend;
+use crate::engine::backend::Backend;
 use crate::error::{EngineContext, Error, Result};
 use crate::util::frame;
 use crate::warehouse::manifest::Manifest;
@@ -190,11 +190,13 @@ impl Backend for SqlBackend {
         window: i32,
         value_horizon: i32,
     ) -> Result<Vec<OutcomeFacts>> {
-        facts::outcome_facts(self, table, rows, window, value_horizon)
+        let df = self.query(&facts::render_outcomes(table.as_of, window, value_horizon))?;
+        facts::outcome_facts(&df, table, rows)
     }
 
     fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>> {
-        facts::lapsed(self, as_of, lost_after_days)
+        let df = self.query(&facts::render(as_of, lost_after_days))?;
+        facts::lapsed(&df, as_of, lost_after_days)
     }
 
     fn purchases(
@@ -202,7 +204,17 @@ impl Backend for SqlBackend {
         accounts: &[(&str, i32)],
         as_of: i32,
     ) -> Result<HashMap<String, Purchases>> {
-        facts::purchases(self, accounts, as_of)
+        let mut by_customer: HashMap<String, Purchases> = HashMap::new();
+        if accounts.is_empty() {
+            return Ok(by_customer);
+        }
+        self.register(facts::LISTED, facts::listed_table(accounts)?);
+        // Part by part: joined to the whole warehouse at once, polars held every row of it;
+        // per-part sums add up, and each part's are merged as it arrives.
+        self.for_each_part(&facts::render_products(as_of), &mut |df| {
+            facts::add_purchases(&mut by_customer, &df)
+        })?;
+        Ok(by_customer)
     }
 
     fn day_range(&mut self) -> Result<(i32, i32)> {

@@ -3,9 +3,11 @@
 
 use polars::prelude::*;
 
-use super::{Field, FieldKind, NumberFormat, Times};
+use crate::domain::input::{Field, FieldKind};
+use crate::domain::zone::Zone;
 use crate::error::{EngineContext, Result};
-use crate::ingest::zone::Zone;
+use crate::ingest::number::NumberFormat;
+use crate::ingest::timestamp::Times;
 
 pub(super) fn text(name: &str) -> Expr {
     col(name).str().strip_chars(lit(NULL))

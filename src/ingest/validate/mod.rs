@@ -9,16 +9,13 @@ mod rules;
 
 use crate::error::{EngineContext, Result};
 use crate::ingest::read::{LINE, Malformed};
-use crate::ingest::zone::Zone;
 use columns::{non_empty, null_of, value_of};
 
-pub use crate::ingest::number::NumberFormat;
+pub use crate::ingest::timestamp::{Times, format_has_offset};
+pub use rules::FOUND;
 
 /// Column of accepted rows holding their source line, when asked for.
 pub const ACCEPTED_LINE: &str = "__line";
-
-/// What separates a reason from the value found, in quarantine files.
-pub const FOUND: &str = "; found \"";
 
 /// A reason without the value found: what rows are grouped by when reasons are counted.
 pub fn reason_kind(reason: &str) -> &str {
@@ -36,29 +33,6 @@ pub struct Validated {
     pub accepted: DataFrame,
     /// Rejected rows: source_file, line, column, reason, then the raw mapped columns.
     pub rejected: DataFrame,
-}
-
-/// How an export writes its times: a strftime format (ISO layouts when None) and the zone of
-/// values that carry no offset of their own.
-#[derive(Debug, Clone, Copy)]
-pub struct Times<'a> {
-    pub format: Option<&'a str>,
-    pub zone: Zone,
-}
-
-impl Times<'_> {
-    /// True when the format reads an offset, so every value carries its own and the zone is
-    /// never applied.
-    pub fn format_has_offset(&self) -> bool {
-        self.format.is_some_and(format_has_offset)
-    }
-}
-
-/// True when a strftime format reads a UTC offset (`%z`, `%:z`, `%::z`, `%#z`).
-pub fn format_has_offset(format: &str) -> bool {
-    ["%z", "%:z", "%::z", "%#z"]
-        .iter()
-        .any(|z| format.contains(z))
 }
 
 /// Validates `raw` (text columns named as in the export) against `fields`; timestamps come out

@@ -4,7 +4,10 @@
 use polars::prelude::*;
 
 use super::columns::{ambiguous_column, localised, non_empty, stripped, value_of};
-use super::{FOUND, Field, FieldKind};
+use crate::domain::input::{Field, FieldKind};
+
+/// What separates a reason from the value found, in quarantine files.
+pub const FOUND: &str = "; found \"";
 
 /// (failure test, column, reason) for every mapped field of `fields`, then `extra_rules`.
 pub(super) fn rules(
