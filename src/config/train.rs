@@ -2,6 +2,7 @@
 //! promoted.
 
 use super::check::in_range;
+use super::raw::defaults;
 use super::raw::{RawLabel, RawTrain};
 use crate::domain::label::LabelRule;
 
@@ -83,7 +84,7 @@ pub(super) fn check_train(t: &RawTrain, problems: &mut Vec<String>) -> TrainSett
 
 /// Checks `[label]`: the keys that belong to the chosen kind, with their defaults.
 pub(super) fn check_label(raw: &RawLabel, problems: &mut Vec<String>) -> LabelRule {
-    let horizon = raw.horizon_days.unwrap_or(90);
+    let horizon = raw.horizon_days.unwrap_or(defaults::LABEL_HORIZON_DAYS);
     let allowed: &[&str] = match raw.kind.as_str() {
         "fixed_horizon" => &["horizon_days"],
         "cycle_relative" => &["cycle_multiple", "min_days", "max_days"],
@@ -113,8 +114,11 @@ pub(super) fn check_label(raw: &RawLabel, problems: &mut Vec<String>) -> LabelRu
     in_range(problems, "label.horizon_days", horizon, 1, 1095);
     match raw.kind.as_str() {
         "cycle_relative" => {
-            let multiple = raw.cycle_multiple.unwrap_or(3.0);
-            let (min, max) = (raw.min_days.unwrap_or(30), raw.max_days.unwrap_or(180));
+            let multiple = raw.cycle_multiple.unwrap_or(defaults::LABEL_CYCLE_MULTIPLE);
+            let (min, max) = (
+                raw.min_days.unwrap_or(defaults::LABEL_MIN_DAYS),
+                raw.max_days.unwrap_or(defaults::LABEL_MAX_DAYS),
+            );
             if !(multiple.is_finite() && multiple > 0.0) {
                 problems.push(format!(
                     "label.cycle_multiple: expected a positive number, found {multiple}"
@@ -129,7 +133,7 @@ pub(super) fn check_label(raw: &RawLabel, problems: &mut Vec<String>) -> LabelRu
             }
         }
         "value_drop" => {
-            let fraction = raw.drop_fraction.unwrap_or(0.5);
+            let fraction = raw.drop_fraction.unwrap_or(defaults::LABEL_DROP_FRACTION);
             if !(fraction > 0.0 && fraction <= 1.0) {
                 problems.push(format!(
                     "label.drop_fraction: expected a share in (0, 1], found {fraction}"

@@ -1,6 +1,7 @@
 //! The pipeline file exactly as written: serde structs that reject unknown keys. Nothing here is
 //! checked beyond types; [`super::Pipeline::from_raw`] turns it into a validated pipeline.
 
+pub mod defaults;
 mod scoring;
 
 pub use scoring::{RawLifecycle, RawScoring};
@@ -55,20 +56,20 @@ pub struct RawSideTable {
     /// Path to the export, relative to the pipeline file.
     pub path: String,
     /// File format: `csv` (default) or `jsonl`; Parquet is recognised by its content.
-    #[serde(default = "default_format")]
+    #[serde(default = "defaults::format")]
     pub format: String,
     /// Field delimiter (one ASCII character).
     pub delimiter: Option<String>,
     /// Quote character of CSV fields (default `"`).
     pub quote: Option<String>,
     /// False when the CSV has no header line; columns are then named by position, "1", "2", ...
-    #[serde(default = "default_true")]
+    #[serde(default = "defaults::yes")]
     pub has_header: bool,
     /// Line breaks one quoted CSV field may hold before its quote is taken for a stray one.
-    #[serde(default = "default_max_quoted_lines")]
+    #[serde(default = "defaults::max_quoted_lines")]
     pub max_quoted_lines: u64,
     /// Bytes one CSV record with an open quote may span before the quote is taken for a stray.
-    #[serde(default = "default_max_quoted_bytes")]
+    #[serde(default = "defaults::max_quoted_bytes")]
     pub max_quoted_bytes: u64,
     /// Text encoding: utf-8 (default), gbk or gb18030.
     pub encoding: Option<String>,
@@ -92,20 +93,20 @@ pub struct RawSource {
     /// Path to the export, relative to the pipeline file.
     pub path: String,
     /// File format: `csv` (default) or `jsonl`; Parquet is recognised by its content.
-    #[serde(default = "default_format")]
+    #[serde(default = "defaults::format")]
     pub format: String,
     /// Field delimiter for CSV (one ASCII character).
     pub delimiter: Option<String>,
     /// Quote character of CSV fields (default `"`).
     pub quote: Option<String>,
     /// False when the CSV has no header line; columns are then named by position, "1", "2", ...
-    #[serde(default = "default_true")]
+    #[serde(default = "defaults::yes")]
     pub has_header: bool,
     /// Line breaks one quoted CSV field may hold before its quote is taken for a stray one.
-    #[serde(default = "default_max_quoted_lines")]
+    #[serde(default = "defaults::max_quoted_lines")]
     pub max_quoted_lines: u64,
     /// Bytes one CSV record with an open quote may span before the quote is taken for a stray.
-    #[serde(default = "default_max_quoted_bytes")]
+    #[serde(default = "defaults::max_quoted_bytes")]
     pub max_quoted_bytes: u64,
     /// Text encoding: utf-8 (default), gbk or gb18030.
     pub encoding: Option<String>,
@@ -114,13 +115,13 @@ pub struct RawSource {
     /// Time zone the export's times are written in (IANA name or +HH:MM); stored as UTC.
     pub timezone: Option<String>,
     /// Above this share of rejected rows the file is refused (exit 4) and nothing is written.
-    #[serde(default = "default_max_rejected_share")]
+    #[serde(default = "defaults::max_rejected_share")]
     pub max_rejected_share: f64,
     /// Rows dated before this day are rejected as implausible.
-    #[serde(default = "default_earliest_date")]
+    #[serde(default = "defaults::earliest_date")]
     pub earliest_date: String,
     /// Rows dated more than this many days after the ingest are rejected.
-    #[serde(default = "default_max_future_days")]
+    #[serde(default = "defaults::max_future_days")]
     pub max_future_days: i64,
     /// A night whose newest row is more than this many days before the night (today, or
     /// `--as-of`) is refused as stale data (exit 4); absent: never refused.
@@ -132,49 +133,20 @@ pub struct RawSource {
     /// Currency symbols stripped from amounts ("$€¥£").
     pub currency_symbols: Option<String>,
     /// Amounts below this are rejected as absurd.
-    #[serde(default = "default_amount_min")]
+    #[serde(default = "defaults::amount_min")]
     pub amount_min: f64,
     /// Amounts above this are rejected as absurd.
-    #[serde(default = "default_amount_max")]
+    #[serde(default = "defaults::amount_max")]
     pub amount_max: f64,
     /// Reject a row whose order id was used earlier in the file by a different row (set false
     /// for exports with one row per order line).
-    #[serde(default = "default_true")]
+    #[serde(default = "defaults::yes")]
     pub unique_order_id: bool,
     /// What a later delivery of an order already in the warehouse with other rows does:
     /// "replace" (default), "keep_first" or "quarantine". Needs `columns.order_id`.
     pub restatements: Option<String>,
     /// Column mapping.
     pub columns: RawColumns,
-}
-
-fn default_max_quoted_lines() -> u64 {
-    crate::domain::input::QuoteLimits::default().max_lines
-}
-fn default_max_quoted_bytes() -> u64 {
-    crate::domain::input::QuoteLimits::default().max_bytes
-}
-fn default_max_rejected_share() -> f64 {
-    0.05
-}
-fn default_earliest_date() -> String {
-    "1990-01-01".into()
-}
-fn default_max_future_days() -> i64 {
-    1
-}
-fn default_amount_min() -> f64 {
-    -1e9
-}
-fn default_amount_max() -> f64 {
-    1e9
-}
-fn default_true() -> bool {
-    true
-}
-
-fn default_format() -> String {
-    "csv".into()
 }
 
 /// `[source.columns]`: names of the export's columns for each canonical field.
@@ -204,7 +176,7 @@ pub struct RawFeature {
 #[serde(deny_unknown_fields)]
 pub struct RawLabel {
     /// `fixed_horizon`, `cycle_relative` or `value_drop`.
-    #[serde(default = "default_label_kind")]
+    #[serde(default = "defaults::label_kind")]
     pub kind: String,
     /// fixed_horizon and value_drop: days after the cutoff that are looked at.
     pub horizon_days: Option<i64>,
@@ -218,14 +190,10 @@ pub struct RawLabel {
     pub drop_fraction: Option<f64>,
 }
 
-fn default_label_kind() -> String {
-    "fixed_horizon".into()
-}
-
 impl Default for RawLabel {
     fn default() -> Self {
         Self {
-            kind: default_label_kind(),
+            kind: defaults::label_kind(),
             horizon_days: None,
             cycle_multiple: None,
             min_days: None,
@@ -240,18 +208,14 @@ impl Default for RawLabel {
 #[serde(deny_unknown_fields)]
 pub struct RawEngine {
     /// `history` (in memory, the default) or `sql` (the portable SQL text on polars).
-    #[serde(default = "default_backend")]
+    #[serde(default = "defaults::backend")]
     pub backend: String,
-}
-
-fn default_backend() -> String {
-    "history".into()
 }
 
 impl Default for RawEngine {
     fn default() -> Self {
         Self {
-            backend: default_backend(),
+            backend: defaults::backend(),
         }
     }
 }
@@ -262,18 +226,14 @@ impl Default for RawEngine {
 pub struct RawPopulation {
     /// Customers whose last purchase is older than this at the cutoff are already lost: they are
     /// not scored and not used for training (they belong on the win-back list).
-    #[serde(default = "default_active_within")]
+    #[serde(default = "defaults::active_within")]
     pub active_within_days: i64,
-}
-
-fn default_active_within() -> i64 {
-    365
 }
 
 impl Default for RawPopulation {
     fn default() -> Self {
         Self {
-            active_within_days: default_active_within(),
+            active_within_days: defaults::active_within(),
         }
     }
 }
@@ -283,88 +243,59 @@ impl Default for RawPopulation {
 #[serde(deny_unknown_fields)]
 pub struct RawTrain {
     /// Number of training cutoffs before the validation cutoff.
-    #[serde(default = "default_cutoffs")]
+    #[serde(default = "defaults::cutoffs")]
     pub cutoffs: i64,
     /// Days between cutoffs; absent = month ends.
     pub cadence_days: Option<i64>,
     /// History a cutoff needs before it (features of younger data are mostly censored).
-    #[serde(default = "default_min_history")]
+    #[serde(default = "defaults::min_history")]
     pub min_history_days: i64,
     /// L2 strengths tried (linfa's alpha; about 1/C of scikit-learn); the one with the lowest
     /// validation log loss wins.
-    #[serde(default = "default_alphas")]
+    #[serde(default = "defaults::alphas")]
     pub alphas: Vec<f64>,
     /// L-BFGS iteration cap.
-    #[serde(default = "default_max_iterations")]
+    #[serde(default = "defaults::max_iterations")]
     pub max_iterations: i64,
     /// Above this many training rows, fit on a stratified sample of this size.
-    #[serde(default = "default_max_train_rows")]
+    #[serde(default = "defaults::max_train_rows")]
     pub max_train_rows: i64,
     /// Seed of the stratified sample.
     #[serde(default)]
     pub seed: u64,
     /// A new model is rejected when its validation ROC AUC is below the current model's on the
     /// same snapshot by more than this ...
-    #[serde(default = "default_tolerance")]
+    #[serde(default = "defaults::tolerance")]
     pub max_auc_drop: f64,
     /// ... or its validation log loss is above the current model's by more than this.
-    #[serde(default = "default_tolerance")]
+    #[serde(default = "defaults::tolerance")]
     pub max_log_loss_increase: f64,
     /// Expected calibration error above which a Platt correction is fitted out of time.
-    #[serde(default = "default_calibration_tolerance")]
+    #[serde(default = "defaults::calibration_tolerance")]
     pub calibration_tolerance: f64,
     /// `run` retrains when the current model's data ends this many days before tonight (0: never).
-    #[serde(default = "default_retrain_every")]
+    #[serde(default = "defaults::retrain_every")]
     pub retrain_every_days: i64,
     /// `run` retrains when a feature's PSI since training exceeds this (0: no drift check).
-    #[serde(default = "default_max_psi")]
+    #[serde(default = "defaults::max_psi")]
     pub max_feature_psi: f64,
-}
-
-fn default_retrain_every() -> i64 {
-    30
-}
-fn default_max_psi() -> f64 {
-    0.25
-}
-
-fn default_cutoffs() -> i64 {
-    6
-}
-fn default_min_history() -> i64 {
-    180
-}
-fn default_alphas() -> Vec<f64> {
-    vec![0.1, 1.0, 10.0, 100.0]
-}
-fn default_max_iterations() -> i64 {
-    200
-}
-fn default_max_train_rows() -> i64 {
-    200_000
-}
-fn default_tolerance() -> f64 {
-    0.005
-}
-fn default_calibration_tolerance() -> f64 {
-    0.02
 }
 
 impl Default for RawTrain {
     fn default() -> Self {
         Self {
-            cutoffs: default_cutoffs(),
+            cutoffs: defaults::cutoffs(),
             cadence_days: None,
-            min_history_days: default_min_history(),
-            alphas: default_alphas(),
-            max_iterations: default_max_iterations(),
-            max_train_rows: default_max_train_rows(),
+            min_history_days: defaults::min_history(),
+            alphas: defaults::alphas(),
+            max_iterations: defaults::max_iterations(),
+            max_train_rows: defaults::max_train_rows(),
             seed: 0,
-            max_auc_drop: default_tolerance(),
-            max_log_loss_increase: default_tolerance(),
-            calibration_tolerance: default_calibration_tolerance(),
-            retrain_every_days: default_retrain_every(),
-            max_feature_psi: default_max_psi(),
+            max_auc_drop: defaults::tolerance(),
+            max_log_loss_increase: defaults::tolerance(),
+            calibration_tolerance: defaults::calibration_tolerance(),
+            retrain_every_days: defaults::retrain_every(),
+            max_feature_psi: defaults::max_psi(),
         }
     }
 }
