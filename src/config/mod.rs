@@ -141,11 +141,11 @@ impl Pipeline {
         );
         let train = train::check_train(&raw.train, &mut problems);
         let scoring = scoring::check_scoring(&raw.scoring, &raw.lifecycle, &mut problems);
-        let engine = EngineKind::parse(&raw.engine.backend).unwrap_or_else(|| {
+        let engine = EngineKind::parse(&raw.engine.kind).unwrap_or_else(|| {
             problems.push(format!(
-                "engine.backend: expected one of {}, found {:?}",
+                "engine.kind: expected one of {}, found {:?}",
                 EngineKind::NAMES,
-                raw.engine.backend
+                raw.engine.kind
             ));
             EngineKind::default()
         });

@@ -1,4 +1,4 @@
-//! Which engine computes features, labels and lists (`[engine] backend`).
+//! Which engine computes features, labels and lists (`[engine] kind`).
 
 /// The engine a pipeline runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -7,20 +7,20 @@ pub enum EngineKind {
     /// from there (the default; side tables still go through SQL).
     #[default]
     History,
-    /// Runs the portable SQL text on polars for every cutoff: the reference the history is
-    /// checked against.
-    Sql,
+    /// Runs the portable SQL text on polars SQL for every cutoff: the reference the history
+    /// is checked against.
+    Polars,
 }
 
 impl EngineKind {
     /// Every accepted name, for messages.
-    pub const NAMES: &'static str = "history, sql";
+    pub const NAMES: &'static str = "history, polars";
 
     /// The kind named `name`, if any.
     pub fn parse(name: &str) -> Option<EngineKind> {
         match name {
             "history" => Some(EngineKind::History),
-            "sql" => Some(EngineKind::Sql),
+            "polars" => Some(EngineKind::Polars),
             _ => None,
         }
     }
@@ -29,7 +29,7 @@ impl EngineKind {
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::History => "history",
-            EngineKind::Sql => "sql",
+            EngineKind::Polars => "polars",
         }
     }
 }
@@ -40,7 +40,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for k in [EngineKind::History, EngineKind::Sql] {
+        for k in [EngineKind::History, EngineKind::Polars] {
             assert_eq!(EngineKind::parse(k.name()), Some(k));
             assert!(EngineKind::NAMES.contains(k.name()));
         }

@@ -1,6 +1,6 @@
 //! The engine seam: one [`Backend`] trait with the questions the stages ask of the warehouse
 //! (features at a cutoff, the facts behind labels, lapsed accounts, what an account bought), and
-//! its implementations, chosen once from the pipeline's `[engine] backend`:
+//! its implementations, chosen once from the pipeline's `[engine] kind`:
 //!
 //! * [`history::HistoryBackend`] (default): the warehouse read once into memory, every cutoff
 //!   computed from there;
@@ -26,7 +26,7 @@ pub use sql::SqlBackend;
 pub fn open(warehouse: &Path, kind: EngineKind) -> Result<Box<dyn Backend>> {
     Ok(match kind {
         EngineKind::History => Box::new(HistoryBackend::open(warehouse)?),
-        EngineKind::Sql => Box::new(SqlBackend::open(warehouse)?),
+        EngineKind::Polars => Box::new(SqlBackend::open(warehouse)?),
     })
 }
 

@@ -362,19 +362,15 @@ fn json_logs_are_one_object_per_line_on_stderr_for_schedulers() {
     assert!(message(last).contains("train"), "{last}");
 }
 
-/// `[engine] backend` picks how features, labels and lists are computed, never what they are:
+/// `[engine] kind` picks how features, labels and lists are computed, never what they are:
 /// the same night on the in-memory history and on the SQL text gives the same files.
 #[test]
 fn the_sql_backend_gives_the_nights_files_of_the_history_backend() {
     let mut outputs = Vec::new();
-    for backend in ["history", "sql"] {
+    for kind in ["history", "polars"] {
         let dir = tempfile::tempdir().unwrap();
         let tx = generate(dir.path(), 300, 11, 0);
-        let pipeline = write_pipeline(
-            dir.path(),
-            &tx,
-            &format!("[engine]\nbackend = \"{backend}\"\n"),
-        );
+        let pipeline = write_pipeline(dir.path(), &tx, &format!("[engine]\nkind = \"{kind}\"\n"));
         churnflow().arg("run").arg(&pipeline).assert().success();
         let work = dir.path().join("work");
         let latest: serde_json::Value = serde_json::from_str(

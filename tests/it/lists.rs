@@ -310,7 +310,7 @@ fn winback_matches_a_hand_computed_list() {
     churnflow::ingest(&p).unwrap();
     // Both ways: the in-memory history (default) and the portable SQL.
     use churnflow::EngineKind;
-    for kind in [EngineKind::History, EngineKind::Sql] {
+    for kind in [EngineKind::History, EngineKind::Polars] {
         let mut engine = churnflow::open_engine(&p.warehouse_dir(), kind).unwrap();
         check_winback(engine.as_mut());
     }

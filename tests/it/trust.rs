@@ -608,7 +608,7 @@ fn every_config_problem_is_reported_at_once_type_errors_included() {
         dir.path(),
         &csv,
         "[train]\ncutoffs = \"six\"\nmax_iterations = 1.5\n[scoring]\nrisk_threshold = \"high\"\n\
-         shoe_size = 3\n[label]\nhorizon_days = 0\n[engine]\nbackend = \"spark\"\n",
+         shoe_size = 3\n[label]\nhorizon_days = 0\n[engine]\nkind = \"spark\"\n",
     );
     let text = std::fs::read_to_string(&path)
         .unwrap()
@@ -623,7 +623,7 @@ fn every_config_problem_is_reported_at_once_type_errors_included() {
         "risk_threshold",
         "unknown field `shoe_size`",
         "label.horizon_days",
-        "engine.backend: expected one of history, sql, found \"spark\"",
+        "engine.kind: expected one of history, polars, found \"spark\"",
     ] {
         assert!(err.contains(want), "{want} not reported:\n{err}");
     }

@@ -33,8 +33,8 @@ pub(crate) fn label_kind() -> String {
     "fixed_horizon".into()
 }
 
-/// `[engine] backend`.
-pub(crate) fn backend() -> String {
+/// `[engine] kind`.
+pub(crate) fn engine_kind() -> String {
     "history".into()
 }
 

@@ -207,15 +207,15 @@ impl Default for RawLabel {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEngine {
-    /// `history` (in memory, the default) or `sql` (the portable SQL text on polars).
-    #[serde(default = "defaults::backend")]
-    pub backend: String,
+    /// `history` (in memory, the default) or `polars` (the portable SQL text on polars SQL).
+    #[serde(default = "defaults::engine_kind")]
+    pub kind: String,
 }
 
 impl Default for RawEngine {
     fn default() -> Self {
         Self {
-            backend: defaults::backend(),
+            kind: defaults::engine_kind(),
         }
     }
 }
