@@ -122,12 +122,7 @@ pub(super) fn check_scoring(
         0,
         100_000_000,
     );
-    if !(s.warn_listed_share > 0.0 && s.warn_listed_share <= 1.0) {
-        problems.push(format!(
-            "scoring.warn_listed_share: expected a share in (0, 1], found {}",
-            s.warn_listed_share
-        ));
-    }
+    share(problems, "scoring.warn_listed_share", s.warn_listed_share);
     if s.currency.chars().count() > 8 {
         problems.push(format!(
             "scoring.currency: expected a short label such as \"EUR\" or \"¥\", found {:?}",

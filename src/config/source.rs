@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::check::in_range;
+use super::check::{in_range, share_in_0_to_1};
 use super::raw::{RawSideTable, RawSource};
 use crate::domain::input::{
     Dialect, Encoding, Field, Format, Mapped, NumberFormat, Policy, SideKind,
@@ -116,12 +116,7 @@ pub(super) fn check_source(
         max_quoted_bytes: rs.max_quoted_bytes,
     };
     let (format, timezone) = check_layout("source", &layout, problems);
-    if !(0.0..=1.0).contains(&rs.max_rejected_share) {
-        problems.push(format!(
-            "source.max_rejected_share: expected a share in 0..=1, found {}",
-            rs.max_rejected_share
-        ));
-    }
+    share_in_0_to_1(problems, "source.max_rejected_share", rs.max_rejected_share);
     let earliest_day = crate::util::dates::parse_day(&rs.earliest_date).unwrap_or_else(|| {
         problems.push(format!(
             "source.earliest_date: expected YYYY-MM-DD, found {:?}",
@@ -220,11 +215,11 @@ pub(super) fn check_side(
 ) -> SideTable {
     let section = kind.name();
     let max_rejected_share = raw.max_rejected_share.unwrap_or(default_rejected_share);
-    if !(0.0..=1.0).contains(&max_rejected_share) {
-        problems.push(format!(
-            "{section}.max_rejected_share: expected a share in 0..=1, found {max_rejected_share}"
-        ));
-    }
+    share_in_0_to_1(
+        problems,
+        &format!("{section}.max_rejected_share"),
+        max_rejected_share,
+    );
     let schema = kind.schema();
     for key in raw.columns.keys() {
         if !schema.iter().any(|(name, ..)| name == key) {
