@@ -28,6 +28,10 @@ pub struct SqlBackend {
     sources: Vec<LazyFrame>,
     /// Tables other than `transactions`, to register again in per-part contexts.
     others: Vec<(String, LazyFrame)>,
+    /// First and last day, once asked: the night, the freshness gate and scoring all ask, and
+    /// each ask is a scan of every part. The warehouse does not change while a backend is open
+    /// (the workdir lock is held, and ingest runs before the engine opens).
+    range: Option<(i32, i32)>,
 }
 
 fn with_day(lf: LazyFrame) -> LazyFrame {
@@ -74,6 +78,7 @@ impl SqlBackend {
             ctx,
             sources: vec![lf],
             others: Vec::new(),
+            range: None,
         }
     }
 
@@ -218,6 +223,9 @@ impl Backend for SqlBackend {
     }
 
     fn day_range(&mut self) -> Result<(i32, i32)> {
+        if let Some(range) = self.range {
+            return Ok(range);
+        }
         let df =
             self.query("SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM transactions")?;
         let get = |name: &str| -> Result<Option<i32>> {
@@ -230,7 +238,10 @@ impl Backend for SqlBackend {
                 .get(0))
         };
         match (get("first_day")?, get("last_day")?) {
-            (Some(a), Some(b)) => Ok((a, b)),
+            (Some(a), Some(b)) => {
+                self.range = Some((a, b));
+                Ok((a, b))
+            }
             _ => Err(Error::Data("the warehouse holds no transactions".into())),
         }
     }
