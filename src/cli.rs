@@ -47,6 +47,56 @@ pub enum Command {
     Retract(RetractArgs),
     /// Rebuild a lost or unreadable manifest from the parts, or set aside damaged parts.
     Repair(PipelineArgs),
+    /// Run a Ballista scheduler or executor for `[engine] kind = "ballista"` (builds with the
+    /// `distributed` feature).
+    Cluster(ClusterArgs),
+}
+
+/// Arguments of `cluster`.
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+/// `cluster` subcommands: each runs until stopped (SIGTERM or Ctrl-C).
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// The scheduler: plans each night's queries and hands their tasks to executors.
+    Scheduler {
+        /// Address to listen on (pipelines name it as `endpoint = "df://HOST:PORT"`).
+        #[arg(long, default_value = "0.0.0.0:50050")]
+        bind: String,
+        /// Host name executors and clients reach this scheduler by (default: the bind host).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Seconds without a heartbeat before an executor counts as lost.
+        #[arg(long, default_value_t = 60)]
+        executor_timeout_seconds: u64,
+    },
+    /// An executor: runs tasks, reading the warehouse and writing results where the pipeline's
+    /// workdir is (a path every executor must reach).
+    Executor {
+        /// The scheduler, HOST:PORT.
+        #[arg(long)]
+        scheduler: String,
+        /// Address of its Arrow Flight service; its gRPC service listens on the next port.
+        #[arg(long, default_value = "0.0.0.0:50051")]
+        bind: String,
+        /// Host name the scheduler and other executors reach this one by (default: the bind
+        /// host).
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Folder for shuffle files (default: a temporary folder).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Tasks run at once (default: the cores).
+        #[arg(long)]
+        concurrent_tasks: Option<usize>,
+        /// Seconds between heartbeats to the scheduler (below its --executor-timeout-seconds).
+        #[arg(long, default_value_t = 15)]
+        heartbeat_seconds: u64,
+    },
 }
 
 /// Arguments of `retract`.

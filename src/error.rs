@@ -54,6 +54,16 @@ pub enum Error {
         source: PolarsError,
     },
 
+    /// DataFusion or Ballista failed (`distributed` builds); `context` says which step. On a
+    /// cluster (`remote`) it is exit 3, "retry later": a lost executor or scheduler is an outage,
+    /// not a fault of the data; in process it is exit 1.
+    #[error("{context}: {message}")]
+    Distributed {
+        context: String,
+        message: String,
+        remote: bool,
+    },
+
     /// Another process holds the warehouse lock.
     #[error("{0}")]
     Locked(String),
@@ -82,6 +92,7 @@ impl Error {
         match self {
             Error::Config { .. } | Error::Usage(_) => EXIT_USAGE,
             Error::Locked(_) | Error::Warehouse(_) => EXIT_UNAVAILABLE,
+            Error::Distributed { remote: true, .. } => EXIT_UNAVAILABLE,
             Error::Gate(_) => EXIT_GATE,
             _ => EXIT_FAILURE,
         }

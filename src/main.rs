@@ -24,6 +24,7 @@ fn dispatch(cli: &Cli, out: Out) -> Result<()> {
         Command::Models(a) => cmd::models::run(a, out),
         Command::Retract(a) => cmd::retract::run(a, out),
         Command::Repair(a) => cmd::repair::run(a, out),
+        Command::Cluster(a) => cmd::cluster::run(a, out),
     }
 }
 

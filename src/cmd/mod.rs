@@ -1,6 +1,7 @@
 //! One file per subcommand: each loads what it needs, calls the library, and reports.
 
 pub mod backtest;
+pub mod cluster;
 pub mod features;
 pub mod generate;
 pub mod ingest;

@@ -2,6 +2,7 @@
 //! (unknown keys are an error), then checks every value and reports all problems at once.
 
 mod check;
+mod engine;
 mod features;
 mod parse;
 pub mod raw;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::engine::EngineKind;
+use crate::domain::engine::EngineSettings;
 use crate::domain::feature::FeatureSpec;
 pub use crate::domain::input::SideKind;
 use crate::domain::label::LabelRule;
@@ -45,7 +46,7 @@ pub struct Pipeline {
     pub label: LabelRule,
     pub active_within_days: i32,
     /// The engine features, labels and lists are computed with.
-    pub engine: EngineKind,
+    pub engine: EngineSettings,
     pub train: TrainSettings,
     /// Key accounts, risk, lists and reasons.
     pub scoring: Scoring,
@@ -141,14 +142,7 @@ impl Pipeline {
         );
         let train = train::check_train(&raw.train, &mut problems);
         let scoring = scoring::check_scoring(&raw.scoring, &raw.lifecycle, &mut problems);
-        let engine = EngineKind::parse(&raw.engine.kind).unwrap_or_else(|| {
-            problems.push(format!(
-                "engine.kind: expected one of {}, found {:?}",
-                EngineKind::NAMES,
-                raw.engine.kind
-            ));
-            EngineKind::default()
-        });
+        let engine = engine::check_engine(&raw.engine, &mut problems);
 
         if !problems.is_empty() {
             return Err(Error::Config {

@@ -12,6 +12,12 @@ impl Pipeline {
         self.workdir.join("warehouse")
     }
 
+    /// Where DataFusion and Ballista write query results for the driver to read (on a cluster,
+    /// a folder every executor can write, like the warehouse).
+    pub fn engine_scratch_dir(&self) -> PathBuf {
+        self.workdir.join("engine")
+    }
+
     /// Where features as of `as_of` are written.
     pub fn features_file(&self, as_of: Day) -> PathBuf {
         self.workdir

@@ -4,29 +4,49 @@
 //!
 //! * [`history::HistoryBackend`] (default): the warehouse read once into memory, every cutoff
 //!   computed from there;
-//! * [`sql::SqlBackend`]: the portable SQL text on polars for every question, the reference.
+//! * [`sql::SqlBackend`]: the portable SQL text on polars for every question, the reference;
+//! * `datafusion::DataFusionBackend` (`distributed` builds): the same text on DataFusion, in
+//!   process or on a Ballista cluster.
 //!
 //! Stages never branch on which one runs; `tests/it/properties.rs` checks the two against each
 //! other on random histories. See `docs/ARCHITECTURE.md`, "The engine seam".
 
 mod backend;
+#[cfg(feature = "distributed")]
+pub mod cluster;
+#[cfg(feature = "distributed")]
+pub mod datafusion;
 pub mod history;
 pub mod sql;
 
 use std::path::Path;
 
-use crate::domain::engine::EngineKind;
+use crate::domain::engine::{EngineKind, EngineSettings};
 use crate::error::Result;
 
 pub use backend::Backend;
 pub use history::HistoryBackend;
 pub use sql::SqlBackend;
 
-/// Opens the warehouse at `warehouse` with the backend `kind`.
-pub fn open(warehouse: &Path, kind: EngineKind) -> Result<Box<dyn Backend>> {
-    Ok(match kind {
+/// Opens the warehouse at `warehouse` with the engine `settings` name. DataFusion and Ballista
+/// write query results under `scratch` (a folder every executor can reach, like the warehouse).
+pub fn open(warehouse: &Path, settings: &EngineSettings, scratch: &Path) -> Result<Box<dyn Backend>> {
+    Ok(match settings.kind {
         EngineKind::History => Box::new(HistoryBackend::open(warehouse)?),
         EngineKind::Polars => Box::new(SqlBackend::open(warehouse)?),
+        #[cfg(feature = "distributed")]
+        EngineKind::DataFusion | EngineKind::Ballista => Box::new(
+            datafusion::DataFusionBackend::open(warehouse, settings, scratch)?,
+        ),
+        #[cfg(not(feature = "distributed"))]
+        kind @ (EngineKind::DataFusion | EngineKind::Ballista) => {
+            // `validate` refuses these in such a build; a pipeline built in code may not have.
+            let _ = scratch;
+            return Err(crate::error::Error::Usage(format!(
+                "engine.kind = {:?} needs a churnflow built with the `distributed` feature",
+                kind.name()
+            )));
+        }
     })
 }
 

@@ -207,15 +207,23 @@ impl Default for RawLabel {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEngine {
-    /// `history` (in memory, the default) or `polars` (the portable SQL text on polars SQL).
+    /// `history` (in memory, the default), `polars` (the portable SQL text on polars SQL),
+    /// `datafusion` (the same text on DataFusion in process) or `ballista` (on a cluster).
     #[serde(default = "defaults::engine_kind")]
     pub kind: String,
+    /// `df://HOST:PORT` of a Ballista scheduler (`kind = "ballista"` only; without it Ballista
+    /// runs inside the process).
+    pub endpoint: Option<String>,
+    /// Partitions DataFusion and Ballista split each query into (default: the cores).
+    pub target_partitions: Option<i64>,
 }
 
 impl Default for RawEngine {
     fn default() -> Self {
         Self {
             kind: defaults::engine_kind(),
+            endpoint: None,
+            target_partitions: None,
         }
     }
 }

@@ -2,7 +2,12 @@
 //! aggregates, arithmetic, `COALESCE` and `CAST`; dates are epoch-day integers computed in Rust,
 //! so polars, DataFusion and Ballista all run the text unchanged.
 
+use polars::prelude::DataFrame;
+
 use crate::domain::feature::{Agg, FeatureSpec, Measure};
+use crate::domain::table::{CustomerId, FeatureTable, stored};
+use crate::error::Result;
+use crate::util::frame;
 
 /// A purchase is a row with a positive amount; refunds only change net amounts.
 const PURCHASE: &str = "amount > 0";
@@ -223,6 +228,37 @@ pub fn side_cte_name(table: &str) -> &'static str {
         "arrears_now"
     } else {
         "complaints"
+    }
+}
+
+/// The feature table in the result of [`render`] (rows in customer-id order); only customers
+/// active within `active_within` days when that is given.
+pub(crate) fn read_table(
+    df: &DataFrame,
+    specs: &[FeatureSpec],
+    as_of: i32,
+    active_within: Option<i32>,
+) -> Result<FeatureTable> {
+    let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
+    let values = names
+        .iter()
+        .map(|n| Ok(frame::f64_values(df, n)?.into_iter().map(stored).collect()))
+        .collect::<Result<Vec<_>>>()?;
+    let table = FeatureTable {
+        as_of,
+        customer_ids: frame::str_values(df, "customer_id")?
+            .into_iter()
+            .map(CustomerId::from)
+            .collect(),
+        names,
+        values,
+    };
+    match active_within {
+        Some(days) => {
+            let rows = table.active_rows(days)?;
+            Ok(table.keep_rows(&rows))
+        }
+        None => Ok(table),
     }
 }
 

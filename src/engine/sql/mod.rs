@@ -14,7 +14,7 @@ use polars::sql::SQLContext;
 use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use crate::domain::feature::FeatureSpec;
 use crate::domain::input::SideKind;
-use crate::domain::table::{CustomerId, FeatureTable, stored};
+use crate::domain::table::FeatureTable;
 use crate::engine::backend::Backend;
 use crate::error::{EngineContext, Error, Result};
 use crate::util::frame;
@@ -165,27 +165,7 @@ impl Backend for SqlBackend {
         active_within: Option<i32>,
     ) -> Result<FeatureTable> {
         let df = self.query(&features::render(specs, as_of, complaint_kinds))?;
-        let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
-        let values = names
-            .iter()
-            .map(|n| Ok(frame::f64_values(&df, n)?.into_iter().map(stored).collect()))
-            .collect::<Result<Vec<_>>>()?;
-        let table = FeatureTable {
-            as_of,
-            customer_ids: frame::str_values(&df, "customer_id")?
-                .into_iter()
-                .map(CustomerId::from)
-                .collect(),
-            names,
-            values,
-        };
-        match active_within {
-            Some(days) => {
-                let rows = table.active_rows(days)?;
-                Ok(table.keep_rows(&rows))
-            }
-            None => Ok(table),
-        }
+        features::read_table(&df, specs, as_of, active_within)
     }
 
     fn outcome_facts(

@@ -1,0 +1,154 @@
+//! The DataFusion backend (`[engine] kind = "datafusion" | "ballista"`, `distributed` builds):
+//! the portable SQL text of [`crate::engine::sql`] run by Apache DataFusion, in this process or
+//! on an Apache DataFusion Ballista cluster.
+//!
+//! The rule kept: results cross to the driver through Parquet, never as an Arrow stream. Each
+//! query's result is written by the engine (on a cluster, by its executors) into this night's
+//! scratch folder, and polars reads it back; the two Arrow stacks (arrow-rs under DataFusion,
+//! polars' own) meet at files, as they do at the warehouse, and no gRPC message limit applies to
+//! a result's size. Every answer is then read by the same readers as the polars SQL backend's,
+//! so the three SQL engines differ only in who ran the text.
+
+mod scratch;
+mod session;
+mod tables;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::domain::engine::EngineSettings;
+use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
+use crate::domain::feature::FeatureSpec;
+use crate::domain::table::FeatureTable;
+use crate::engine::backend::Backend;
+use crate::engine::sql::{facts, features};
+use crate::error::{EngineContext, Result};
+use crate::util::frame;
+
+use scratch::Scratch;
+use session::Session;
+
+/// DataFusion (or Ballista) over the warehouse's committed parts.
+pub struct DataFusionBackend {
+    session: Session,
+    scratch: Scratch,
+    /// First and last day, once asked (the warehouse does not change while a backend is open:
+    /// the workdir lock is held, and ingest runs before the engine opens).
+    range: Option<(i32, i32)>,
+}
+
+impl DataFusionBackend {
+    /// Opens the warehouse at `warehouse` on the engine `settings` name; query results are
+    /// written under `scratch_root` (a folder every executor can write and the driver read).
+    pub fn open(warehouse: &Path, settings: &EngineSettings, scratch_root: &Path) -> Result<Self> {
+        let scratch = Scratch::create(scratch_root)?;
+        let session = session::open(settings)?;
+        tables::register(&session, warehouse, &scratch)?;
+        Ok(DataFusionBackend {
+            session,
+            scratch,
+            range: None,
+        })
+    }
+
+    /// Runs `sql` and reads its result, written to Parquet by the engine, into a frame.
+    pub fn query(&mut self, sql: &str) -> Result<DataFrame> {
+        let dir = self.scratch.next_result()?;
+        let Session {
+            runtime,
+            ctx,
+            remote,
+        } = &self.session;
+        let columns = runtime.block_on(async {
+            let df = ctx
+                .sql(sql)
+                .await
+                .map_err(|e| session::failed(*remote, format!("planning SQL:\n{sql}\n"), e))?;
+            let columns = tables::result_columns(df.schema().as_arrow());
+            df.write_parquet(
+                &format!("{}/", dir.display()),
+                datafusion::dataframe::DataFrameWriteOptions::new(),
+                None,
+            )
+            .await
+            .map_err(|e| session::failed(*remote, format!("running SQL:\n{sql}\n"), e))?;
+            Ok::<_, crate::error::Error>(columns)
+        })?;
+        let out = tables::read_result(&dir, &columns);
+        self.scratch.remove(&dir);
+        out
+    }
+}
+
+/// `df` sorted by customer id (a result written by several partitions comes back in any order).
+fn by_customer(df: DataFrame) -> Result<DataFrame> {
+    df.sort(["customer_id"], SortMultipleOptions::default())
+        .engine(|| "ordering a DataFusion result by customer".into())
+}
+
+impl Backend for DataFusionBackend {
+    fn features(
+        &mut self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+        active_within: Option<i32>,
+    ) -> Result<FeatureTable> {
+        let df = by_customer(self.query(&features::render(specs, as_of, complaint_kinds))?)?;
+        features::read_table(&df, specs, as_of, active_within)
+    }
+
+    fn outcome_facts(
+        &mut self,
+        table: &FeatureTable,
+        rows: &[usize],
+        window: i32,
+        value_horizon: i32,
+    ) -> Result<Vec<OutcomeFacts>> {
+        let df = self.query(&facts::render_outcomes(table.as_of, window, value_horizon))?;
+        facts::outcome_facts(&df, table, rows)
+    }
+
+    fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>> {
+        let df = by_customer(self.query(&facts::render(as_of, lost_after_days))?)?;
+        facts::lapsed(&df, as_of, lost_after_days)
+    }
+
+    fn purchases(
+        &mut self,
+        accounts: &[(&str, i32)],
+        as_of: i32,
+    ) -> Result<HashMap<String, Purchases>> {
+        let mut by_customer: HashMap<String, Purchases> = HashMap::new();
+        if accounts.is_empty() {
+            return Ok(by_customer);
+        }
+        let mut listed = facts::listed_table(accounts)?;
+        tables::register_frame(&self.session, &self.scratch, facts::LISTED, &mut listed)?;
+        let df = self.query(&facts::render_products(as_of))?;
+        facts::add_purchases(&mut by_customer, &df)?;
+        Ok(by_customer)
+    }
+
+    fn day_range(&mut self) -> Result<(i32, i32)> {
+        if let Some(range) = self.range {
+            return Ok(range);
+        }
+        let df =
+            self.query("SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM transactions")?;
+        let get = |name: &str| -> Result<Option<i32>> {
+            Ok(frame::f64_values(&df, name)?.first().copied().flatten().map(|d| d as i32))
+        };
+        match (get("first_day")?, get("last_day")?) {
+            (Some(a), Some(b)) => {
+                self.range = Some((a, b));
+                Ok((a, b))
+            }
+            _ => Err(crate::error::Error::Data(
+                "the warehouse holds no transactions".into(),
+            )),
+        }
+    }
+}
