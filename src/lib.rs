@@ -30,8 +30,10 @@ pub(crate) mod util;
 pub(crate) mod warehouse;
 
 pub use config::Pipeline;
-pub use domain::engine::EngineKind;
+pub use domain::engine::{EngineKind, EngineSettings};
 pub use domain::input::Mapped;
+#[cfg(feature = "distributed")]
+pub use engine::datafusion::DataFusionBackend;
 pub use engine::{Backend, HistoryBackend, SqlBackend, open as open_engine};
 pub use error::{EXIT_OK, Error, Result};
 pub use features::{FeatureTable, compute, compute_active_for, compute_for, spec};

@@ -99,6 +99,16 @@ impl Out {
                 .with_target(false)
                 .with_current_span(false)
                 .try_init();
+        } else {
+            // Lower floors (the engine's retries) warn through `tracing`; in text mode those
+            // lines go to stderr like `warn`'s, and nothing below a warning is shown.
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_max_level(tracing::Level::WARN)
+                .without_time()
+                .with_target(false)
+                .with_ansi(false)
+                .try_init();
         }
     }
 }

@@ -1,10 +1,10 @@
 //! `[engine]`: which engine runs the night's questions, and where (issue 17).
 
 use crate::config::raw::RawEngine;
-use crate::domain::engine::{EngineKind, EngineSettings, Endpoint, default_partitions};
-
-/// Whether this binary carries the distributed engines (`--features distributed`).
-pub const DISTRIBUTED_BUILT: bool = cfg!(feature = "distributed");
+use crate::domain::engine::{
+    DEFAULT_RETRIES, DEFAULT_RETRY_WAIT_SECONDS, Endpoint, EngineKind, EngineSettings,
+    default_partitions,
+};
 
 /// Most partitions a query may be split into: more only adds scheduling cost.
 const MAX_PARTITIONS: i64 = 4096;
@@ -19,7 +19,7 @@ pub(super) fn check_engine(raw: &RawEngine, problems: &mut Vec<String>) -> Engin
         ));
         EngineKind::default()
     });
-    if kind.needs_distributed_build() && !DISTRIBUTED_BUILT {
+    if !kind.available() {
         problems.push(format!(
             "engine.kind: {:?} needs a churnflow built with the `distributed` feature \
              (`cargo build --release --features distributed`); this binary was built without it, \
@@ -47,10 +47,26 @@ pub(super) fn check_engine(raw: &RawEngine, problems: &mut Vec<String>) -> Engin
             n.clamp(1, MAX_PARTITIONS) as usize
         }
     };
+    let mut whole = |key: &str, value: Option<i64>, default: i64, hi: i64| match value {
+        None => default,
+        Some(n) => {
+            super::check::in_range(problems, key, n, 0, hi);
+            n.clamp(0, hi)
+        }
+    };
+    let retries = whole("engine.retries", raw.retries, DEFAULT_RETRIES.into(), 10) as u32;
+    let retry_wait_seconds = whole(
+        "engine.retry_wait_seconds",
+        raw.retry_wait_seconds,
+        DEFAULT_RETRY_WAIT_SECONDS as i64,
+        3600,
+    ) as u64;
     EngineSettings {
         kind,
         endpoint,
         target_partitions,
+        retries,
+        retry_wait_seconds,
     }
 }
 
@@ -63,6 +79,8 @@ mod tests {
             kind: kind.into(),
             endpoint: endpoint.map(String::from),
             target_partitions: partitions,
+            retries: None,
+            retry_wait_seconds: Some(-1),
         }
     }
 
@@ -70,16 +88,19 @@ mod tests {
     fn every_problem_is_reported_at_once() {
         let mut problems = Vec::new();
         check_engine(&raw("polars", Some("df://h:1"), Some(0)), &mut problems);
-        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].contains("only kind = \"ballista\""));
         assert!(problems[1].contains("engine.target_partitions: expected 1..=4096, found 0"));
+        assert!(problems[2].contains("engine.retry_wait_seconds: expected 0..=3600, found -1"));
     }
 
     #[test]
     fn a_ballista_endpoint_is_checked() {
         let mut problems = Vec::new();
-        let s = check_engine(&raw("ballista", Some("df://sched:50050"), Some(8)), &mut problems);
-        if DISTRIBUTED_BUILT {
+        let mut r = raw("ballista", Some("df://sched:50050"), Some(8));
+        r.retry_wait_seconds = None;
+        let s = check_engine(&r, &mut problems);
+        if EngineKind::Ballista.available() {
             assert!(problems.is_empty(), "{problems:?}");
         } else {
             assert_eq!(problems.len(), 1, "{problems:?}");
@@ -88,15 +109,23 @@ mod tests {
         assert_eq!(s.endpoint.unwrap().port, 50050);
         assert_eq!(s.target_partitions, 8);
         let mut problems = Vec::new();
-        check_engine(&raw("ballista", Some("sched:50050"), None), &mut problems);
-        assert!(problems.iter().any(|p| p.contains("engine.endpoint: expected \"df://HOST:PORT\"")));
+        let mut r = raw("ballista", Some("sched:50050"), None);
+        r.retry_wait_seconds = None;
+        check_engine(&r, &mut problems);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("engine.endpoint: expected \"df://HOST:PORT\""))
+        );
     }
 
     #[test]
     fn the_in_memory_engines_need_no_feature() {
         for kind in ["history", "polars"] {
             let mut problems = Vec::new();
-            let s = check_engine(&raw(kind, None, None), &mut problems);
+            let mut r = raw(kind, None, None);
+            r.retry_wait_seconds = Some(5);
+            let s = check_engine(&r, &mut problems);
             assert!(problems.is_empty(), "{problems:?}");
             assert!(s.target_partitions >= 1);
         }

@@ -50,6 +50,16 @@ impl EngineKind {
     pub fn needs_distributed_build(self) -> bool {
         matches!(self, EngineKind::DataFusion | EngineKind::Ballista)
     }
+
+    /// Whether this binary can run this kind.
+    pub fn available(self) -> bool {
+        !self.needs_distributed_build() || cfg!(feature = "distributed")
+    }
+
+    /// Every kind this binary can run.
+    pub fn available_kinds() -> Vec<EngineKind> {
+        Self::ALL.into_iter().filter(|k| k.available()).collect()
+    }
 }
 
 /// A Ballista scheduler's address, from `endpoint = "df://HOST:PORT"`.
@@ -62,18 +72,17 @@ pub struct Endpoint {
 impl Endpoint {
     /// Parses `df://HOST:PORT` (the form Ballista's clients use); says what was expected.
     pub fn parse(text: &str) -> std::result::Result<Endpoint, String> {
-        let expected = "expected \"df://HOST:PORT\", for instance \"df://scheduler.internal:50050\"";
+        let expected =
+            "expected \"df://HOST:PORT\", for instance \"df://scheduler.internal:50050\"";
         let rest = text
             .strip_prefix("df://")
             .ok_or_else(|| format!("{expected}, found {text:?} (no df:// scheme)"))?;
         let (host, port) = rest
             .rsplit_once(':')
             .ok_or_else(|| format!("{expected}, found {text:?} (no port)"))?;
-        let port: u16 = port
-            .parse()
-            .ok()
-            .filter(|&p| p > 0)
-            .ok_or_else(|| format!("{expected}, found {text:?} (port {port:?} is not 1..=65535)"))?;
+        let port: u16 = port.parse().ok().filter(|&p| p > 0).ok_or_else(|| {
+            format!("{expected}, found {text:?} (port {port:?} is not 1..=65535)")
+        })?;
         let valid_host = !host.is_empty()
             && host
                 .chars()
@@ -106,7 +115,18 @@ pub struct EngineSettings {
     pub endpoint: Option<Endpoint>,
     /// Partitions DataFusion and Ballista split each query into (ignored by the others).
     pub target_partitions: usize,
+    /// Times a query that failed on a Ballista cluster is run again (a lost executor).
+    pub retries: u32,
+    /// Seconds before a failed query is run again: longer than the scheduler's
+    /// `--executor-timeout-seconds`, so a lost executor is no longer given tasks.
+    pub retry_wait_seconds: u64,
 }
+
+/// Default `[engine] retries`.
+pub const DEFAULT_RETRIES: u32 = 2;
+/// Default `[engine] retry_wait_seconds`: the `cluster scheduler` default executor timeout, plus
+/// the time its sweep takes to notice.
+pub const DEFAULT_RETRY_WAIT_SECONDS: u64 = 90;
 
 impl Default for EngineSettings {
     fn default() -> Self {
@@ -114,6 +134,8 @@ impl Default for EngineSettings {
             kind: EngineKind::default(),
             endpoint: None,
             target_partitions: default_partitions(),
+            retries: DEFAULT_RETRIES,
+            retry_wait_seconds: DEFAULT_RETRY_WAIT_SECONDS,
         }
     }
 }
@@ -156,7 +178,10 @@ mod tests {
             ("http://host:50050", "no df:// scheme"),
         ] {
             let err = Endpoint::parse(bad).unwrap_err();
-            assert!(err.contains(why) && err.contains("df://HOST:PORT"), "{bad}: {err}");
+            assert!(
+                err.contains(why) && err.contains("df://HOST:PORT"),
+                "{bad}: {err}"
+            );
         }
     }
 }

@@ -144,7 +144,10 @@ mod tests {
 
     #[test]
     fn addresses_are_checked() {
-        assert_eq!(host_port("--scheduler", "sched:50050").unwrap(), ("sched".into(), 50050));
+        assert_eq!(
+            host_port("--scheduler", "sched:50050").unwrap(),
+            ("sched".into(), 50050)
+        );
         for bad in ["sched", ":50050", "sched:0", "sched:x"] {
             let e = host_port("--scheduler", bad).unwrap_err().to_string();
             assert!(e.contains("expected HOST:PORT"), "{e}");

@@ -30,7 +30,11 @@ pub use sql::SqlBackend;
 
 /// Opens the warehouse at `warehouse` with the engine `settings` name. DataFusion and Ballista
 /// write query results under `scratch` (a folder every executor can reach, like the warehouse).
-pub fn open(warehouse: &Path, settings: &EngineSettings, scratch: &Path) -> Result<Box<dyn Backend>> {
+pub fn open(
+    warehouse: &Path,
+    settings: &EngineSettings,
+    scratch: &Path,
+) -> Result<Box<dyn Backend>> {
     Ok(match settings.kind {
         EngineKind::History => Box::new(HistoryBackend::open(warehouse)?),
         EngineKind::Polars => Box::new(SqlBackend::open(warehouse)?),

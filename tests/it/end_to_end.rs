@@ -367,7 +367,8 @@ fn json_logs_are_one_object_per_line_on_stderr_for_schedulers() {
 #[test]
 fn the_sql_backend_gives_the_nights_files_of_the_history_backend() {
     let mut outputs = Vec::new();
-    for kind in ["history", "polars"] {
+    for kind in churnflow::EngineKind::available_kinds() {
+        let kind = kind.name();
         let dir = tempfile::tempdir().unwrap();
         let tx = generate(dir.path(), 300, 11, 0);
         let pipeline = write_pipeline(dir.path(), &tx, &format!("[engine]\nkind = \"{kind}\"\n"));

@@ -310,8 +310,10 @@ fn winback_matches_a_hand_computed_list() {
     churnflow::ingest(&p).unwrap();
     // Both ways: the in-memory history (default) and the portable SQL.
     use churnflow::EngineKind;
-    for kind in [EngineKind::History, EngineKind::Polars] {
-        let mut engine = churnflow::open_engine(&p.warehouse_dir(), kind).unwrap();
+    for kind in EngineKind::available_kinds() {
+        let mut engine =
+            churnflow::open_engine(&p.warehouse_dir(), &kind.into(), &p.engine_scratch_dir())
+                .unwrap();
         check_winback(engine.as_mut());
     }
 }

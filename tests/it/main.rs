@@ -2,6 +2,8 @@
 
 mod bad_inputs;
 mod cli_help;
+#[cfg(feature = "distributed")]
+mod cluster;
 mod crash;
 mod decisions;
 mod end_to_end;
@@ -15,6 +17,8 @@ mod lists;
 mod model_lifecycle;
 mod model_reference;
 mod nights;
+#[cfg(feature = "distributed")]
+mod portability;
 mod properties;
 mod reconcile;
 mod trust;

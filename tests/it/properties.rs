@@ -6,7 +6,7 @@ use churnflow::{FeatureTable, spec};
 use polars::prelude::*;
 use proptest::prelude::*;
 
-const AS_OF: i32 = 19_800;
+pub(crate) const AS_OF: i32 = 19_800;
 
 /// (customer, day offset from AS_OF, amount in cents)
 type Tx = (u8, i32, i32);
@@ -71,14 +71,31 @@ proptest! {
 }
 
 /// (customer, day offset from AS_OF, amount in cents, quantity or null)
-type QTx = (u8, i32, i32, Option<i8>);
+pub(crate) type QTx = (u8, i32, i32, Option<i8>);
 
-fn frame_with_quantities(rows: &[QTx]) -> LazyFrame {
+/// Random histories: a few customers, rows before, around and after `AS_OF`, refunds, missing
+/// quantities.
+pub(crate) fn random_rows() -> impl Strategy<Value = Vec<QTx>> {
+    prop::collection::vec(
+        (
+            0u8..8,
+            -400i32..=200,
+            -5_000i32..50_000,
+            prop::option::of(-4i8..40),
+        ),
+        1..60,
+    )
+}
+
+pub(crate) fn frame_with_quantities(rows: &[QTx]) -> LazyFrame {
     df!(
         "customer_id" => rows.iter().map(|r| format!("c{}", r.0)).collect::<Vec<_>>(),
         "ts" => rows.iter().map(|r| (AS_OF + r.1) as i64 * 86_400_000 + 3_600_000).collect::<Vec<_>>(),
         "amount" => rows.iter().map(|r| r.2 as f64 / 100.0).collect::<Vec<_>>(),
         "quantity" => rows.iter().map(|r| r.3.map(|q| q as f64 / 4.0)).collect::<Vec<_>>(),
+        "order_id" => (0..rows.len()).map(|i| format!("o{i}")).collect::<Vec<_>>(),
+        // Three products, and rows without one (they count in units only).
+        "product_id" => rows.iter().map(|r| (r.2.rem_euclid(4) != 0).then(|| format!("p{}", r.2.rem_euclid(3)))).collect::<Vec<_>>(),
     )
     .unwrap()
     .lazy()
@@ -118,72 +135,151 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
     }
 }
 
+/// The reference engine (the in-memory history) and `other` give the same answers: every
+/// transaction feature at `as_of`, the active population at boundary recencies, the facts behind
+/// all three label rules, lapsed accounts at four thresholds (one on a boundary), the day range.
+pub(crate) fn assert_engines_agree(
+    reference: &mut dyn Backend,
+    other: &mut dyn Backend,
+    engine: &str,
+    as_of: i32,
+) -> Result<(), TestCaseError> {
+    use churnflow::LabelRule;
+    let specs = every_transaction_spec();
+    let a = reference.features(&specs, as_of, &[], None).unwrap();
+    let b = other.features(&specs, as_of, &[], None).unwrap();
+    prop_assert_eq!(&a.customer_ids, &b.customer_ids);
+    prop_assert_eq!(&a.names, &b.names);
+    for name in &a.names {
+        let (x, y) = (a.column(name).unwrap(), b.column(name).unwrap());
+        for (i, (u, v)) in x.iter().zip(y.iter()).enumerate() {
+            prop_assert!(
+                close(u, v),
+                "{} of {}: reference {:?}, {} {:?}",
+                name,
+                a.customer_ids[i],
+                u,
+                engine,
+                v
+            );
+        }
+    }
+    // The active population computed directly from the history is the SQL's table
+    // restricted to its active rows (with a customer exactly on the boundary each time).
+    let mut boundaries: Vec<i32> = b
+        .column("recency_days")
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(|r| r as i32)
+        .collect();
+    boundaries.sort_unstable();
+    boundaries.dedup();
+    for days in boundaries.into_iter().take(4) {
+        let x = reference.features(&specs, as_of, &[], Some(days)).unwrap();
+        let y = other.features(&specs, as_of, &[], Some(days)).unwrap();
+        prop_assert_eq!(&x.customer_ids, &y.customer_ids);
+        prop_assert_eq!(&y, &b.select_rows(&b.active_rows(days).unwrap()));
+        prop_assert_eq!(x.values.len(), y.values.len());
+    }
+    let all: Vec<usize> = (0..a.len()).collect();
+    for rule in [
+        LabelRule::FixedHorizon { horizon_days: 30 },
+        LabelRule::CycleRelative {
+            cycle_multiple: 1.5,
+            min_days: 10,
+            max_days: 120,
+        },
+        LabelRule::ValueDrop {
+            horizon_days: 60,
+            drop_fraction: 0.5,
+        },
+    ] {
+        let (w, h) = (rule.max_window(), rule.value_horizon());
+        let x = reference.outcome_facts(&a, &all, w, h).unwrap();
+        let y = other.outcome_facts(&b, &all, w, h).unwrap();
+        prop_assert_eq!(x.len(), y.len());
+        for (u, v) in x.iter().zip(&y) {
+            prop_assert_eq!(u.next_purchase_day, v.next_purchase_day);
+            prop_assert!(
+                close(Some(u.next_value), Some(v.next_value)),
+                "next value: reference {:?}, {} {:?}",
+                u,
+                engine,
+                v
+            );
+            prop_assert!(
+                close(Some(u.previous_value), Some(v.previous_value)),
+                "previous value: reference {:?}, {} {:?}",
+                u,
+                engine,
+                v
+            );
+        }
+    }
+    // Lapsed accounts, with a customer exactly on the boundary among the thresholds.
+    for lost_after in [0.0, 30.0, 90.5, 200.0] {
+        let x = reference.lapsed(as_of, lost_after).unwrap();
+        let y = other.lapsed(as_of, lost_after).unwrap();
+        prop_assert_eq!(x.len(), y.len(), "{} lapsed after {}", engine, lost_after);
+        for (u, v) in x.iter().zip(&y) {
+            prop_assert_eq!((&u.customer_id, u.last_day), (&v.customer_id, v.last_day));
+            prop_assert!(
+                close(Some(u.value), Some(v.value)) && u.orders == v.orders,
+                "lapsed: reference {:?}, {} {:?}",
+                u,
+                engine,
+                v
+            );
+        }
+        // What the lapsed accounts bought (the win-back list's units and products).
+        let accounts: Vec<(&str, i32)> = x
+            .iter()
+            .map(|a| (a.customer_id.as_str(), a.last_day))
+            .collect();
+        let (p, q) = (
+            reference.purchases(&accounts, as_of).unwrap(),
+            other.purchases(&accounts, as_of).unwrap(),
+        );
+        prop_assert_eq!(p.len(), q.len(), "purchases after {}", lost_after);
+        for (id, u) in &p {
+            let v = &q[id];
+            prop_assert!(
+                close(Some(u.units), Some(v.units)),
+                "units of {}: reference {:?}, {} {:?}",
+                id,
+                u,
+                engine,
+                v
+            );
+            prop_assert_eq!(u.value_by_product.len(), v.value_by_product.len());
+            for (product, value) in &u.value_by_product {
+                prop_assert!(
+                    close(Some(*value), v.value_by_product.get(product).copied()),
+                    "{} of {}: {} {:?}",
+                    product,
+                    id,
+                    engine,
+                    v
+                );
+            }
+        }
+    }
+    prop_assert_eq!(reference.day_range().unwrap(), other.day_range().unwrap());
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
-    /// The in-memory history computes what the portable SQL computes: every feature at several
-    /// as-of days (before, inside and after the data) and the facts behind all three labels.
+    /// The in-memory history computes what the portable SQL computes on polars.
     #[test]
     fn in_memory_history_agrees_with_the_sql(
-        rows in prop::collection::vec(
-            (0u8..8, -400i32..=200, -5_000i32..50_000, prop::option::of(-4i8..40)),
-            1..60,
-        ),
+        rows in random_rows(),
         as_of_shift in prop::sample::select(vec![-450, -200, -1, 0, 60]),
     ) {
-        use churnflow::LabelRule;
-        let specs = every_transaction_spec();
-        let as_of = AS_OF + as_of_shift;
-        let mut native = HistoryBackend::from_transactions(frame_with_quantities(&rows));
+        let mut reference = HistoryBackend::from_transactions(frame_with_quantities(&rows));
         let mut sql = SqlBackend::from_transactions(frame_with_quantities(&rows));
-        let a = native.features(&specs, as_of, &[], None).unwrap();
-        let b = sql.features(&specs, as_of, &[], None).unwrap();
-        prop_assert_eq!(&a.customer_ids, &b.customer_ids);
-        prop_assert_eq!(&a.names, &b.names);
-        for name in &a.names {
-            let (x, y) = (a.column(name).unwrap(), b.column(name).unwrap());
-            for (i, (u, v)) in x.iter().zip(y.iter()).enumerate() {
-                prop_assert!(close(u, v), "{} of {}: native {:?}, sql {:?}", name, a.customer_ids[i], u, v);
-            }
-        }
-        // The active population computed directly from the history is the SQL's table
-        // restricted to its active rows (with a customer exactly on the boundary each time).
-        let mut boundaries: Vec<i32> = b.column("recency_days").unwrap().iter().flatten().map(|r| r as i32).collect();
-        boundaries.sort_unstable();
-        boundaries.dedup();
-        for days in boundaries.into_iter().take(4) {
-            let x = native.features(&specs, as_of, &[], Some(days)).unwrap();
-            let y = sql.features(&specs, as_of, &[], Some(days)).unwrap();
-            prop_assert_eq!(&x.customer_ids, &y.customer_ids);
-            prop_assert_eq!(&y, &b.select_rows(&b.active_rows(days).unwrap()));
-            prop_assert_eq!(x.values.len(), y.values.len());
-        }
-        let all: Vec<usize> = (0..a.len()).collect();
-        for rule in [
-            LabelRule::FixedHorizon { horizon_days: 30 },
-            LabelRule::CycleRelative { cycle_multiple: 1.5, min_days: 10, max_days: 120 },
-            LabelRule::ValueDrop { horizon_days: 60, drop_fraction: 0.5 },
-        ] {
-            let (w, h) = (rule.max_window(), rule.value_horizon());
-            let x = native.outcome_facts(&a, &all, w, h).unwrap();
-            let y = sql.outcome_facts(&b, &all, w, h).unwrap();
-            prop_assert_eq!(x.len(), y.len());
-            for (u, v) in x.iter().zip(&y) {
-                prop_assert_eq!(u.next_purchase_day, v.next_purchase_day);
-                prop_assert!(close(Some(u.next_value), Some(v.next_value)), "next value: native {:?}, sql {:?}", u, v);
-                prop_assert!(close(Some(u.previous_value), Some(v.previous_value)), "previous value: native {:?}, sql {:?}", u, v);
-            }
-        }
-        // Lapsed accounts, with a customer exactly on the boundary among the thresholds.
-        for lost_after in [0.0, 30.0, 90.5, 200.0] {
-            let x = native.lapsed(as_of, lost_after).unwrap();
-            let y = sql.lapsed(as_of, lost_after).unwrap();
-            prop_assert_eq!(x.len(), y.len(), "lapsed after {}", lost_after);
-            for (u, v) in x.iter().zip(&y) {
-                prop_assert_eq!((&u.customer_id, u.last_day), (&v.customer_id, v.last_day));
-                prop_assert!(close(Some(u.value), Some(v.value)) && u.orders == v.orders, "lapsed: native {:?}, sql {:?}", u, v);
-            }
-        }
-        prop_assert_eq!(native.day_range().unwrap(), sql.day_range().unwrap());
+        assert_engines_agree(&mut reference, &mut sql, "polars", AS_OF + as_of_shift)?;
     }
 }

@@ -216,6 +216,10 @@ pub struct RawEngine {
     pub endpoint: Option<String>,
     /// Partitions DataFusion and Ballista split each query into (default: the cores).
     pub target_partitions: Option<i64>,
+    /// Times a query that failed on a Ballista cluster is run again (default 2).
+    pub retries: Option<i64>,
+    /// Seconds before it is (default 90: longer than the scheduler's executor timeout).
+    pub retry_wait_seconds: Option<i64>,
 }
 
 impl Default for RawEngine {
@@ -224,6 +228,8 @@ impl Default for RawEngine {
             kind: defaults::engine_kind(),
             endpoint: None,
             target_partitions: None,
+            retries: None,
+            retry_wait_seconds: None,
         }
     }
 }

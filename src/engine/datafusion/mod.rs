@@ -37,6 +37,9 @@ pub struct DataFusionBackend {
     /// First and last day, once asked (the warehouse does not change while a backend is open:
     /// the workdir lock is held, and ingest runs before the engine opens).
     range: Option<(i32, i32)>,
+    /// `[engine] retries` and `retry_wait_seconds`.
+    retries: u32,
+    retry_wait: std::time::Duration,
 }
 
 impl DataFusionBackend {
@@ -50,22 +53,80 @@ impl DataFusionBackend {
             session,
             scratch,
             range: None,
+            retries: settings.retries,
+            retry_wait: std::time::Duration::from_secs(settings.retry_wait_seconds),
         })
     }
 
-    /// Runs `sql` and reads its result, written to Parquet by the engine, into a frame.
+    /// DataFusion (or Ballista) over Parquet `files` in the warehouse's canonical schema, without
+    /// a manifest or side tables (property tests split random histories into such files).
+    pub fn from_files(
+        files: &[std::path::PathBuf],
+        settings: &EngineSettings,
+        scratch_root: &Path,
+    ) -> Result<Self> {
+        let scratch = Scratch::create(scratch_root)?;
+        let session = session::open(settings)?;
+        tables::register_parts(&session, files)?;
+        Ok(DataFusionBackend {
+            session,
+            scratch,
+            range: None,
+            retries: settings.retries,
+            retry_wait: std::time::Duration::from_secs(settings.retry_wait_seconds),
+        })
+    }
+
+    /// Runs `sql` and reads its result, written to Parquet by the engine, into a frame. On a
+    /// cluster a query whose run failed (an executor lost mid-query, whose shuffle output went
+    /// with it) is run again, `retries` times, after `retry_wait_seconds`: the scheduler has
+    /// dropped the lost executor by then. Each run writes into a fresh folder, so a failed run's
+    /// files are never read. Planning errors are not retried: the text is wrong everywhere.
     pub fn query(&mut self, sql: &str) -> Result<DataFrame> {
-        let dir = self.scratch.next_result()?;
+        let mut attempt = 0;
+        loop {
+            let dir = self.scratch.next_result()?;
+            match self.run_once(sql, &dir) {
+                Ok(columns) => {
+                    let out = tables::read_result(&dir, &columns);
+                    self.scratch.remove(&dir);
+                    return out;
+                }
+                Err(Failure::Run(e)) if self.session.remote && attempt < self.retries => {
+                    self.scratch.remove(&dir);
+                    attempt += 1;
+                    tracing::warn!(
+                        "a query failed on the Ballista cluster ({e}); running it again in {} s \
+                         (attempt {} of {})",
+                        self.retry_wait.as_secs(),
+                        attempt + 1,
+                        self.retries + 1
+                    );
+                    std::thread::sleep(self.retry_wait);
+                }
+                Err(Failure::Plan(e) | Failure::Run(e)) => {
+                    self.scratch.remove(&dir);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// One run of `sql`, its result written into `dir`; the result's columns.
+    fn run_once(&self, sql: &str, dir: &Path) -> std::result::Result<Vec<(String, bool)>, Failure> {
         let Session {
             runtime,
             ctx,
             remote,
         } = &self.session;
-        let columns = runtime.block_on(async {
-            let df = ctx
-                .sql(sql)
-                .await
-                .map_err(|e| session::failed(*remote, format!("planning SQL:\n{sql}\n"), e))?;
+        runtime.block_on(async {
+            let df = ctx.sql(sql).await.map_err(|e| {
+                Failure::Plan(session::failed(
+                    *remote,
+                    format!("planning SQL:\n{sql}\n"),
+                    e,
+                ))
+            })?;
             let columns = tables::result_columns(df.schema().as_arrow());
             df.write_parquet(
                 &format!("{}/", dir.display()),
@@ -73,13 +134,24 @@ impl DataFusionBackend {
                 None,
             )
             .await
-            .map_err(|e| session::failed(*remote, format!("running SQL:\n{sql}\n"), e))?;
-            Ok::<_, crate::error::Error>(columns)
-        })?;
-        let out = tables::read_result(&dir, &columns);
-        self.scratch.remove(&dir);
-        out
+            .map_err(|e| {
+                Failure::Run(session::failed(
+                    *remote,
+                    format!("running SQL:\n{sql}\n"),
+                    e,
+                ))
+            })?;
+            Ok(columns)
+        })
     }
+}
+
+/// Why a query gave no result.
+enum Failure {
+    /// The text did not plan: the same everywhere, never retried.
+    Plan(crate::error::Error),
+    /// The run failed: on a cluster, worth running again.
+    Run(crate::error::Error),
 }
 
 /// `df` sorted by customer id (a result written by several partitions comes back in any order).
@@ -139,7 +211,11 @@ impl Backend for DataFusionBackend {
         let df =
             self.query("SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM transactions")?;
         let get = |name: &str| -> Result<Option<i32>> {
-            Ok(frame::f64_values(&df, name)?.first().copied().flatten().map(|d| d as i32))
+            Ok(frame::f64_values(&df, name)?
+                .first()
+                .copied()
+                .flatten()
+                .map(|d| d as i32))
         };
         match (get("first_day")?, get("last_day")?) {
             (Some(a), Some(b)) => {

@@ -54,7 +54,11 @@ pub(super) fn open(settings: &EngineSettings) -> Result<Session> {
                     let ctx = runtime
                         .block_on(SessionContext::remote_with_state(&url, state))
                         .map_err(|e| {
-                            failed(true, format!("connecting to the Ballista scheduler {url}"), e)
+                            failed(
+                                true,
+                                format!("connecting to the Ballista scheduler {url}"),
+                                e,
+                            )
                         })?;
                     (ctx, true)
                 }

@@ -2,7 +2,7 @@
 //! polars backend gives it), the side tables, and tables of the driver's own rows; and reading a
 //! result the engine wrote back into a polars frame.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use datafusion::arrow::datatypes::{DataType as ArrowType, Schema};
 use datafusion::prelude::ParquetReadOptions;
@@ -37,13 +37,36 @@ pub(super) fn register(session: &Session, warehouse: &Path, scratch: &Scratch) -
             warehouse.display()
         )));
     }
-    let root = std::fs::canonicalize(warehouse).map_err(|e| Error::io("resolving", warehouse, e))?;
-    // Only the manifest's parts, by absolute path: executors resolve paths themselves, and a
-    // file in the folder that no manifest names (an interrupted write) is not data.
-    let files: Vec<String> = listed
+    let root =
+        std::fs::canonicalize(warehouse).map_err(|e| Error::io("resolving", warehouse, e))?;
+    // Only the manifest's parts: a file in the folder that no manifest names (an interrupted
+    // write) is not data.
+    let files: Vec<PathBuf> = listed.iter().map(|p| root.join(&p.path)).collect();
+    register_parts(session, &files)?;
+    // Side tables are small and their rules (the last snapshot of a customer's day wins) are
+    // polars' own: they are prepared by the warehouse code and handed over as files.
+    for kind in [SideKind::Arrears, SideKind::Events] {
+        if let Some(lf) = side::scan_side(warehouse, &manifest, kind)? {
+            let mut df = lf
+                .collect()
+                .engine(|| format!("reading the {} table", kind.name()))?;
+            register_frame(session, scratch, kind.name(), &mut df)?;
+        }
+    }
+    Ok(())
+}
+
+/// Registers `files` (warehouse parts, in the canonical schema) as `transactions`.
+pub(super) fn register_parts(session: &Session, files: &[PathBuf]) -> Result<()> {
+    // By absolute path: executors resolve paths themselves, from their own folders.
+    let files = files
         .iter()
-        .map(|p| root.join(&p.path).to_string_lossy().into_owned())
-        .collect();
+        .map(|f| {
+            std::path::absolute(f)
+                .map(|f| f.to_string_lossy().into_owned())
+                .map_err(|e| Error::io("resolving", f, e))
+        })
+        .collect::<Result<Vec<String>>>()?;
     let Session {
         runtime,
         ctx,
@@ -59,19 +82,8 @@ pub(super) fn register(session: &Session, warehouse: &Path, scratch: &Scratch) -
         ctx.sql(TRANSACTIONS_VIEW)
             .await
             .map_err(|e| failed(*remote, "defining the transactions view", e))?;
-        Ok::<_, Error>(())
-    })?;
-    // Side tables are small and their rules (the last snapshot of a customer's day wins) are
-    // polars' own: they are prepared by the warehouse code and handed over as files.
-    for kind in [SideKind::Arrears, SideKind::Events] {
-        if let Some(lf) = side::scan_side(warehouse, &manifest, kind)? {
-            let mut df = lf
-                .collect()
-                .engine(|| format!("reading the {} table", kind.name()))?;
-            register_frame(session, scratch, kind.name(), &mut df)?;
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Makes `df` queryable as table `name` (replacing any table of that name), through a Parquet
@@ -126,7 +138,11 @@ pub(super) fn read_result(dir: &Path, columns: &[(String, bool)]) -> Result<Data
         let empty: Vec<Column> = columns
             .iter()
             .map(|(name, text)| {
-                let dtype = if *text { DataType::String } else { DataType::Float64 };
+                let dtype = if *text {
+                    DataType::String
+                } else {
+                    DataType::Float64
+                };
                 Column::new_empty(name.as_str().into(), &dtype)
             })
             .collect();
