@@ -47,8 +47,7 @@ pub enum Command {
     Retract(RetractArgs),
     /// Rebuild a lost or unreadable manifest from the parts, or set aside damaged parts.
     Repair(PipelineArgs),
-    /// Run a Ballista scheduler or executor for `[engine] kind = "ballista"` (builds with the
-    /// `distributed` feature).
+    /// Run a Ballista scheduler or executor for `[engine] kind = "ballista"`.
     Cluster(ClusterArgs),
 }
 

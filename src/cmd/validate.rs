@@ -56,6 +56,10 @@ pub fn run(args: &PipelineArgs, out: Out) -> Result<()> {
         }
     }
     let _ = std::fs::remove_dir_all(&staging);
+    match crate::engine::describe(&p.engine) {
+        Ok(engine) => out.line(format!("ok: [engine] {engine}")),
+        Err(e) => problems.push(format!("  - [engine] {e}")),
+    }
     if !problems.is_empty() {
         return Err(Error::Config {
             path: p.file.clone(),

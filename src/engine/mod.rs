@@ -54,6 +54,45 @@ pub fn open(
     })
 }
 
+/// What `validate` says of `[engine]`: which engine, and for a Ballista endpoint whether its
+/// scheduler accepts a connection now (within 5 s); `Err` says what to do when it does not.
+pub fn describe(settings: &EngineSettings) -> std::result::Result<String, String> {
+    let kind = settings.kind.name();
+    let Some(endpoint) = &settings.endpoint else {
+        return Ok(match settings.kind {
+            EngineKind::DataFusion | EngineKind::Ballista => format!(
+                "{kind} in this process, {} partitions per query",
+                settings.target_partitions
+            ),
+            _ => kind.to_string(),
+        });
+    };
+    use std::net::{TcpStream, ToSocketAddrs};
+    let url = endpoint.url();
+    let addrs: Vec<_> = (endpoint.host.as_str(), endpoint.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("the Ballista scheduler {url}: the host does not resolve ({e})"))?
+        .collect();
+    let timeout = std::time::Duration::from_secs(5);
+    let mut last = None;
+    for a in &addrs {
+        match TcpStream::connect_timeout(a, timeout) {
+            Ok(_) => {
+                return Ok(format!(
+                    "ballista at {url} (the scheduler accepts connections), {} partitions per query",
+                    settings.target_partitions
+                ));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(format!(
+        "the Ballista scheduler {url} cannot be reached ({}); start `churnflow cluster scheduler` \
+         there, or correct engine.endpoint",
+        last.map_or("no address".to_string(), |e| e.to_string())
+    ))
+}
+
 /// Days an as-of day may lie past the warehouse's last day of data (a quiet weekend, a late
 /// export) before the night is refused: scoring further out would list every account as lapsed
 /// and call yesterday's list "resolved".

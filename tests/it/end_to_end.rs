@@ -237,6 +237,76 @@ fn validate_reports_every_input_problem_at_once() {
 }
 
 #[test]
+fn validate_checks_the_engine_and_says_what_this_build_can_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 20, 7, 0);
+    let with_engine =
+        |engine: &str| write_pipeline(dir.path(), &tx, &format!("[engine]\n{engine}\n"));
+    churnflow()
+        .arg("validate")
+        .arg(with_engine("kind = \"polars\""))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok: [engine] polars"));
+    // A listening socket stands in for a scheduler; a port just closed has none.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let reachable = churnflow()
+        .arg("validate")
+        .arg(with_engine(&format!(
+            "kind = \"ballista\"\nendpoint = \"df://127.0.0.1:{open}\"\ntarget_partitions = 4"
+        )))
+        .assert();
+    let unreachable = churnflow()
+        .arg("validate")
+        .arg(with_engine(&format!(
+            "kind = \"ballista\"\nendpoint = \"df://127.0.0.1:{closed}\""
+        )))
+        .assert()
+        .code(2);
+    if churnflow::EngineKind::Ballista.available() {
+        reachable.success().stdout(predicate::str::contains(format!(
+            "ok: [engine] ballista at df://127.0.0.1:{open} (the scheduler accepts connections), 4 partitions per query"
+        )));
+        unreachable.stderr(predicate::str::contains(format!(
+            "[engine] the Ballista scheduler df://127.0.0.1:{closed} cannot be reached"
+        )));
+    } else {
+        for a in [reachable.code(2), unreachable] {
+            a.stderr(predicate::str::contains(
+                "engine.kind: \"ballista\" needs a churnflow built with the `distributed` feature",
+            ));
+        }
+    }
+    // Mistakes in [engine] are listed together, whatever the build.
+    churnflow()
+        .arg("validate")
+        .arg(with_engine(
+            "kind = \"spark\"\nendpoint = \"df://x:1\"\ntarget_partitions = 0\nretries = 99",
+        ))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "engine.kind: expected one of history, polars, datafusion, ballista, found \"spark\"",
+        ))
+        .stderr(predicate::str::contains(
+            "engine.endpoint: only kind = \"ballista\"",
+        ))
+        .stderr(predicate::str::contains(
+            "engine.target_partitions: expected 1..=4096, found 0",
+        ))
+        .stderr(predicate::str::contains(
+            "engine.retries: expected 0..=10, found 99",
+        ));
+    drop(listener);
+}
+
+#[test]
 fn a_mostly_broken_file_is_refused_whole_with_exit_4() {
     let dir = tempfile::tempdir().unwrap();
     let tx = dir.path().join("tx.csv");
