@@ -16,4 +16,5 @@ pub mod procedure;
 pub mod registry;
 pub mod sections;
 pub mod snapshot;
+pub mod sql;
 pub mod train;

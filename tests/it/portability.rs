@@ -1,16 +1,21 @@
 //! The portability gate (`distributed` builds): on random histories split into several Parquet
 //! files, DataFusion and Ballista standalone (`target_partitions > 1`) give the in-memory
 //! history's features, label facts, lapsed accounts and purchases, within 1e-9 relative
-//! ([`assert_engines_agree`]). Whole nights on every engine are compared in `features_fixture`
-//! and `lists`.
+//! ([`assert_engines_agree`]), and the model rendered as SQL scores as the process does
+//! ([`assert_scores_agree`]). Whole nights on every engine are compared in `features_fixture`,
+//! `lists`, `end_to_end` and `cluster`.
 
 use std::path::PathBuf;
 
-use churnflow::{DataFusionBackend, EngineKind, EngineSettings, HistoryBackend};
+use churnflow::{
+    Backend, DataFusionBackend, EngineKind, EngineSettings, HistoryBackend, LinearModel,
+};
 use polars::prelude::*;
 use proptest::prelude::*;
 
-use crate::properties::{AS_OF, QTx, assert_engines_agree, frame_with_quantities, random_rows};
+use crate::properties::{
+    AS_OF, QTx, assert_engines_agree, every_transaction_spec, frame_with_quantities, random_rows,
+};
 
 /// Writes `rows` as `files` Parquet parts (rows dealt round-robin, so every file holds some of
 /// each customer's rows, as months do), in the warehouse's column order.
@@ -62,7 +67,58 @@ fn agree(
     let mut other =
         DataFusionBackend::from_files(&parts, &settings(kind), &dir.path().join("scratch"))
             .unwrap();
-    assert_engines_agree(&mut reference, &mut other, kind.name(), AS_OF + as_of_shift)
+    let as_of = AS_OF + as_of_shift;
+    assert_engines_agree(&mut reference, &mut other, kind.name(), as_of)?;
+    assert_scores_agree(&mut reference, &mut other, kind.name(), as_of)
+}
+
+/// The model rendered as SQL (imputation, transforms, standardisation, dot product, logistic)
+/// and run by `other` over the warehouse gives the in-process scores of the reference's
+/// features, within 1e-9 relative, for every transaction feature kind.
+fn assert_scores_agree(
+    reference: &mut dyn Backend,
+    other: &mut DataFusionBackend,
+    engine: &str,
+    as_of: i32,
+) -> Result<(), TestCaseError> {
+    let specs = every_transaction_spec();
+    let table = reference.features(&specs, as_of, &[], None).unwrap();
+    let rows: Vec<usize> = (0..table.len()).collect();
+    let scaling = churnflow::fit_scaling(&specs, &[(&table, &rows)]).unwrap();
+    // Coefficients of both signs and sizes, so every feature moves the score.
+    let model = LinearModel {
+        intercept: 0.21,
+        coefficients: (0..specs.len())
+            .map(|j| ((j % 7) as f64 - 3.0) * 0.173)
+            .collect(),
+    };
+    let expected = churnflow::predict_in_blocks(&model, &scaling, &[(&table, &rows)]).unwrap();
+    let sql = churnflow::render_scores(
+        &scaling,
+        &model,
+        &churnflow::feature_sql(&specs, as_of, &[]),
+    );
+    let df = other.query(&sql).unwrap();
+    let df = df
+        .sort(["customer_id"], SortMultipleOptions::default())
+        .unwrap();
+    let ids = churnflow::str_values(&df, "customer_id").unwrap();
+    let got = churnflow::f64_values(&df, "p_churn").unwrap();
+    let want: Vec<String> = table.customer_ids.iter().map(|c| c.to_string()).collect();
+    prop_assert_eq!(&ids, &want);
+    for (i, (p, q)) in expected.iter().zip(&got).enumerate() {
+        let q = q.unwrap();
+        prop_assert!(
+            (p - q).abs() <= 1e-9 * p.abs().max(1e-12),
+            "{} of {}: model {}, {} {}",
+            "p_churn",
+            ids[i],
+            p,
+            engine,
+            q
+        );
+    }
+    Ok(())
 }
 
 proptest! {
