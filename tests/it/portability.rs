@@ -122,7 +122,7 @@ fn assert_scores_agree(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
     #[test]
     fn datafusion_agrees_with_the_in_memory_history(
@@ -136,7 +136,7 @@ proptest! {
 
 proptest! {
     // Each case starts a Ballista cluster in the process; each query is a Ballista job.
-    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 5, ..ProptestConfig::default() })]
 
     #[test]
     fn ballista_agrees_with_the_in_memory_history(

@@ -623,7 +623,7 @@ fn every_config_problem_is_reported_at_once_type_errors_included() {
         "risk_threshold",
         "unknown field `shoe_size`",
         "label.horizon_days",
-        "engine.kind: expected one of history, polars, found \"spark\"",
+        "engine.kind: expected one of history, polars, datafusion, ballista, found \"spark\"",
     ] {
         assert!(err.contains(want), "{want} not reported:\n{err}");
     }

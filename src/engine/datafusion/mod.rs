@@ -25,7 +25,6 @@ use crate::domain::table::FeatureTable;
 use crate::engine::backend::Backend;
 use crate::engine::sql::{facts, features};
 use crate::error::{EngineContext, Result};
-use crate::util::frame;
 
 use scratch::Scratch;
 use session::Session;
@@ -46,15 +45,8 @@ impl DataFusionBackend {
     /// Opens the warehouse at `warehouse` on the engine `settings` name; query results are
     /// written under `scratch_root` (a folder every executor can write and the driver read).
     pub fn open(warehouse: &Path, settings: &EngineSettings, scratch_root: &Path) -> Result<Self> {
-        let scratch = Scratch::create(scratch_root)?;
-        let session = session::open(settings)?;
-        tables::register(&session, warehouse, &scratch)?;
-        Ok(DataFusionBackend {
-            session,
-            scratch,
-            range: None,
-            retries: settings.retries,
-            retry_wait: std::time::Duration::from_secs(settings.retry_wait_seconds),
+        Self::with_tables(settings, scratch_root, |session, scratch| {
+            tables::register(session, warehouse, scratch)
         })
     }
 
@@ -65,9 +57,20 @@ impl DataFusionBackend {
         settings: &EngineSettings,
         scratch_root: &Path,
     ) -> Result<Self> {
+        Self::with_tables(settings, scratch_root, |session, _| {
+            tables::register_parts(session, files)
+        })
+    }
+
+    /// A session for `settings` whose tables `register` defines.
+    fn with_tables(
+        settings: &EngineSettings,
+        scratch_root: &Path,
+        register: impl FnOnce(&Session, &Scratch) -> Result<()>,
+    ) -> Result<Self> {
         let scratch = Scratch::create(scratch_root)?;
         let session = session::open(settings)?;
-        tables::register_parts(&session, files)?;
+        register(&session, &scratch)?;
         Ok(DataFusionBackend {
             session,
             scratch,
@@ -208,23 +211,8 @@ impl Backend for DataFusionBackend {
         if let Some(range) = self.range {
             return Ok(range);
         }
-        let df =
-            self.query("SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM transactions")?;
-        let get = |name: &str| -> Result<Option<i32>> {
-            Ok(frame::f64_values(&df, name)?
-                .first()
-                .copied()
-                .flatten()
-                .map(|d| d as i32))
-        };
-        match (get("first_day")?, get("last_day")?) {
-            (Some(a), Some(b)) => {
-                self.range = Some((a, b));
-                Ok((a, b))
-            }
-            _ => Err(crate::error::Error::Data(
-                "the warehouse holds no transactions".into(),
-            )),
-        }
+        let range = facts::day_range(&self.query(facts::DAY_RANGE)?)?;
+        self.range = Some(range);
+        Ok(range)
     }
 }

@@ -47,6 +47,27 @@ pub fn render(as_of: i32, lost_after_days: f64) -> String {
     )
 }
 
+/// First and last transaction day.
+pub(crate) const DAY_RANGE: &str =
+    "SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM transactions";
+
+/// The days in the result of [`DAY_RANGE`]; an error for a warehouse without transactions.
+pub(crate) fn day_range(df: &DataFrame) -> Result<(i32, i32)> {
+    let get = |name: &str| -> Result<Option<i32>> {
+        Ok(frame::f64_values(df, name)?
+            .first()
+            .copied()
+            .flatten()
+            .map(|d| d as i32))
+    };
+    match (get("first_day")?, get("last_day")?) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(crate::error::Error::Data(
+            "the warehouse holds no transactions".into(),
+        )),
+    }
+}
+
 /// The table of listed accounts that [`render_products`] joins to.
 pub(crate) const LISTED: &str = "winback_accounts";
 

@@ -206,23 +206,8 @@ impl Backend for SqlBackend {
         if let Some(range) = self.range {
             return Ok(range);
         }
-        let df =
-            self.query("SELECT MIN(day) AS first_day, MAX(day) AS last_day FROM transactions")?;
-        let get = |name: &str| -> Result<Option<i32>> {
-            Ok(df
-                .column(name)
-                .and_then(|c| c.cast(&DataType::Int32))
-                .engine(|| format!("reading {name}"))?
-                .i32()
-                .engine(|| format!("reading {name}"))?
-                .get(0))
-        };
-        match (get("first_day")?, get("last_day")?) {
-            (Some(a), Some(b)) => {
-                self.range = Some((a, b));
-                Ok((a, b))
-            }
-            _ => Err(Error::Data("the warehouse holds no transactions".into())),
-        }
+        let range = facts::day_range(&self.query(facts::DAY_RANGE)?)?;
+        self.range = Some(range);
+        Ok(range)
     }
 }
