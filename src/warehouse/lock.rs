@@ -122,7 +122,8 @@ fn process_start() -> Option<String> {
     after.split_whitespace().nth(19).map(str::to_string)
 }
 
-fn hostname() -> String {
+/// This machine's host name (for lock files and scratch folders).
+pub(crate) fn hostname() -> String {
     read_trimmed("/proc/sys/kernel/hostname")
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "unknown".into())

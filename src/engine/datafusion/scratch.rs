@@ -1,6 +1,8 @@
-//! The night's scratch folder for query results (`<workdir>/engine/night-<pid>-<time>/`): each
-//! result is written there by the engine, read once by the driver, then removed; the folder goes
-//! when the backend does, and one left by a killed process is swept by the next night.
+//! The night's scratch folder for query results (`<workdir>/engine/night-<pid>-<time>@<host>/`):
+//! each result is written there by the engine, read once by the driver, then removed; the folder
+//! goes when the backend does, and one left by a killed process is swept by the next night on
+//! the same host. The workdir may be shared between hosts (a cluster's), and a pid means nothing
+//! on another host: another host's folder is never swept.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,9 +14,27 @@ pub(super) struct Scratch {
     results: usize,
 }
 
-/// The process id in a scratch folder's name, if it is one.
-fn owner(name: &str) -> Option<u32> {
-    name.strip_prefix("night-")?.split('-').next()?.parse().ok()
+/// This host's name as it appears in scratch folder names.
+fn this_host() -> String {
+    crate::warehouse::lock::hostname()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The process id in a scratch folder's name, if it is one made on `host`.
+fn owner(name: &str, host: &str) -> Option<u32> {
+    let (night, made_on) = name.strip_prefix("night-")?.rsplit_once('@')?;
+    if made_on != host {
+        return None;
+    }
+    night.split('-').next()?.parse().ok()
 }
 
 /// Removes the scratch folders under `root` whose process has ended (killed nights). Only where
@@ -26,9 +46,10 @@ fn sweep(root: &Path) {
     let Ok(entries) = fs::read_dir(root) else {
         return;
     };
+    let host = this_host();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if let Some(pid) = name.to_str().and_then(owner)
+        if let Some(pid) = name.to_str().and_then(|n| owner(n, &host))
             && !Path::new(&format!("/proc/{pid}")).exists()
         {
             let _ = fs::remove_dir_all(entry.path());
@@ -44,7 +65,11 @@ impl Scratch {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let dir = root.join(format!("night-{}-{nanos}", std::process::id()));
+        let dir = root.join(format!(
+            "night-{}-{nanos}@{}",
+            std::process::id(),
+            this_host()
+        ));
         fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
         // Absolute: executors resolve the path themselves, from their own working directories.
         let dir = fs::canonicalize(&dir).map_err(|e| Error::io("resolving", &dir, e))?;
@@ -84,19 +109,24 @@ mod tests {
     fn folders_of_ended_processes_are_swept() {
         let root = tempfile::tempdir().unwrap();
         // No process has this id (above Linux's pid_max of 2^22).
-        let dead = root.path().join("night-4194999-1");
+        let dead = root.path().join(format!("night-4194999-1@{}", this_host()));
         fs::create_dir_all(dead.join("result-1")).unwrap();
+        // The same pid on another host may be running: its folder stays.
+        let elsewhere = root.path().join("night-4194999-1@another.host");
+        fs::create_dir_all(&elsewhere).unwrap();
         let other = root.path().join("notes");
         fs::create_dir_all(&other).unwrap();
         let mut s = Scratch::create(root.path()).unwrap();
         assert!(!dead.exists() || !Path::new("/proc/self").exists());
         assert!(other.exists(), "only scratch folders are swept");
+        assert!(elsewhere.exists(), "another host's folder is not swept");
         let r = s.next_result().unwrap();
         assert!(r.is_dir() && r.starts_with(&s.dir));
         let mine = s.dir.clone();
         drop(s);
         assert!(!mine.exists());
-        assert_eq!(owner("night-12-99"), Some(12));
-        assert_eq!(owner("nightly"), None);
+        assert_eq!(owner("night-12-99@h", "h"), Some(12));
+        assert_eq!(owner("night-12-99@h", "g"), None);
+        assert_eq!(owner("nightly", "h"), None);
     }
 }
