@@ -12,6 +12,7 @@
 //! warehouse's files). Anything else is `pub(crate)`, so it can change without notice.
 
 pub(crate) mod app;
+pub(crate) mod btyd;
 pub mod cli;
 pub mod cmd;
 pub(crate) mod config;
@@ -29,6 +30,11 @@ pub(crate) mod synth;
 pub(crate) mod util;
 pub(crate) mod warehouse;
 
+pub use btyd::{
+    Fit as BtydFit, FitError as BtydFitError, Kind as BtydKind, Params as BtydParams,
+    Summary as BtydSummary, Weighted as BtydWeighted, compress as compress_summaries,
+    expected_purchases, fit as fit_btyd, p_alive, p_no_purchase,
+};
 pub use config::Pipeline;
 pub use domain::engine::{EngineKind, EngineSettings};
 pub use domain::input::Mapped;

@@ -73,6 +73,9 @@ fn assert_consistent(work: &Path) {
     }
 }
 
+/// Kills tried; at least half must land while the run is still going.
+const TRIALS: usize = 30;
+
 #[test]
 fn killed_runs_leave_complete_states_and_the_next_run_finishes() {
     let dir = tempfile::tempdir().unwrap();
@@ -105,10 +108,11 @@ fn killed_runs_leave_complete_states_and_the_next_run_finishes() {
     let mut rng = churnflow::Rng::new(2024);
     // Generous: a debug-build night on a warehouse of many small batches takes 2-4 s on 2 cores.
     // A bound for a stuck run, not a speed test: on 2 cores shared with the cluster and
-    // portability tests (their own processes), 50 trials took up to 7 minutes.
+    // portability tests (their own processes), 50 trials took up to 7 minutes. 30 trials (six
+    // from nothing) keep CI's cold run under 30 minutes; every stage still takes kills.
     let deadline = Instant::now() + Duration::from_secs(900);
     let (mut trials, mut killed) = (0, 0);
-    while trials < 50 && Instant::now() < deadline {
+    while trials < TRIALS && Instant::now() < deadline {
         // Every fifth trial starts from nothing, so kills land in ingest and training too;
         // otherwise a grown export is delivered, so ingest has new rows to add.
         if trials % 5 == 0 {
@@ -148,6 +152,9 @@ fn killed_runs_leave_complete_states_and_the_next_run_finishes() {
     eprintln!(
         "crash trials: {trials}, killed mid-run: {killed}, nights {whole:?} from nothing, {warm:?} warm"
     );
-    assert!(trials >= 50, "only {trials} trials within the time bound");
-    assert!(killed >= 25, "only {killed} kills landed mid-run");
+    assert!(
+        trials >= TRIALS,
+        "only {trials} trials within the time bound"
+    );
+    assert!(killed >= TRIALS / 2, "only {killed} kills landed mid-run");
 }

@@ -11,6 +11,7 @@ const FLOORS: &[&[&str]] = &[
     &["util"],
     &["synth"],
     &["domain"],
+    &["btyd"],
     &["config"],
     &["warehouse"],
     &["ingest"],
