@@ -12,6 +12,6 @@ mod summary;
 pub use fit::{Fit, FitError, fit};
 pub use params::{Kind, Params};
 pub use predict::{expected_purchases, p_alive, p_no_purchase};
-pub use summary::{Summary, Weighted, compress};
+pub use summary::{Summary, Weighted, compress, merge};
 #[cfg(test)]
 mod cdnow;

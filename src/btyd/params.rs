@@ -1,7 +1,8 @@
 //! Which model, and its four parameters.
 
 /// The buy-till-you-die model fitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// BG/NBD (Fader, Hardie & Lee 2005): a customer may drop out after each repeat purchase.
     BgNbd,
@@ -22,7 +23,7 @@ impl Kind {
 
 /// Purchase rates are Gamma(r, alpha) across customers (alpha in the summaries' time unit);
 /// the dropout probability after a purchase is Beta(a, b).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     pub r: f64,
     pub alpha: f64,

@@ -50,11 +50,25 @@ pub struct Weighted {
 /// `summaries` with identical ones merged into one row weighing their count, ordered by
 /// (x, t_x, t) so that rows sharing `x` are adjacent (the likelihood reuses its x-terms).
 pub fn compress(summaries: impl IntoIterator<Item = Summary>) -> Vec<Weighted> {
+    merge(summaries.into_iter().map(|summary| Weighted {
+        summary,
+        weight: 1.0,
+    }))
+}
+
+/// Weighted rows in any order (as an engine counts them, partition by partition) in the
+/// form [`compress`] gives: ordered by (x, t_x, t), identical summaries merged, so that a fit
+/// sums in the same order whoever counted.
+pub fn merge(rows: impl IntoIterator<Item = Weighted>) -> Vec<Weighted> {
     let mut counts: BTreeMap<(u64, u64, u64), (Summary, f64)> = BTreeMap::new();
-    for s in summaries {
-        // Non-negative finite floats order like their bit patterns.
-        let key = (s.x.to_bits(), s.t_x.to_bits(), s.t.to_bits());
-        counts.entry(key).or_insert((s, 0.0)).1 += 1.0;
+    for w in rows {
+        let s = w.summary;
+        // Non-negative finite floats order like their bit patterns (-0.0 is read as 0.0).
+        let key = |v: f64| (v + 0.0).to_bits();
+        counts
+            .entry((key(s.x), key(s.t_x), key(s.t)))
+            .or_insert((s, 0.0))
+            .1 += w.weight;
     }
     counts
         .into_values()

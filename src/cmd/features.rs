@@ -17,6 +17,21 @@ pub fn run(args: &FeaturesArgs, out: Out) -> Result<()> {
             args.as_of,
             &p.complaint_kinds,
         ));
+        let btyd: Vec<String> = specs
+            .iter()
+            .filter(|s| s.is_btyd())
+            .map(|s| s.name())
+            .collect();
+        if !btyd.is_empty() {
+            // Not SQL columns: fitted per as-of day on the summaries this query counts.
+            print_line(&format!(
+                "-- {}: computed per customer from repeat_purchase_days, purchase_span_days and\n\
+                 -- purchase_age_days above, with BG/NBD (or MBG/NBD) fitted by maximum likelihood\n\
+                 -- on every customer's summary as of the day, counted by this query:\n{}",
+                btyd.join(", "),
+                features::sql::render_summaries(args.as_of)
+            ));
+        }
         return Ok(());
     }
     let _lock = WorkdirLock::acquire(&p.workdir)?;

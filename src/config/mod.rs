@@ -105,7 +105,9 @@ impl Pipeline {
             problems.push("workdir: must not be empty".to_string());
         }
         let source = source::check_source(&raw.source, &resolve, &mut problems);
-        let features = features::check_features(&raw, &mut problems);
+        // The label first: the BTYD features look as far ahead as it does.
+        let label = train::check_label(&raw.label, &mut problems);
+        let features = features::check_features(&raw, label.max_window(), &mut problems);
         let default_share = raw.source.max_rejected_share;
         let side = |kind: SideKind, raw: &Option<raw::RawSideTable>, problems: &mut Vec<String>| {
             raw.as_ref()
@@ -132,7 +134,6 @@ impl Pipeline {
             events.is_some(),
             &mut problems,
         );
-        let label = train::check_label(&raw.label, &mut problems);
         in_range(
             &mut problems,
             "population.active_within_days",
@@ -243,6 +244,46 @@ amount = "amt"
             "label.drop_fraction: does not apply to kind = \"fixed_horizon\"",
             "scoring.risk_threshold",
             "unknown quadrant \"panic\"",
+        ] {
+            assert!(err.contains(needle), "missing {needle:?} in\n{err}");
+        }
+    }
+
+    #[test]
+    fn a_btyd_builtin_expands_to_its_features_over_the_label_window() {
+        use crate::domain::feature::{BtydKind, BtydOutput, FeatureSpec};
+        let text = format!(
+            "{MINIMAL}\n[[features]]\nname = \"recency_days\"\n[[features]]\nbuiltin = \"bgnbd\"\n\
+             [label]\nhorizon_days = 60\n"
+        );
+        let p = parse(&text).unwrap();
+        let names: Vec<String> = p.features.iter().map(FeatureSpec::name).collect();
+        assert_eq!(
+            names,
+            [
+                "recency_days",
+                "single_purchase_day",
+                "bgnbd_p_alive",
+                "bgnbd_no_purchase_logit_60d",
+                "bgnbd_expected_purchases_60d"
+            ]
+        );
+        assert!(p.features.contains(&FeatureSpec::Btyd {
+            model: BtydKind::BgNbd,
+            output: BtydOutput::ExpectedPurchases,
+            horizon_days: 60
+        }));
+        // A builtin stands alone; an unknown one names the known ones; twice is a duplicate.
+        let text = format!(
+            "{MINIMAL}\n[[features]]\nbuiltin = \"bgnbd\"\nwindow_days = 3\n[[features]]\n\
+             builtin = \"pareto\"\n[[features]]\nbuiltin = \"mbgnbd\"\n[[features]]\n\
+             builtin = \"mbgnbd\"\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        for needle in [
+            "features[0]: `builtin` stands alone",
+            "features[1]: unknown builtin \"pareto\"; expected \"bgnbd\" (BG/NBD) or \"mbgnbd\"",
+            "features[3]: single_purchase_day is listed twice",
         ] {
             assert!(err.contains(needle), "missing {needle:?} in\n{err}");
         }

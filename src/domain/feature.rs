@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::btyd::Kind as BtydKind;
+
 /// What is measured over a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,6 +54,34 @@ pub enum FeatureSpec {
         agg: Agg,
         window_days: i32,
     },
+    /// Distinct purchase days minus one: BG/NBD's x (null without a purchase).
+    RepeatPurchaseDays,
+    /// Days from the first to the last purchase day: BG/NBD's t_x.
+    PurchaseSpanDays,
+    /// Days from the first purchase day to the cutoff: BG/NBD's T.
+    PurchaseAgeDays,
+    /// 1 when every purchase so far fell on one day (`purchase_cycle_days` is undefined
+    /// there, and BG/NBD calls such a buyer certainly alive), else 0.
+    SinglePurchaseDay,
+    /// What a BTYD model fitted at the cutoff on every customer's purchase summary expects
+    /// of this customer over the next `horizon_days` (`features::btyd`; not an engine column).
+    Btyd {
+        model: BtydKind,
+        output: BtydOutput,
+        horizon_days: i32,
+    },
+}
+
+/// What a fitted BTYD model says about a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BtydOutput {
+    /// P(alive at the cutoff).
+    PAlive,
+    /// ln(P / (1 - P)) of P(no purchase in the horizon).
+    NoPurchaseLogit,
+    /// Expected purchases in the horizon.
+    ExpectedPurchases,
 }
 
 /// How a feature is transformed before standardisation.
@@ -62,6 +92,8 @@ pub enum Transform {
     Log1p,
     /// log(max(x, 1e-6)): ratios centred on 1.
     Ln,
+    /// x as it is: probabilities, logits and flags are already on a usable scale.
+    Identity,
 }
 
 impl Transform {
@@ -70,6 +102,7 @@ impl Transform {
         match self {
             Transform::Log1p => x.max(0.0).ln_1p(),
             Transform::Ln => x.max(1e-6).ln(),
+            Transform::Identity => x,
         }
     }
 }
@@ -90,7 +123,29 @@ impl FeatureSpec {
                 agg,
                 window_days,
             } => format!("{}_{}_{}d", measure.word(), agg.word(), window_days),
+            FeatureSpec::RepeatPurchaseDays => "repeat_purchase_days".into(),
+            FeatureSpec::PurchaseSpanDays => "purchase_span_days".into(),
+            FeatureSpec::PurchaseAgeDays => "purchase_age_days".into(),
+            FeatureSpec::SinglePurchaseDay => "single_purchase_day".into(),
+            FeatureSpec::Btyd {
+                model,
+                output,
+                horizon_days: h,
+            } => {
+                let m = model.name();
+                match output {
+                    BtydOutput::PAlive => format!("{m}_p_alive"),
+                    BtydOutput::NoPurchaseLogit => format!("{m}_no_purchase_logit_{h}d"),
+                    BtydOutput::ExpectedPurchases => format!("{m}_expected_purchases_{h}d"),
+                }
+            }
         }
+    }
+
+    /// True for the specs `features::btyd` computes from a fitted model, which no engine has
+    /// as a column.
+    pub fn is_btyd(&self) -> bool {
+        matches!(self, FeatureSpec::Btyd { .. })
     }
 
     /// The model-side transform for this feature.
@@ -99,6 +154,11 @@ impl FeatureSpec {
             FeatureSpec::Window {
                 agg: Agg::Trend, ..
             } => Transform::Ln,
+            FeatureSpec::SinglePurchaseDay
+            | FeatureSpec::Btyd {
+                output: BtydOutput::PAlive | BtydOutput::NoPurchaseLogit,
+                ..
+            } => Transform::Identity,
             _ => Transform::Log1p,
         }
     }
@@ -133,10 +193,16 @@ impl FeatureSpec {
                 "overdue_ratio" => Ok(FeatureSpec::OverdueRatio),
                 "arrears_outstanding" => Ok(FeatureSpec::ArrearsOutstanding),
                 "arrears_days_overdue" => Ok(FeatureSpec::ArrearsDaysOverdue),
+                "repeat_purchase_days" => Ok(FeatureSpec::RepeatPurchaseDays),
+                "purchase_span_days" => Ok(FeatureSpec::PurchaseSpanDays),
+                "purchase_age_days" => Ok(FeatureSpec::PurchaseAgeDays),
+                "single_purchase_day" => Ok(FeatureSpec::SinglePurchaseDay),
                 other => Err(format!(
                     "unknown built-in feature {other:?}; expected one of recency_days, \
                      tenure_days, purchase_cycle_days, overdue_ratio, arrears_outstanding, \
-                     arrears_days_overdue"
+                     arrears_days_overdue, repeat_purchase_days, purchase_span_days, \
+                     purchase_age_days, single_purchase_day (or `builtin = \"bgnbd\"` for \
+                     the BG/NBD features)"
                 )),
             },
             (None, Some("complaints"), Some(agg), Some(window)) => {
@@ -287,6 +353,48 @@ impl FeatureSpec {
             _ => None,
         }
     }
+}
+
+/// `[[features]] builtin = "bgnbd"` (or `"mbgnbd"`): the single-purchase-day flag and the
+/// model's three expectations over `horizon_days` (the label's window).
+pub fn btyd_group(model: BtydKind, horizon_days: i32) -> Vec<FeatureSpec> {
+    let btyd = |output| FeatureSpec::Btyd {
+        model,
+        output,
+        horizon_days,
+    };
+    vec![
+        FeatureSpec::SinglePurchaseDay,
+        btyd(BtydOutput::PAlive),
+        btyd(BtydOutput::NoPurchaseLogit),
+        btyd(BtydOutput::ExpectedPurchases),
+    ]
+}
+
+/// The repeat-purchase summary (x, t_x, T) as engine columns, in that order.
+pub const SUMMARY_SPECS: [FeatureSpec; 3] = [
+    FeatureSpec::RepeatPurchaseDays,
+    FeatureSpec::PurchaseSpanDays,
+    FeatureSpec::PurchaseAgeDays,
+];
+
+/// What an engine is asked for to give `specs`: the BTYD outputs are replaced by the summary
+/// they are computed from (each column once, in first-seen order).
+pub fn engine_specs(specs: &[FeatureSpec]) -> Vec<FeatureSpec> {
+    let mut out: Vec<FeatureSpec> = Vec::new();
+    for s in specs {
+        let wanted: &[FeatureSpec] = if s.is_btyd() {
+            &SUMMARY_SPECS
+        } else {
+            std::slice::from_ref(s)
+        };
+        for w in wanted {
+            if !out.contains(w) {
+                out.push(*w);
+            }
+        }
+    }
+    out
 }
 
 /// Columns that scoring and the lists need whether or not the model uses them.

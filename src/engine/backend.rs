@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::btyd::Weighted;
 use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use crate::domain::feature::FeatureSpec;
 use crate::domain::table::FeatureTable;
@@ -11,8 +12,8 @@ use crate::error::Result;
 /// What the stages ask of the transactions. Every answer uses only rows on or before the day
 /// it names, except the label facts, which look past their cutoff by design.
 pub trait Backend {
-    /// `specs` as of `as_of` for every customer with a row on or before it, in customer-id
-    /// order; only customers active within `active_within` days (recency below it; `specs`
+    /// `specs` (engine columns: no BTYD outputs, see `domain::feature::engine_specs`) as of
+    /// `as_of` for every customer with a row on or before it, in customer-id order; only customers active within `active_within` days (recency below it; `specs`
     /// must include `recency_days`) when that is given. `complaint_kinds` are the event kinds
     /// counted as complaints.
     fn features(
@@ -31,6 +32,10 @@ pub trait Backend {
         window: i32,
         value_horizon: i32,
     ) -> Result<Vec<OutcomeFacts>>;
+    /// Every customer's repeat-purchase summary (x, t_x, T in days) as of `as_of`, customers
+    /// without a purchase on or before it left out, counted by distinct summary and ordered by
+    /// (x, t_x, T): what a BTYD fit reads.
+    fn purchase_summaries(&mut self, as_of: i32) -> Result<Vec<Weighted>>;
     /// Customers whose last purchase on or before `as_of` lies more than `lost_after_days`
     /// before it, in customer-id order.
     fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>>;

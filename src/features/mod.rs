@@ -6,6 +6,8 @@ pub use crate::domain::feature as spec;
 /// The portable SQL the features are rendered to lives with the SQL backend.
 pub use crate::engine::sql::features as sql;
 
+mod btyd;
+
 use std::path::Path;
 
 use polars::prelude::*;
@@ -35,7 +37,16 @@ fn compute_where(
     complaint_kinds: &[String],
     active_within: Option<i32>,
 ) -> Result<FeatureTable> {
-    engine.features(specs, as_of, complaint_kinds, active_within)
+    if !specs.iter().any(FeatureSpec::is_btyd) {
+        return engine.features(specs, as_of, complaint_kinds, active_within);
+    }
+    let table = engine.features(
+        &spec::engine_specs(specs),
+        as_of,
+        complaint_kinds,
+        active_within,
+    )?;
+    Ok(btyd::add(engine, table, specs)?.0)
 }
 
 /// [`compute_for`] for the pipeline's active population only (`active_within_days`): what a

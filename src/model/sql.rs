@@ -39,6 +39,7 @@ fn transformed(transform: Transform, x: &str) -> String {
         // where LN(1 + x) and ln_1p agree far inside 1e-9.
         Transform::Log1p => format!("LN(1.0 + CASE WHEN {x} > 0.0 THEN {x} ELSE 0.0 END)"),
         Transform::Ln => format!("LN(CASE WHEN {x} > 0.000001 THEN {x} ELSE 0.000001 END)"),
+        Transform::Identity => x.to_string(),
     }
 }
 

@@ -101,11 +101,26 @@ pub(super) fn explain_listed(
         .iter()
         .map(|f| table.require(&f.name))
         .collect::<Result<_>>()?;
+    // "Similar accounts": the training median of the model's expected-purchases feature.
+    let typical_purchases = model
+        .features
+        .iter()
+        .find(|f| {
+            matches!(
+                f.spec,
+                FeatureSpec::Btyd {
+                    output: crate::domain::feature::BtydOutput::ExpectedPurchases,
+                    ..
+                }
+            )
+        })
+        .map(|f| f.impute);
     let facts = |r: usize| AccountFacts {
         recency_days: c.recency[r],
         cycle_days: c.cycle[r],
         arrears_outstanding: c.arrears.as_ref().and_then(|a| a[r]),
         arrears_days_overdue: c.overdue.as_ref().and_then(|a| a[r]),
+        typical_purchases,
     };
     let typical = c.prob.iter().sum::<f64>() / c.prob.len().max(1) as f64;
     // The model's inputs of the listed rows only.

@@ -7,7 +7,7 @@
 //! no reason a person can act on, so a feature is only quoted when the account is on the risky
 //! side of average for it: fewer orders, less spend, falling trends, longer gaps.
 
-use crate::features::spec::{Agg, FeatureSpec};
+use crate::features::spec::{Agg, BtydOutput, FeatureSpec};
 pub use crate::segment::sentences::{
     AccountFacts, Language, percent, recency_sentence, sentence, thousands,
 };
@@ -22,6 +22,11 @@ fn high_is_risky(spec: &FeatureSpec) -> bool {
             | FeatureSpec::ArrearsOutstanding
             | FeatureSpec::ArrearsDaysOverdue
             | FeatureSpec::Complaints { .. }
+            | FeatureSpec::SinglePurchaseDay
+            | FeatureSpec::Btyd {
+                output: BtydOutput::NoPurchaseLogit,
+                ..
+            }
     )
 }
 
@@ -32,6 +37,10 @@ fn topic(spec: &FeatureSpec, facts: AccountFacts) -> String {
     match spec {
         FeatureSpec::RecencyDays | FeatureSpec::OverdueRatio => "recency".into(),
         FeatureSpec::ArrearsOutstanding | FeatureSpec::ArrearsDaysOverdue => "arrears".into(),
+        // The three expectations of one purchase model tell one story.
+        FeatureSpec::Btyd { .. } => "btyd".into(),
+        // "only one order day so far" is what the recency sentence says when there is no cycle.
+        FeatureSpec::SinglePurchaseDay => "recency".into(),
         FeatureSpec::Window {
             agg, window_days, ..
         } if *agg != Agg::Trend && facts.recency_days.is_none_or(|r| r >= *window_days as f64) => {
@@ -67,7 +76,7 @@ fn kind_of(spec: &FeatureSpec, topic: &str) -> ReasonKind {
     match spec {
         FeatureSpec::ArrearsOutstanding | FeatureSpec::ArrearsDaysOverdue => ReasonKind::Arrears,
         FeatureSpec::Complaints { .. } => ReasonKind::Complaint,
-        FeatureSpec::PurchaseCycleDays => ReasonKind::OverdueCycle,
+        FeatureSpec::PurchaseCycleDays | FeatureSpec::Btyd { .. } => ReasonKind::OverdueCycle,
         _ if topic == "recency" => ReasonKind::OverdueCycle,
         _ => ReasonKind::Other,
     }

@@ -1,7 +1,7 @@
 //! The sentences reasons are written in, with the account's own numbers, in English and
 //! Chinese; and the number formats lists and reports share (thousands, percentages).
 
-use crate::features::spec::{Agg, FeatureSpec, Measure};
+use crate::features::spec::{Agg, BtydOutput, FeatureSpec, Measure};
 
 pub use crate::domain::language::Language;
 
@@ -12,6 +12,9 @@ pub struct AccountFacts {
     pub cycle_days: Option<f64>,
     pub arrears_outstanding: Option<f64>,
     pub arrears_days_overdue: Option<f64>,
+    /// What a typical account is expected to order over the BTYD horizon (the training
+    /// median of the model's expected-purchases feature), when the model has one.
+    pub typical_purchases: Option<f64>,
 }
 
 /// Formats money and counts with thousands separators and no decimals: 42000.4 -> "42,000".
@@ -92,6 +95,30 @@ pub fn sentence(
             (Zh, Some(c)) => format!("下单稀少：通常每{c:.0}天一次"),
             (Zh, None) => "至今仅有一个下单日".into(),
         },
+        FeatureSpec::RepeatPurchaseDays => match (lang, v.round() as i64) {
+            (En, 0) => "no repeat order day yet".into(),
+            (En, 1) => "only 1 repeat order day so far".into(),
+            (En, n) => format!("only {n} repeat order days so far"),
+            (Zh, 0) => "尚无复购日".into(),
+            (Zh, n) => format!("至今仅有{n}个复购日"),
+        },
+        FeatureSpec::PurchaseSpanDays => match lang {
+            En => format!("first to last order only {v:.0} days apart"),
+            Zh => format!("首末次下单仅相隔{v:.0}天"),
+        },
+        FeatureSpec::PurchaseAgeDays => match lang {
+            En => format!("first order {v:.0} days ago"),
+            Zh => format!("首次下单于{v:.0}天前"),
+        },
+        FeatureSpec::SinglePurchaseDay => match lang {
+            En => "only one order day so far".into(),
+            Zh => "至今仅有一个下单日".into(),
+        },
+        FeatureSpec::Btyd {
+            output,
+            horizon_days: h,
+            ..
+        } => btyd_sentence(lang, output, v, h, facts.typical_purchases),
         FeatureSpec::Window {
             measure,
             agg,
@@ -117,6 +144,39 @@ pub fn sentence(
             (Measure::Amount, _, Zh) => format!("近{w}天消费{x}"),
             (Measure::Quantity, _, En) => format!("bought {x} units in the last {w} days"),
             (Measure::Quantity, _, Zh) => format!("近{w}天购买{x}件"),
+        },
+    }
+}
+
+/// What the purchase model expects of the account, in words; `v` is the feature's raw value
+/// (a probability, a logit, or a number of orders).
+fn btyd_sentence(
+    lang: Language,
+    output: BtydOutput,
+    v: f64,
+    h: i32,
+    typical: Option<f64>,
+) -> String {
+    use Language::{En, Zh};
+    match (output, lang) {
+        (BtydOutput::PAlive, En) => format!("only {} likely to still be buying", percent(v)),
+        (BtydOutput::PAlive, Zh) => format!("仍在持续购买的可能性仅{}", percent(v)),
+        (BtydOutput::NoPurchaseLogit, _) => {
+            let p = percent(1.0 / (1.0 + (-v).exp()));
+            match lang {
+                En => format!("{p} chance of no order in the next {h} days"),
+                Zh => format!("未来{h}天无订单的可能性为{p}"),
+            }
+        }
+        (BtydOutput::ExpectedPurchases, En) => match typical {
+            Some(t) => format!(
+                "expected to order {v:.1} times in the next {h} days (similar accounts order {t:.1})"
+            ),
+            None => format!("expected to order {v:.1} times in the next {h} days"),
+        },
+        (BtydOutput::ExpectedPurchases, Zh) => match typical {
+            Some(t) => format!("预计未来{h}天下单{v:.1}次（同类客户为{t:.1}次）"),
+            None => format!("预计未来{h}天下单{v:.1}次"),
         },
     }
 }
@@ -156,8 +216,22 @@ mod tests {
             cycle_days: Some(30.0),
             arrears_outstanding: Some(42_000.0),
             arrears_days_overdue: Some(75.0),
+            typical_purchases: Some(1.4),
+        };
+        let btyd = |output| FeatureSpec::Btyd {
+            model: crate::features::spec::BtydKind::BgNbd,
+            output,
+            horizon_days: 90,
         };
         let cases: Vec<(FeatureSpec, Option<f64>)> = vec![
+            (FeatureSpec::RepeatPurchaseDays, Some(0.0)),
+            (FeatureSpec::RepeatPurchaseDays, Some(2.0)),
+            (FeatureSpec::PurchaseSpanDays, Some(12.0)),
+            (FeatureSpec::PurchaseAgeDays, Some(400.0)),
+            (FeatureSpec::SinglePurchaseDay, Some(1.0)),
+            (btyd(BtydOutput::PAlive), Some(0.23)),
+            (btyd(BtydOutput::NoPurchaseLogit), Some(1.5)),
+            (btyd(BtydOutput::ExpectedPurchases), Some(0.2)),
             (FeatureSpec::RecencyDays, Some(95.0)),
             (FeatureSpec::TenureDays, Some(45.0)),
             (FeatureSpec::PurchaseCycleDays, Some(30.0)),

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 const FLOORS: &[&[&str]] = &[
     &["error"],
     &["util"],
+    &["btyd"],
     &["synth"],
     &["domain"],
-    &["btyd"],
     &["config"],
     &["warehouse"],
     &["ingest"],

@@ -1,6 +1,7 @@
 //! Integration tests, compiled into one test binary. Each test works in its own temporary folder.
 
 mod bad_inputs;
+mod btyd_features;
 mod cli_help;
 #[cfg(feature = "distributed")]
 mod cluster;

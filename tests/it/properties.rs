@@ -32,6 +32,22 @@ fn features_of(rows: &[Tx]) -> FeatureTable {
     churnflow::compute(&mut engine, &spec::default_specs(false, false), AS_OF, &[]).unwrap()
 }
 
+/// The default features and both BTYD groups (fitted as of AS_OF); the error text when a fit
+/// fails, as it may on a few random customers.
+fn btyd_features_of(rows: &[Tx]) -> Result<FeatureTable, String> {
+    let mut engine = HistoryBackend::from_transactions(frame(rows));
+    let mut specs = spec::default_specs(false, false);
+    for s in spec::btyd_group(spec::BtydKind::BgNbd, 90)
+        .into_iter()
+        .chain(spec::btyd_group(spec::BtydKind::MbgNbd, 30))
+    {
+        if !specs.contains(&s) {
+            specs.push(s);
+        }
+    }
+    churnflow::compute(&mut engine, &specs, AS_OF, &[]).map_err(|e| e.to_string())
+}
+
 fn history() -> impl Strategy<Value = Vec<Tx>> {
     prop::collection::vec((0u8..6, -500i32..=0, -5_000i32..50_000), 1..40)
 }
@@ -45,9 +61,12 @@ proptest! {
         later in prop::collection::vec((0u8..8, 1i32..400, -5_000i32..50_000), 1..20),
     ) {
         let before = features_of(&base);
+        let btyd_before = btyd_features_of(&base);
         let mut all = base.clone();
         all.extend(later);
         prop_assert_eq!(features_of(&all), before);
+        // The BTYD fit as of the day and its outputs too (or the same refusal).
+        prop_assert_eq!(btyd_features_of(&all), btyd_before);
     }
 
     #[test]
@@ -110,6 +129,10 @@ pub(crate) fn every_transaction_spec() -> Vec<spec::FeatureSpec> {
         FeatureSpec::TenureDays,
         FeatureSpec::PurchaseCycleDays,
         FeatureSpec::OverdueRatio,
+        FeatureSpec::RepeatPurchaseDays,
+        FeatureSpec::PurchaseSpanDays,
+        FeatureSpec::PurchaseAgeDays,
+        FeatureSpec::SinglePurchaseDay,
     ];
     for w in [1, 7, 30, 90] {
         for (m, a) in [
@@ -279,6 +302,25 @@ pub(crate) fn assert_engines_agree(
         }
     }
     prop_assert_eq!(reference.day_range().unwrap(), other.day_range().unwrap());
+    // What a BTYD fit reads: the same counted summaries, exactly (whole days and counts).
+    let summaries = reference.purchase_summaries(as_of).unwrap();
+    prop_assert_eq!(
+        &summaries,
+        &other.purchase_summaries(as_of).unwrap(),
+        "{}",
+        engine
+    );
+    let customers: f64 = summaries.iter().map(|w| w.weight).sum();
+    let buyers = a
+        .column("repeat_purchase_days")
+        .unwrap()
+        .iter()
+        .flatten()
+        .count();
+    prop_assert_eq!(customers, buyers as f64, "every buyer is counted once");
+    // The BTYD outputs are one function of these summaries and of the summary columns above
+    // (`features::btyd`, whatever the engine), so equal inputs are what the gate checks;
+    // `btyd_features` compares the outputs themselves on the in-process engines.
     Ok(())
 }
 

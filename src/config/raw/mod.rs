@@ -161,10 +161,12 @@ pub struct RawColumns {
     pub product_id: Option<String>,
 }
 
-/// One `[[features]]` entry: either a built-in `name` or `measure` + `agg` + `window_days`.
+/// One `[[features]]` entry: a built-in `name`, `measure` + `agg` + `window_days`, or a
+/// `builtin` group (`"bgnbd"`, `"mbgnbd"`: the BTYD features).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFeature {
+    pub builtin: Option<String>,
     pub name: Option<String>,
     pub measure: Option<String>,
     pub agg: Option<String>,

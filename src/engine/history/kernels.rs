@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use crate::btyd::{Summary, Weighted, compress, merge};
 use crate::domain::facts::OutcomeFacts;
 use crate::domain::feature::{Agg, FeatureSpec, Measure};
 use crate::domain::table::{FeatureTable, stored};
@@ -124,6 +125,27 @@ impl History {
         })
     }
 
+    /// Every customer's repeat-purchase summary as of `as_of` (customers without a purchase on
+    /// or before it left out), counted by distinct summary, as the SQL's `render_summaries`.
+    pub fn purchase_summaries(&self, as_of: i32) -> Vec<Weighted> {
+        let n = self.ids.len();
+        let blocks: Vec<Vec<Weighted>> = (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                compress((b * BLOCK..((b + 1) * BLOCK).min(n)).filter_map(|c| {
+                    let s = self.rows(c).until(as_of).purchase_summary();
+                    let (first, last) = (s.first?, s.last?);
+                    Some(Summary {
+                        x: f64::from(s.distinct_days - 1),
+                        t_x: f64::from(last - first),
+                        t: f64::from(as_of - first),
+                    })
+                }))
+            })
+            .collect();
+        merge(blocks.into_iter().flatten())
+    }
+
     /// Customers with history up to `as_of` whose last purchase is more than `lost_after_days`
     /// before it, with net value and purchases from the 365 days up to that purchase to `as_of`
     /// (as `segment::winback::render`).
@@ -205,6 +227,18 @@ fn feature(spec: &FeatureSpec, rows: &Rows, s: &PurchaseSummary, as_of: i32) -> 
         FeatureSpec::TenureDays => Some((as_of - rows.days[0]) as f64),
         FeatureSpec::PurchaseCycleDays => cycle,
         FeatureSpec::OverdueRatio => Some(recency? / cycle?),
+        FeatureSpec::RepeatPurchaseDays => {
+            (s.distinct_days > 0).then(|| f64::from(s.distinct_days - 1))
+        }
+        FeatureSpec::PurchaseSpanDays => Some(f64::from(s.last? - s.first?)),
+        FeatureSpec::PurchaseAgeDays => Some(f64::from(as_of - s.first?)),
+        FeatureSpec::SinglePurchaseDay => match s.distinct_days {
+            0 => None,
+            1 => Some(1.0),
+            _ => Some(0.0),
+        },
+        // Computed by `features::btyd` from the summary, never asked of an engine.
+        FeatureSpec::Btyd { .. } => None,
         FeatureSpec::ArrearsOutstanding
         | FeatureSpec::ArrearsDaysOverdue
         | FeatureSpec::Complaints { .. } => None,

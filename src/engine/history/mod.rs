@@ -103,6 +103,10 @@ impl Backend for HistoryBackend {
             .collect())
     }
 
+    fn purchase_summaries(&mut self, as_of: i32) -> Result<Vec<crate::btyd::Weighted>> {
+        Ok(self.history(false)?.purchase_summaries(as_of))
+    }
+
     fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>> {
         let h = self.history(false)?;
         Ok(h.lapsed(as_of, lost_after_days)

@@ -4,7 +4,8 @@
 
 use polars::prelude::DataFrame;
 
-use crate::domain::feature::{Agg, FeatureSpec, Measure};
+use crate::btyd::{Summary, Weighted};
+use crate::domain::feature::{Agg, FeatureSpec, Measure, SUMMARY_SPECS, engine_specs};
 use crate::domain::table::{CustomerId, FeatureTable, stored};
 use crate::error::Result;
 use crate::util::frame;
@@ -38,6 +39,10 @@ fn last_purchase() -> String {
     format!("MAX(CASE WHEN {PURCHASE} THEN day END)")
 }
 
+fn first_purchase() -> String {
+    format!("MIN(CASE WHEN {PURCHASE} THEN day END)")
+}
+
 fn purchase_days() -> String {
     format!("COUNT(DISTINCT CASE WHEN {PURCHASE} THEN day END)")
 }
@@ -67,6 +72,21 @@ pub fn expression(spec: &FeatureSpec, as_of: i32) -> String {
         FeatureSpec::TenureDays => format!("CAST({as_of} - MIN(day) AS DOUBLE)"),
         FeatureSpec::PurchaseCycleDays => cycle(),
         FeatureSpec::OverdueRatio => format!("{} / ({})", recency(as_of), cycle()),
+        FeatureSpec::RepeatPurchaseDays => format!(
+            "CASE WHEN {days} > 0 THEN CAST({days} - 1 AS DOUBLE) END",
+            days = purchase_days()
+        ),
+        FeatureSpec::PurchaseSpanDays => {
+            format!("CAST({} - {} AS DOUBLE)", last_purchase(), first_purchase())
+        }
+        FeatureSpec::PurchaseAgeDays => format!("CAST({as_of} - {} AS DOUBLE)", first_purchase()),
+        FeatureSpec::SinglePurchaseDay => format!(
+            "CASE WHEN {days} = 1 THEN 1.0 WHEN {days} > 1 THEN 0.0 END",
+            days = purchase_days()
+        ),
+        FeatureSpec::Btyd { .. } => {
+            unreachable!("BTYD features are computed by `features::btyd` from the summary")
+        }
         FeatureSpec::Window {
             measure,
             agg,
@@ -179,7 +199,9 @@ pub fn side_ctes(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) 
 /// One query: a row per customer with any transaction on or before `as_of`, one column per spec.
 /// Arrears come from the latest snapshot on or before `as_of`; complaints are events whose kind
 /// is one of `complaint_kinds`.
+/// BTYD outputs among `specs` are not columns of the text: their summary columns are.
 pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> String {
+    let specs = &engine_specs(specs)[..];
     let tx: Vec<&FeatureSpec> = specs.iter().filter(|s| s.side_table().is_none()).collect();
     let mut tx_sql = String::from("SELECT\n  customer_id");
     for spec in &tx {
@@ -231,6 +253,46 @@ pub fn side_cte_name(table: &str) -> &'static str {
     }
 }
 
+/// Every customer's repeat-purchase summary as of `as_of` (`SUMMARY_SPECS`, customers without
+/// a purchase left out), counted by distinct summary: what a BTYD fit reads, a few hundred
+/// thousand rows at most for millions of customers.
+pub fn render_summaries(as_of: i32) -> String {
+    let columns: Vec<String> = SUMMARY_SPECS
+        .iter()
+        .map(|s| format!("  {} AS {}", expression(s, as_of), s.name()))
+        .collect();
+    let names: Vec<String> = SUMMARY_SPECS.iter().map(|s| s.name()).collect();
+    format!(
+        "SELECT {names}, COUNT(*) AS customers\nFROM (\nSELECT\n{columns}\nFROM transactions\n\
+         WHERE day <= {as_of}\nGROUP BY customer_id\n) summaries\nWHERE {age} IS NOT NULL\n\
+         GROUP BY {names}",
+        names = names.join(", "),
+        columns = columns.join(",\n"),
+        age = names[2],
+    )
+}
+
+/// The rows in the result of [`render_summaries`], in (x, t_x, T) order.
+pub(crate) fn read_summaries(df: &DataFrame) -> Result<Vec<Weighted>> {
+    let column = |s: &FeatureSpec| frame::f64_values(df, &s.name());
+    let (x, t_x, t) = (
+        column(&SUMMARY_SPECS[0])?,
+        column(&SUMMARY_SPECS[1])?,
+        column(&SUMMARY_SPECS[2])?,
+    );
+    let n = frame::f64_values(df, "customers")?;
+    let mut rows = Vec::with_capacity(n.len());
+    for i in 0..n.len() {
+        if let (Some(x), Some(t_x), Some(t), Some(weight)) = (x[i], t_x[i], t[i], n[i]) {
+            rows.push(Weighted {
+                summary: Summary { x, t_x, t },
+                weight,
+            });
+        }
+    }
+    Ok(crate::btyd::merge(rows))
+}
+
 /// The feature table in the result of [`render`] (rows in customer-id order); only customers
 /// active within `active_within` days when that is given.
 pub(crate) fn read_table(
@@ -239,7 +301,7 @@ pub(crate) fn read_table(
     as_of: i32,
     active_within: Option<i32>,
 ) -> Result<FeatureTable> {
-    let names: Vec<String> = specs.iter().map(|s| s.name()).collect();
+    let names: Vec<String> = engine_specs(specs).iter().map(|s| s.name()).collect();
     let values = names
         .iter()
         .map(|n| Ok(frame::f64_values(df, n)?.into_iter().map(stored).collect()))
@@ -287,6 +349,12 @@ mod tests {
             as_of,
             &["complaint".into(), "o'brien".into()]
         ));
+    }
+
+    #[test]
+    fn purchase_summary_sql() {
+        let as_of = parse_day("2024-03-31").unwrap();
+        insta::assert_snapshot!(render_summaries(as_of));
     }
 
     #[test]

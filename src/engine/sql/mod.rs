@@ -179,6 +179,11 @@ impl Backend for SqlBackend {
         facts::outcome_facts(&df, table, rows)
     }
 
+    fn purchase_summaries(&mut self, as_of: i32) -> Result<Vec<crate::btyd::Weighted>> {
+        let df = self.query(&features::render_summaries(as_of))?;
+        features::read_summaries(&df)
+    }
+
     fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>> {
         let df = self.query(&facts::render(as_of, lost_after_days))?;
         facts::lapsed(&df, as_of, lost_after_days)
