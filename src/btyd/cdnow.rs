@@ -52,8 +52,19 @@ fn lifetimes(kind: Kind) -> (Params, f64) {
     )
 }
 
-fn relative(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs()
+/// Every parameter of `got` within 1e-4 relative of `want`.
+fn assert_params_close(got: &Params, want: &Params) {
+    for (g, w) in [
+        (got.r, want.r),
+        (got.alpha, want.alpha),
+        (got.a, want.a),
+        (got.b, want.b),
+    ] {
+        assert!(
+            (g - w).abs() / w.abs() < 1e-4,
+            "{got:?} vs lifetimes {want:?}"
+        );
+    }
 }
 
 #[test]
@@ -75,15 +86,8 @@ fn bgnbd_on_cdnow_gives_the_published_parameters_and_likelihood() {
     );
     assert_eq!(f.customers, 2357.0);
     // The same maximum as lifetimes' (different optimiser, same likelihood).
-    let (ours, ll) = lifetimes(Kind::BgNbd);
-    for (got, want) in [
-        (p.r, ours.r),
-        (p.alpha, ours.alpha),
-        (p.a, ours.a),
-        (p.b, ours.b),
-    ] {
-        assert!(relative(got, want) < 1e-4, "{p:?} vs lifetimes {ours:?}");
-    }
+    let (theirs, ll) = lifetimes(Kind::BgNbd);
+    assert_params_close(&p, &theirs);
     assert!(f.log_likelihood >= ll - 1e-6, "{} < {ll}", f.log_likelihood);
 }
 
@@ -91,16 +95,8 @@ fn bgnbd_on_cdnow_gives_the_published_parameters_and_likelihood() {
 fn mbgnbd_on_cdnow_reaches_lifetimes_maximum() {
     let rows = compress(summaries());
     let f = fit(Kind::MbgNbd, &rows).unwrap();
-    let (want, ll) = lifetimes(Kind::MbgNbd);
-    let p = f.params;
-    for (got, want) in [
-        (p.r, want.r),
-        (p.alpha, want.alpha),
-        (p.a, want.a),
-        (p.b, want.b),
-    ] {
-        assert!(relative(got, want) < 1e-4, "{p:?}");
-    }
+    let (theirs, ll) = lifetimes(Kind::MbgNbd);
+    assert_params_close(&f.params, &theirs);
     assert!(f.log_likelihood >= ll - 1e-6, "{} < {ll}", f.log_likelihood);
 }
 

@@ -9,6 +9,7 @@
 pub mod engine;
 pub mod facts;
 pub mod feature;
+mod feature_parse;
 pub mod input;
 pub mod label;
 pub mod language;
