@@ -40,6 +40,7 @@ pub use domain::engine::{EngineKind, EngineSettings};
 pub use domain::input::Mapped;
 #[cfg(feature = "distributed")]
 pub use engine::datafusion::DataFusionBackend;
+pub use engine::sql::btyd::render as btyd_sql;
 pub use engine::sql::features::render as feature_sql;
 pub use engine::{Backend, HistoryBackend, SqlBackend, open as open_engine};
 pub use error::{EXIT_OK, Error, Result};

@@ -71,6 +71,9 @@ struct RunManifest {
     /// Accounts that qualified for the list beyond its capacity.
     further_qualifying: Option<usize>,
     committed: Committed,
+    /// The BTYD models fitted tonight for the scored features (absent without them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    btyd_fits: Vec<crate::model::artifact::BtydFit>,
     stages: Vec<Stage>,
 }
 
@@ -84,6 +87,7 @@ struct Night {
     trained_model: Option<TrainedModel>,
     scored: Option<(String, usize, usize, usize)>,
     outputs: Vec<String>,
+    btyd_fits: Vec<crate::model::artifact::BtydFit>,
     stages: Vec<Stage>,
 }
 
@@ -136,6 +140,7 @@ impl Night {
             listed_accounts: listed,
             further_qualifying: further,
             committed,
+            btyd_fits: self.btyd_fits,
             stages: self.stages,
         }
     }
@@ -166,6 +171,7 @@ pub fn run(p: &Pipeline, o: &NightOptions, out: Out) -> Result<()> {
         trained_model: None,
         scored: None,
         outputs: Vec::new(),
+        btyd_fits: Vec::new(),
         stages: Vec::new(),
     };
     let result = run_night(p, o, out, &mut night);
@@ -307,6 +313,7 @@ fn score_stage(
         .iter()
         .map(|o| o.display().to_string())
         .collect();
+    night.btyd_fits = outcome.btyd_fits.clone();
     night.scored = Some((
         outcome.model.model_id.clone(),
         outcome.scored.len(),

@@ -34,7 +34,7 @@ pub const GRADIENT_TOLERANCE: f64 = 1e-5;
 const MAX_ITERATIONS: u64 = 1000;
 
 /// A fitted model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fit {
     pub kind: Kind,
     /// In the summaries' own time unit.

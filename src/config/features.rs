@@ -4,14 +4,21 @@ use super::raw::{RawFeature, RawPipeline};
 use crate::domain::feature::{self as spec, BtydKind, FeatureSpec};
 
 /// The specs of one `[[features]]` entry; `horizon_days` is the label's window (the BTYD
-/// features look as far ahead as the label does).
-fn parse(f: &RawFeature, horizon_days: i32) -> Result<Vec<FeatureSpec>, String> {
+/// features look as far ahead as the label does), `defaults` what `builtin = "defaults"` gives
+/// (the default set for the side tables present).
+fn parse(
+    f: &RawFeature,
+    horizon_days: i32,
+    defaults: &[FeatureSpec],
+) -> Result<Vec<FeatureSpec>, String> {
     match (&f.builtin, &f.name, &f.measure, &f.agg, f.window_days) {
         (Some(group), None, None, None, None) => match group.as_str() {
+            "defaults" => Ok(defaults.to_vec()),
             "bgnbd" => Ok(spec::btyd_group(BtydKind::BgNbd, horizon_days)),
             "mbgnbd" => Ok(spec::btyd_group(BtydKind::MbgNbd, horizon_days)),
             other => Err(format!(
-                "unknown builtin {other:?}; expected \"bgnbd\" (BG/NBD) or \"mbgnbd\" (MBG/NBD)"
+                "unknown builtin {other:?}; expected \"defaults\" (the default set), \
+                 \"bgnbd\" (BG/NBD) or \"mbgnbd\" (MBG/NBD)"
             )),
         },
         (Some(_), ..) => Err("`builtin` stands alone: expected no name, measure, agg or \
@@ -34,9 +41,13 @@ pub(super) fn check_features(
     horizon_days: i32,
     problems: &mut Vec<String>,
 ) -> Vec<FeatureSpec> {
+    let defaults = spec::default_specs(raw.arrears.is_some(), raw.events.is_some());
+    if raw.features.is_empty() {
+        return defaults;
+    }
     let mut features = Vec::new();
     for (i, f) in raw.features.iter().enumerate() {
-        match parse(f, horizon_days) {
+        match parse(f, horizon_days, &defaults) {
             Ok(specs) => {
                 for s in specs {
                     if features.contains(&s) {
@@ -49,10 +60,6 @@ pub(super) fn check_features(
             Err(e) => problems.push(format!("features[{i}]: {e}")),
         }
     }
-    if raw.features.is_empty() {
-        features = spec::default_specs(raw.arrears.is_some(), raw.events.is_some());
-    }
-
     features
 }
 

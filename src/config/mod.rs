@@ -282,10 +282,27 @@ amount = "amt"
         let err = parse(&text).unwrap_err().to_string();
         for needle in [
             "features[0]: `builtin` stands alone",
-            "features[1]: unknown builtin \"pareto\"; expected \"bgnbd\" (BG/NBD) or \"mbgnbd\"",
+            "features[1]: unknown builtin \"pareto\"; expected \"defaults\" (the default set), \
+             \"bgnbd\" (BG/NBD) or \"mbgnbd\"",
             "features[3]: single_purchase_day is listed twice",
         ] {
             assert!(err.contains(needle), "missing {needle:?} in\n{err}");
         }
+    }
+
+    #[test]
+    fn the_defaults_builtin_is_the_default_set_and_adds_to_it() {
+        use crate::domain::feature::{self as spec, BtydKind};
+        let alone = parse(&format!(
+            "{MINIMAL}\n[[features]]\nbuiltin = \"defaults\"\n"
+        ))
+        .unwrap();
+        assert_eq!(alone.features, parse(MINIMAL).unwrap().features);
+        let text = format!(
+            "{MINIMAL}\n[[features]]\nbuiltin = \"defaults\"\n[[features]]\nbuiltin = \"bgnbd\"\n"
+        );
+        let mut want = spec::default_specs(false, false);
+        want.extend(spec::btyd_group(BtydKind::BgNbd, 90));
+        assert_eq!(parse(&text).unwrap().features, want);
     }
 }

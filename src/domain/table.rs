@@ -16,6 +16,9 @@ pub struct FeatureTable {
     /// is missing (SQL NULL). Plain `f64` is half the memory of `Option<f64>`, and training and
     /// scoring at 10^8 transactions hold millions of rows of these.
     pub values: Vec<Vec<f64>>,
+    /// The BTYD models fitted as of the day that the table's BTYD columns come from (empty
+    /// without them): what `model.json` and the run manifest record.
+    pub btyd: Vec<crate::btyd::Fit>,
 }
 
 /// A customer id, shared between the history and every feature table computed from it (16
@@ -121,6 +124,7 @@ impl FeatureTable {
             as_of: self.as_of,
             customer_ids: rows.iter().map(|&i| self.customer_ids[i].clone()).collect(),
             names: self.names.clone(),
+            btyd: self.btyd.clone(),
             values: self
                 .values
                 .iter()
@@ -153,10 +157,17 @@ impl FeatureTable {
 
     /// The table with its columns in the order of `specs` (every spec must be computed).
     pub fn reorder(mut self, specs: &[FeatureSpec]) -> Result<FeatureTable> {
-        let mut values = Vec::with_capacity(specs.len());
+        let mut values: Vec<Vec<f64>> = Vec::with_capacity(specs.len());
         let mut names = Vec::with_capacity(specs.len());
         for spec in specs {
             let name = spec.name();
+            // A spec listed twice gets the same column twice (the first took it out).
+            if let Some(k) = names.iter().position(|n| *n == name) {
+                let copy: Vec<f64> = values[k].clone();
+                values.push(copy);
+                names.push(name);
+                continue;
+            }
             let j = self
                 .names
                 .iter()

@@ -24,12 +24,13 @@ use crate::util::dates::format_day;
 const LOGIT_BOUND: f64 = 35.0;
 
 /// `table` (the engine's columns for `specs`, see `domain::feature::engine_specs`) with the
-/// BTYD outputs among `specs` added, in the order of `specs`; the fits, one per model asked.
+/// BTYD outputs among `specs` added, in the order of `specs`, and the fits (one per model asked)
+/// in its `btyd`.
 pub fn add(
     engine: &mut dyn Backend,
     mut table: FeatureTable,
     specs: &[FeatureSpec],
-) -> Result<(FeatureTable, Vec<Fit>)> {
+) -> Result<FeatureTable> {
     let mut models: Vec<Kind> = Vec::new();
     for s in specs {
         if let FeatureSpec::Btyd { model, .. } = s
@@ -39,10 +40,13 @@ pub fn add(
         }
     }
     let day = format_day(table.as_of);
+    let asked = std::time::Instant::now();
     let rows = engine.purchase_summaries(table.as_of)?;
+    let asked = asked.elapsed().as_secs_f64();
     let fits = models
         .iter()
         .map(|&kind| {
+            let started = std::time::Instant::now();
             let fit = btyd::fit(kind, &rows).map_err(|e| {
                 Error::Data(format!(
                     "features as of {day}: {e}; the {name} features cannot be computed (take \
@@ -53,7 +57,8 @@ pub fn add(
             let p = fit.params;
             tracing::info!(
                 "{} as of {day}: r = {:.6}, alpha = {:.6}, a = {:.6}, b = {:.6} on {} \
-                 customers ({} distinct summaries), log-likelihood {:.3}",
+                 customers ({} distinct summaries, counted in {asked:.3} s), log-likelihood \
+                 {:.3}, fitted in {:.3} s ({} iterations)",
                 kind.name(),
                 p.r,
                 p.alpha,
@@ -61,7 +66,9 @@ pub fn add(
                 p.b,
                 fit.customers,
                 fit.distinct,
-                fit.log_likelihood
+                fit.log_likelihood,
+                started.elapsed().as_secs_f64(),
+                fit.iterations
             );
             Ok(fit)
         })
@@ -80,7 +87,8 @@ pub fn add(
             table.values.push(values);
         }
     }
-    Ok((table.reorder(specs)?, fits))
+    table.btyd = fits;
+    table.reorder(specs)
 }
 
 /// Each row's summary from the table's summary columns (`None` without a purchase).

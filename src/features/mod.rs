@@ -46,7 +46,7 @@ fn compute_where(
         complaint_kinds,
         active_within,
     )?;
-    Ok(btyd::add(engine, table, specs)?.0)
+    btyd::add(engine, table, specs)
 }
 
 /// [`compute_for`] for the pipeline's active population only (`active_within_days`): what a
@@ -165,6 +165,7 @@ mod tests {
                 (0..7).map(f64::from).collect(),
                 (0..7).map(|i| f64::from(i) * 10.0).collect(),
             ],
+            btyd: Vec::new(),
         };
         for rows in [vec![], vec![0, 1, 2], vec![1, 3, 6], vec![6], vec![2, 1]] {
             let kept = t.clone().keep_rows(&rows);

@@ -45,6 +45,30 @@ pub struct Baseline {
     pub metrics: Metrics,
 }
 
+/// A BTYD model fitted as of one day (issue 19): the parameters the BTYD feature columns of that
+/// day's snapshot came from, in days.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BtydFit {
+    pub as_of: String,
+    #[serde(flatten)]
+    pub fit: crate::btyd::Fit,
+}
+
+impl BtydFit {
+    /// The fits behind `table`'s BTYD columns.
+    pub fn of(table: &FeatureTable) -> Vec<BtydFit> {
+        table
+            .btyd
+            .iter()
+            .map(|fit| BtydFit {
+                as_of: crate::util::dates::format_day(table.as_of),
+                fit: fit.clone(),
+            })
+            .collect()
+    }
+}
+
 /// How the training rows were formed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +82,10 @@ pub struct TrainingData {
     pub min_history_relaxed: bool,
     pub training_cutoffs: Vec<String>,
     pub validation_cutoff: String,
+    /// The BTYD models fitted at the training and validation cutoffs (none without BTYD
+    /// features): each snapshot's BTYD columns use only its own day's fit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub btyd_fits: Vec<BtydFit>,
     /// Rows of the final fit (all cutoffs) before sampling.
     pub rows: usize,
     /// Rows actually fitted on (a stratified sample when `rows` exceeded the limit).

@@ -8,6 +8,7 @@ use polars::prelude::*;
 use crate::config::Pipeline;
 use crate::engine::Backend;
 use crate::error::{EngineContext, Result};
+use crate::model::btyd_evidence;
 use crate::model::cutoffs::{self, plan};
 use crate::model::fit::LinearModel;
 use crate::model::metrics::{self, Metrics};
@@ -29,6 +30,10 @@ pub struct BacktestRow {
     /// The previous cutoff's model evaluated here.
     pub previous: Option<Metrics>,
     pub lost_value_caught_at_20: f64,
+    /// With BTYD features: the BTYD model alone, and the model fitted the same way without
+    /// them (`btyd_evidence`).
+    pub btyd_alone: Option<Metrics>,
+    pub without_btyd: Option<Metrics>,
 }
 
 fn predict(scaling: &[FeatureScaling], model: &LinearModel, s: &Snapshot) -> Result<Vec<f64>> {
@@ -56,6 +61,22 @@ pub fn backtest(p: &Pipeline, engine: &mut dyn Backend) -> Result<Vec<BacktestRo
             procedure::fit_procedure(&p.train, &p.features, &train_refs, snaps.get(val), &refit)?;
         let test = snaps.get(cutoff);
         let prob = predict(&fitted.scaling, &fitted.model, test)?;
+        let without_btyd = match btyd_evidence::without_btyd(&p.features) {
+            Some(specs) => {
+                let f = procedure::fit_procedure(
+                    &p.train,
+                    &specs,
+                    &train_refs,
+                    snaps.get(val),
+                    &refit,
+                )?;
+                Some(Metrics::compute(
+                    &predict(&f.scaling, &f.model, test)?,
+                    &test.labels,
+                ))
+            }
+            None => None,
+        };
         let prev = match &previous {
             Some((s, m)) => Some(Metrics::compute(&predict(s, m, test)?, &test.labels)),
             None => None,
@@ -68,6 +89,8 @@ pub fn backtest(p: &Pipeline, engine: &mut dyn Backend) -> Result<Vec<BacktestRo
             model: Metrics::compute(&prob, &test.labels),
             recency: Metrics::ranking_only(&recency_scores(test)?, &test.labels),
             previous: prev,
+            btyd_alone: btyd_evidence::alone(&p.features, test)?,
+            without_btyd,
             lost_value_caught_at_20: metrics::lost_value_caught(
                 &value_at_risk(test, &prob)?,
                 &test.lost_value,
@@ -84,11 +107,27 @@ pub fn to_frame(rows: &[BacktestRow]) -> Result<DataFrame> {
     let f = |get: &dyn Fn(&BacktestRow) -> f64| -> Vec<f64> {
         rows.iter().map(|r| (get(r) * 1e4).round() / 1e4).collect()
     };
-    let opt = |get: &dyn Fn(&Metrics) -> f64| -> Vec<Option<f64>> {
+    let opt = |which: fn(&BacktestRow) -> Option<&Metrics>,
+               get: fn(&Metrics) -> f64|
+     -> Vec<Option<f64>> {
         rows.iter()
-            .map(|r| r.previous.as_ref().map(|m| (get(m) * 1e4).round() / 1e4))
+            .map(|r| {
+                which(r)
+                    .map(get)
+                    .filter(|v| v.is_finite())
+                    .map(|v| (v * 1e4).round() / 1e4)
+            })
             .collect()
     };
+    fn previous(r: &BacktestRow) -> Option<&Metrics> {
+        r.previous.as_ref()
+    }
+    fn alone(r: &BacktestRow) -> Option<&Metrics> {
+        r.btyd_alone.as_ref()
+    }
+    fn without(r: &BacktestRow) -> Option<&Metrics> {
+        r.without_btyd.as_ref()
+    }
     DataFrame::new_infer_height(vec![
         Column::new(
             "cutoff".into(),
@@ -130,8 +169,19 @@ pub fn to_frame(rows: &[BacktestRow]) -> Result<DataFrame> {
         ),
         Column::new("recency_roc_auc".into(), f(&|r| r.recency.roc_auc)),
         Column::new("recency_pr_auc".into(), f(&|r| r.recency.pr_auc)),
-        Column::new("previous_model_roc_auc".into(), opt(&|m| m.roc_auc)),
-        Column::new("previous_model_log_loss".into(), opt(&|m| m.log_loss)),
+        Column::new(
+            "previous_model_roc_auc".into(),
+            opt(previous, |m| m.roc_auc),
+        ),
+        Column::new(
+            "previous_model_log_loss".into(),
+            opt(previous, |m| m.log_loss),
+        ),
+        // Log loss of a ranking-only score (P(alive), expected purchases) is not defined: null.
+        Column::new("btyd_alone_roc_auc".into(), opt(alone, |m| m.roc_auc)),
+        Column::new("btyd_alone_log_loss".into(), opt(alone, |m| m.log_loss)),
+        Column::new("without_btyd_roc_auc".into(), opt(without, |m| m.roc_auc)),
+        Column::new("without_btyd_log_loss".into(), opt(without, |m| m.log_loss)),
         Column::new(
             "beats_recency".into(),
             rows.iter()
@@ -142,10 +192,12 @@ pub fn to_frame(rows: &[BacktestRow]) -> Result<DataFrame> {
     .engine(|| "building the backtest table".into())
 }
 
-/// A fixed-width table for the terminal.
+/// A fixed-width table for the terminal; with BTYD features, the BTYD model alone and the
+/// model without them (ROC AUC, log loss) follow.
 pub fn render(rows: &[BacktestRow]) -> String {
+    let btyd = rows.iter().any(|r| r.btyd_alone.is_some());
     let mut s = format!(
-        "{:<10}  {:>6}  {:>6}  {:>7}  {:>7}  {:>7}  {:>6}  {:>8}  {:>8}  {:>8}\n",
+        "{:<10}  {:>6}  {:>6}  {:>7}  {:>7}  {:>7}  {:>6}  {:>8}  {:>8}  {:>8}",
         "cutoff",
         "rows",
         "churn",
@@ -157,6 +209,17 @@ pub fn render(rows: &[BacktestRow]) -> String {
         "previous",
         "lift@10"
     );
+    if btyd {
+        s.push_str(&format!(
+            "  {:>8}  {:>8}  {:>8}  {:>8}",
+            "BG/NBD", "BG/NBD", "no BTYD", "no BTYD"
+        ));
+        s.push_str(&format!(
+            "\n{:>87}  {:>8}  {:>8}  {:>8}",
+            "ROC AUC", "logloss", "ROC AUC", "logloss"
+        ));
+    }
+    s.push('\n');
     for r in rows {
         let prev = r
             .previous
@@ -164,7 +227,7 @@ pub fn render(rows: &[BacktestRow]) -> String {
             .map(|m| format!("{:.4}", m.roc_auc))
             .unwrap_or_else(|| "-".into());
         s.push_str(&format!(
-            "{:<10}  {:>6}  {:>5.1}%  {:>7.4}  {:>7.4}  {:>7.4}  {:>6.4}  {:>8.4}  {:>8}  {:>8.2}\n",
+            "{:<10}  {:>6}  {:>5.1}%  {:>7.4}  {:>7.4}  {:>7.4}  {:>6.4}  {:>8.4}  {:>8}  {:>8.2}",
             format_day(r.cutoff),
             r.model.rows,
             r.model.churn_rate * 100.0,
@@ -176,6 +239,21 @@ pub fn render(rows: &[BacktestRow]) -> String {
             prev,
             r.model.lift_at_10
         ));
+        if btyd {
+            let cell = |m: Option<&Metrics>, get: fn(&Metrics) -> f64| {
+                m.map(get)
+                    .filter(|v| v.is_finite())
+                    .map_or_else(|| "-".to_string(), |v| format!("{v:.4}"))
+            };
+            s.push_str(&format!(
+                "  {:>8}  {:>8}  {:>8}  {:>8}",
+                cell(r.btyd_alone.as_ref(), |m| m.roc_auc),
+                cell(r.btyd_alone.as_ref(), |m| m.log_loss),
+                cell(r.without_btyd.as_ref(), |m| m.roc_auc),
+                cell(r.without_btyd.as_ref(), |m| m.log_loss),
+            ));
+        }
+        s.push('\n');
     }
     s
 }

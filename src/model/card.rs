@@ -149,6 +149,7 @@ pub fn render(a: &ModelArtifact) -> String {
         let _ = writeln!(s, "| {} | {:?} | {w:.4} | {words} |", f.name, f.transform);
     }
     let _ = writeln!(s, "\nIntercept {intercept:.4}.\n");
+    btyd_section(&mut s, &t.btyd_fits);
     let _ = writeln!(
         s,
         "## Validation ({}, cutoff {})\n",
@@ -244,6 +245,37 @@ pub fn render(a: &ModelArtifact) -> String {
         a.max_iterations
     );
     s
+}
+
+/// The BTYD models behind the BTYD features, one row per cutoff: each snapshot's columns come
+/// from the fit on its own day's data only.
+fn btyd_section(s: &mut String, fits: &[crate::model::artifact::BtydFit]) {
+    if fits.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "### BTYD models\n\nFitted by maximum likelihood at each cutoff on every customer's \
+         repeat-purchase summary up to it (days).\n\n| as of | model | r | alpha | a | b | \
+         customers | distinct summaries | log-likelihood |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for f in fits {
+        let (p, fit) = (&f.fit.params, &f.fit);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {} | {} | {:.1} |",
+            f.as_of,
+            fit.kind.name(),
+            p.r,
+            p.alpha,
+            p.a,
+            p.b,
+            fit.customers,
+            fit.distinct,
+            fit.log_likelihood
+        );
+    }
+    s.push('\n');
 }
 
 /// Writes `models/<id>/card.md` atomically.

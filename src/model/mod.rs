@@ -3,6 +3,7 @@
 
 pub mod artifact;
 pub mod backtest;
+pub mod btyd_evidence;
 pub mod calibration;
 pub mod card;
 pub mod cutoffs;

@@ -143,6 +143,7 @@ mod tests {
             customer_ids: vec!["a".into(), "b".into(), "c".into(), "d".into()],
             names: vec!["purchase_cycle_days".into()],
             values: vec![vec![1.0, f64::NAN, 3.0, 7.0]],
+            btyd: Vec::new(),
         };
         let idx: Vec<usize> = (0..4).collect();
         let rows = [(&table, idx.as_slice())];

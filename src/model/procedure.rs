@@ -45,17 +45,70 @@ pub fn fit_procedure(
     val: &Snapshot,
     refit: &[&Snapshot],
 ) -> Result<Fitted> {
+    let Chosen {
+        alpha,
+        grid,
+        oot_raw,
+        calibration,
+        validation_probabilities,
+    } = choose(settings, specs, train, val)?;
+    let correct = |m: LinearModel| match &calibration.correction {
+        Some(c) => calibration::apply_platt(&m, c),
+        None => m,
+    };
+    let params = fit_params(settings, alpha);
+    let scaling = preprocess::fit(specs, &rows_of(refit))?;
+    let rows: usize = refit.iter().map(|s| s.population).sum();
+    let (x_f, y_f) = fit_rows(&scaling, refit, settings)?;
+    // The refit adds one cutoff to the same features: start it from the chosen out-of-time fit.
+    let final_raw = fit::fit_from(&x_f, &y_f, params, Some(&oot_raw))?;
+    let fitted_rows = y_f.len();
+    let model = correct(final_raw);
+    Ok(Fitted {
+        alpha,
+        grid,
+        validation_probabilities,
+        calibration,
+        scaling,
+        model,
+        rows,
+        fitted_rows,
+    })
+}
+
+/// The procedure's out-of-time half, which a comparison on the validation snapshot needs alone
+/// (no refit): the chosen strength, the grid, the chosen out-of-time fit, the calibration and
+/// the calibrated validation probabilities.
+pub struct Chosen {
+    pub alpha: f64,
+    pub grid: Vec<GridPoint>,
+    pub oot_raw: LinearModel,
+    pub calibration: Calibration,
+    pub validation_probabilities: Vec<f64>,
+}
+
+fn fit_params(settings: &TrainSettings, alpha: f64) -> FitParams {
+    FitParams {
+        alpha,
+        max_iterations: settings.max_iterations,
+        gradient_tolerance: 1e-4,
+    }
+}
+
+/// The grid on `train` judged on `val`, and the calibration (see [`fit_procedure`]).
+pub fn choose(
+    settings: &TrainSettings,
+    specs: &[FeatureSpec],
+    train: &[&Snapshot],
+    val: &Snapshot,
+) -> Result<Chosen> {
     if val.rows.is_empty() {
         return Err(Error::Data(format!(
             "no active customers at the validation cutoff {}",
             crate::util::dates::format_day(val.cutoff)
         )));
     }
-    let params = |alpha| FitParams {
-        alpha,
-        max_iterations: settings.max_iterations,
-        gradient_tolerance: 1e-4,
-    };
+    let params = |alpha| fit_params(settings, alpha);
     let oot_scaling = preprocess::fit(specs, &rows_of(train))?;
     let (x_t, y_t) = fit_rows(&oot_scaling, train, settings)?;
     let val_rows = rows_of(&[val]);
@@ -128,27 +181,12 @@ pub fn fit_procedure(
         &val_pair,
         earlier_pair.as_ref(),
     );
-    let correct = |m: LinearModel| match &calibration.correction {
-        Some(c) => calibration::apply_platt(&m, c),
-        None => m,
-    };
-
-    let scaling = preprocess::fit(specs, &rows_of(refit))?;
-    let rows: usize = refit.iter().map(|s| s.population).sum();
-    let (x_f, y_f) = fit_rows(&scaling, refit, settings)?;
-    // The refit adds one cutoff to the same features: start it from the chosen out-of-time fit.
-    let final_raw = fit::fit_from(&x_f, &y_f, params(alpha), Some(&oot_raw))?;
-    let fitted_rows = y_f.len();
-    let model = correct(final_raw);
-    Ok(Fitted {
+    Ok(Chosen {
         alpha,
         grid,
-        validation_probabilities: p_val,
+        oot_raw,
         calibration,
-        scaling,
-        model,
-        rows,
-        fitted_rows,
+        validation_probabilities: p_val,
     })
 }
 

@@ -202,6 +202,7 @@ mod tests {
             customer_ids: (0..n).map(|i| format!("c{i}").into()).collect(),
             names: vec!["x".into()],
             values: vec![(0..n).map(|i| i as f64).collect()],
+            btyd: Vec::new(),
         };
         let labels: Vec<bool> = (0..n).map(|i: usize| i.is_multiple_of(4)).collect();
         Snapshot {
@@ -224,6 +225,7 @@ mod tests {
             customer_ids: (0..n).map(|i| format!("c{i}").into()).collect(),
             names: vec!["x".into()],
             values: vec![(0..n).map(|i| i as f64).collect()],
+            btyd: Vec::new(),
         };
         let labels: Vec<bool> = (0..n).map(|i: usize| i.is_multiple_of(4)).collect();
         let snap = Snapshot {

@@ -11,14 +11,14 @@ use crate::error::{Error, Result};
 use crate::features::{self, spec};
 use crate::label;
 use crate::model::artifact::{
-    Baseline, FORMAT_VERSION, ModelArtifact, ModelMetrics, Population, TrainingData,
+    Baseline, BtydFit, FORMAT_VERSION, ModelArtifact, ModelMetrics, Population, TrainingData,
 };
-use crate::model::card;
 use crate::model::cutoffs::{self, Plan};
 use crate::model::metrics::{self, Metrics};
 use crate::model::procedure;
 use crate::model::registry::{Decision, Registry};
 use crate::model::snapshot::{self, Snapshot};
+use crate::model::{btyd_evidence, card};
 use crate::model::{gate, sections};
 use crate::util::dates::format_day;
 use crate::util::hashing::hex;
@@ -251,6 +251,7 @@ pub fn train(
         name: "recency alone".into(),
         metrics: Metrics::ranking_only(&recency_scores(val)?, &val.labels),
     }];
+    baselines.extend(btyd_baselines(p, &train, val)?);
     // Pipelines may share a models folder: the registry is read, judged against and written
     // under its lock, so no other decision lands in between and none is lost.
     let _registry_lock = crate::warehouse::lock::WorkdirLock::registry(&p.models_dir)?;
@@ -290,6 +291,8 @@ pub fn train(
         min_history_relaxed: known.relaxed,
         training_cutoffs: refit.iter().map(|s| format_day(s.cutoff)).collect(),
         validation_cutoff: format_day(val.cutoff),
+        // The refit's snapshots are every cutoff, the validation one included.
+        btyd_fits: refit.iter().flat_map(|s| BtydFit::of(&s.table)).collect(),
         rows: fitted.rows,
         fitted_rows: fitted.fitted_rows,
         sampled: fitted.fitted_rows < fitted.rows,
@@ -351,6 +354,27 @@ pub fn train(
         decision,
         reason,
     })
+}
+
+/// With BTYD features, the BTYD model alone and the pipeline's model fitted without them, on
+/// the validation snapshot (`btyd_evidence`); nothing otherwise.
+fn btyd_baselines(p: &Pipeline, train: &[&Snapshot], val: &Snapshot) -> Result<Vec<Baseline>> {
+    let mut out = Vec::new();
+    if let Some(m) = btyd_evidence::alone(&p.features, val)? {
+        out.push(Baseline {
+            name: btyd_evidence::ALONE.into(),
+            metrics: m,
+        });
+    }
+    if let Some(specs) = btyd_evidence::without_btyd(&p.features) {
+        // Only its validation probabilities are compared: no refit.
+        let without = procedure::choose(&p.train, &specs, train, val)?;
+        out.push(Baseline {
+            name: btyd_evidence::WITHOUT.into(),
+            metrics: Metrics::compute(&without.validation_probabilities, &val.labels),
+        });
+    }
+    Ok(out)
 }
 
 /// Decile bins of every model feature's transformed values over the population as of `last`,

@@ -139,6 +139,7 @@ pub fn score_with(
     )?;
     // Only the scored accounts are needed from here on: the outputs of millions of accounts
     // are built next, and tonight's features and model inputs would double the peak.
+    let btyd_fits = crate::model::artifact::BtydFit::of(&table);
     drop(c);
     drop(table);
     crate::util::memory::give_back();
@@ -161,6 +162,7 @@ pub fn score_with(
         further_qualifying: built.beyond_capacity.len(),
         warnings,
         currency: s.currency.clone(),
+        btyd_fits,
     };
     // Tonight's list state, saved by the caller once every output is in place.
     let state = list_state(&outcome, as_of, key_last_seen);

@@ -97,6 +97,8 @@ pub struct ScoreOutcome {
     pub warnings: Vec<String>,
     /// The currency label for money in the report ("" for none).
     pub currency: String,
+    /// The BTYD models fitted tonight that the scored BTYD features come from.
+    pub btyd_fits: Vec<crate::model::artifact::BtydFit>,
 }
 
 impl ScoreOutcome {

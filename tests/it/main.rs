@@ -2,6 +2,7 @@
 
 mod bad_inputs;
 mod btyd_features;
+mod btyd_sql;
 mod cli_help;
 #[cfg(feature = "distributed")]
 mod cluster;

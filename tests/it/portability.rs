@@ -147,3 +147,55 @@ proptest! {
         agree(&rows, files, as_of_shift, EngineKind::Ballista)?;
     }
 }
+
+/// The fitted BTYD models applied in SQL on DataFusion and Ballista (`target_partitions > 1`,
+/// the warehouse in three files) give the driver's BTYD features and scores within 1e-9.
+#[test]
+fn distributed_engines_apply_the_fitted_btyd_models_as_the_driver_does() {
+    use crate::btyd_sql::{assert_sql_applies_the_fits, bgnbd_rows, frame, specs};
+    let rows = bgnbd_rows(900, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let all = frame(&rows).with_row_index("row", None).collect().unwrap();
+    let parts: Vec<PathBuf> = (0..3u32)
+        .map(|k| {
+            let mut part = all
+                .clone()
+                .lazy()
+                .filter((col("row") % lit(3u32)).eq(lit(k)))
+                .select(
+                    [
+                        "customer_id",
+                        "ts",
+                        "amount",
+                        "quantity",
+                        "order_id",
+                        "product_id",
+                    ]
+                    .map(col),
+                )
+                .collect()
+                .unwrap();
+            let path = dir.path().join(format!("part-{k}.parquet"));
+            churnflow::write_parquet_file(&path, &mut part).unwrap();
+            path
+        })
+        .collect();
+    let mut reference = HistoryBackend::from_transactions(frame(&rows));
+    let table = churnflow::compute(&mut reference, &specs(), crate::btyd_sql::AS_OF, &[]).unwrap();
+    for kind in [EngineKind::DataFusion, EngineKind::Ballista] {
+        let mut other = DataFusionBackend::from_files(
+            &parts,
+            &settings(kind),
+            &dir.path().join(format!("scratch-{}", kind.name())),
+        )
+        .unwrap();
+        let mut query = |q: &str| {
+            other
+                .query(q)
+                .unwrap()
+                .sort(["customer_id"], SortMultipleOptions::default())
+                .unwrap()
+        };
+        assert_sql_applies_the_fits(&mut reference, &mut query, &table, kind.name());
+    }
+}

@@ -122,6 +122,7 @@ impl History {
             customer_ids,
             names: specs.iter().map(|s| s.name()).collect(),
             values,
+            btyd: Vec::new(),
         })
     }
 

@@ -314,6 +314,7 @@ pub(crate) fn read_table(
             .collect(),
         names,
         values,
+        btyd: Vec::new(),
     };
     match active_within {
         Some(days) => {

@@ -2,8 +2,10 @@
 //! running the portable SQL text ([`features`], [`facts`]) for every question. It is the
 //! reference the history backend is checked against, and the shape a distributed engine takes.
 
+pub mod btyd;
 pub mod facts;
 pub mod features;
+pub mod literal;
 
 use std::collections::HashMap;
 use std::path::Path;
