@@ -8,11 +8,16 @@ and recency on the same rows; this prints the table (markdown) and the medians.
     python3 bench/btyd_evidence.py --binary target/release/churnflow \
         --csv ../shared/bench/data/synth_1e6.csv [--csv ../shared/bench/data/synth_1e7.csv]
 
+With --speed RUNS: whole `run`s from CSV without and with the BTYD features (medians), and the
+BTYD fits' own share from the log.
+
 Only the Python standard library is used.
 """
 
 import argparse
 import csv
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,9 +35,7 @@ timestamp = "{timestamp}"
 amount = "amount"
 [[features]]
 builtin = "defaults"
-[[features]]
-builtin = "bgnbd"
-[label]
+{btyd}[label]
 horizon_days = 90
 [population]
 active_within_days = 365
@@ -56,14 +59,60 @@ def run(cmd):
     return time.perf_counter() - t
 
 
+def pipeline_text(workdir, data, timestamp, cutoffs, btyd):
+    return PIPELINE.format(workdir=workdir, csv=data.resolve(), timestamp=timestamp,
+                           cutoffs=cutoffs,
+                           btyd='[[features]]\nbuiltin = "bgnbd"\n' if btyd else "")
+
+
+def timestamp_column(data):
+    header = data.open().readline().strip().split(",")
+    return "date" if "date" in header else "order_date"
+
+
+FIT = re.compile(r"counted in ([0-9.]+) s\).*fitted in ([0-9.]+) s")
+
+
+def speed(binary, data, cutoffs, runs):
+    """Whole `run`s from CSV (fresh workdir each) without and with the BTYD features,
+    alternating; medians, and the BTYD share from the log (summary query + fit per as-of day)."""
+    timestamp = timestamp_column(data)
+    walls = {False: [], True: []}
+    shares = []
+    with tempfile.TemporaryDirectory(prefix="btyd-speed-") as tmp:
+        for i in range(runs):
+            for btyd in (False, True):
+                work = Path(tmp) / f"{i}-{btyd}"
+                work.mkdir()
+                pipeline = work / "pipeline.toml"
+                pipeline.write_text(pipeline_text(work / "work", data, timestamp, cutoffs, btyd))
+                t = time.perf_counter()
+                p = subprocess.run([str(binary), "--log-format", "json", "run", str(pipeline)],
+                                   capture_output=True, text=True)
+                wall = time.perf_counter() - t
+                if p.returncode != 0:
+                    sys.exit(f"run failed ({p.returncode})\n{p.stderr[-3000:]}")
+                walls[btyd].append(wall)
+                if btyd:
+                    fits = [tuple(map(float, m.groups())) for m in FIT.finditer(p.stderr)]
+                    shares.append((len(fits), sum(a for a, _ in fits), sum(f for _, f in fits)))
+                shutil.rmtree(work)
+    off, on = statistics.median(walls[False]), statistics.median(walls[True])
+    n, asked, fitted = shares[len(shares) // 2]
+    print(f"\n### {data.name}: whole run, median of {runs} (alternating)\n")
+    print("| features | run (s) |\n|---|---|")
+    print(f"| defaults | {off:.1f} |\n| defaults + bgnbd | {on:.1f} (+{(on / off - 1) * 100:.1f}%) |")
+    print(f"\nBTYD at {n} as-of days: summaries counted in {asked:.2f} s, fits {fitted:.2f} s in all "
+          f"({(asked + fitted) / on * 100:.1f}% of the run); the rest of the difference is the "
+          f"features themselves and the card's fit without them.")
+
+
 def evidence(binary, data, cutoffs, keep):
-    header = data.open().readline()
-    timestamp = "date" if "date" in header.split(",") else "order_date"
+    timestamp = timestamp_column(data)
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="btyd-evidence-"))
     work.mkdir(parents=True, exist_ok=True)
     pipeline = work / "pipeline.toml"
-    pipeline.write_text(PIPELINE.format(workdir=work / "work", csv=data.resolve(),
-                                        timestamp=timestamp, cutoffs=cutoffs))
+    pipeline.write_text(pipeline_text(work / "work", data, timestamp, cutoffs, True))
     ingest = run([binary, "-q", "ingest", pipeline])
     backtest = run([binary, "-q", "backtest", pipeline])
     with open(work / "work" / "backtest" / "backtest.csv", newline="", encoding="utf-8-sig") as f:
@@ -101,9 +150,14 @@ def main():
     ap.add_argument("--csv", action="append", required=True, type=Path)
     ap.add_argument("--cutoffs", type=int, default=6, help="training cutoffs per fit")
     ap.add_argument("--keep", help="work folder to keep (one --csv only)")
+    ap.add_argument("--speed", type=int, metavar="RUNS",
+                    help="instead: whole runs without and with the BTYD features, RUNS each")
     a = ap.parse_args()
     for data in a.csv:
-        evidence(a.binary, data, a.cutoffs, a.keep)
+        if a.speed:
+            speed(a.binary, data, a.cutoffs, a.speed)
+        else:
+            evidence(a.binary, data, a.cutoffs, a.keep)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ mod summary;
 
 pub use fit::{Fit, FitError, fit};
 pub use params::{Kind, Params};
-pub use predict::{expected_purchases, p_alive, p_no_purchase};
-pub use special::hyp2f1;
+pub use predict::{
+    expectation_hyp2f1, expected_purchases, expected_purchases_given, p_alive, p_no_purchase,
+};
 pub use summary::{Summary, Weighted, compress, merge};
 #[cfg(test)]
 mod cdnow;

@@ -44,6 +44,26 @@ pub fn p_no_purchase(kind: Kind, p: &Params, s: &Summary, h: f64) -> (f64, f64) 
 /// E[purchases in the next `h` | x, t_x, T], or `None` when the hypergeometric series does
 /// not converge (h far beyond every customer's age) or a = 1 exactly (the formula's pole).
 pub fn expected_purchases(kind: Kind, p: &Params, s: &Summary, h: f64) -> Option<f64> {
+    expected_purchases_given(kind, p, s, h, expectation_hyp2f1(kind, p, s.x, s.t, h)?)
+}
+
+/// The hypergeometric term of [`expected_purchases`], which depends on (x, T) only (not on
+/// t_x): computed once per distinct (x, T) where many customers share them, and in SQL
+/// joined as a table (`engine::sql::btyd`).
+pub fn expectation_hyp2f1(kind: Kind, p: &Params, x: f64, t: f64, h: f64) -> Option<f64> {
+    let k = k(kind);
+    let z = h / (p.alpha + t + h);
+    hyp2f1(p.r + x, p.b + x + k, p.a + p.b + x + k - 1.0, z)
+}
+
+/// [`expected_purchases`] given its hypergeometric term `f` ([`expectation_hyp2f1`]).
+pub fn expected_purchases_given(
+    kind: Kind,
+    p: &Params,
+    s: &Summary,
+    h: f64,
+    f: f64,
+) -> Option<f64> {
     let k = k(kind);
     let (r, a, b) = (p.r, p.a, p.b);
     let x = s.x;
@@ -51,8 +71,6 @@ pub fn expected_purchases(kind: Kind, p: &Params, s: &Summary, h: f64) -> Option
         return None;
     }
     let first = (a + b + x + k - 1.0) / (a - 1.0);
-    let z = h / (p.alpha + s.t + h);
-    let f = hyp2f1(r + x, b + x + k, a + b + x + k - 1.0, z)?;
     let second = 1.0 - f * ((p.alpha + s.t) / (p.alpha + s.t + h)).powf(r + x);
     let e = first * second * p_alive(kind, p, s);
     e.is_finite().then_some(e)

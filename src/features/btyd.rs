@@ -106,8 +106,10 @@ fn customer_summaries(table: &FeatureTable) -> Result<Vec<Option<Summary>>> {
         .collect())
 }
 
-/// What `fit` says for `output` over `h` days, per row: computed once per distinct summary of
-/// the fitted `rows` (every row's summary is one of them), then looked up.
+/// What `fit` says for `output` over `h` days, per row. The closed forms are computed per row
+/// (cheaper than hashing the summary); the hypergeometric term of the expected purchases,
+/// the one costly part, once per distinct (x, T) of the fitted `rows` (tens of thousands where
+/// there are a million customers: x and T are whole days) and looked up.
 fn column(
     fit: &Fit,
     output: BtydOutput,
@@ -115,38 +117,47 @@ fn column(
     rows: &[Weighted],
     summaries: &[Option<Summary>],
 ) -> Result<Vec<f64>> {
-    let key = |s: &Summary| (s.x.to_bits(), s.t_x.to_bits(), s.t.to_bits());
+    let (kind, p) = (fit.kind, &fit.params);
+    let diverges = |s: &Summary| {
+        Error::Data(format!(
+            "{}: the expected purchases of summary {s:?} over {h} days do not converge (the \
+             horizon is far beyond the fitted alpha = {})",
+            kind.name(),
+            p.alpha
+        ))
+    };
+    let key = |s: &Summary| (s.x.to_bits(), s.t.to_bits());
+    let hyp2f1: HashMap<(u64, u64), f64> = match output {
+        BtydOutput::ExpectedPurchases => {
+            let mut pairs: Vec<&Summary> = rows.iter().map(|w| &w.summary).collect();
+            pairs.sort_by_key(|s| key(s));
+            pairs.dedup_by_key(|s| key(s));
+            pairs
+                .par_iter()
+                .filter_map(|s| Some((key(s), btyd::expectation_hyp2f1(kind, p, s.x, s.t, h)?)))
+                .collect()
+        }
+        _ => HashMap::new(),
+    };
     let value = |s: &Summary| -> Result<f64> {
-        let p = &fit.params;
         Ok(match output {
-            BtydOutput::PAlive => btyd::p_alive(fit.kind, p, s),
+            BtydOutput::PAlive => btyd::p_alive(kind, p, s),
             BtydOutput::NoPurchaseLogit => {
-                let (none, some) = btyd::p_no_purchase(fit.kind, p, s, h);
+                let (none, some) = btyd::p_no_purchase(kind, p, s, h);
                 (none.ln() - some.ln()).clamp(-LOGIT_BOUND, LOGIT_BOUND)
             }
-            BtydOutput::ExpectedPurchases => btyd::expected_purchases(fit.kind, p, s, h)
-                .ok_or_else(|| {
-                    Error::Data(format!(
-                        "{}: the expected purchases of summary {s:?} over {h} days do not \
-                         converge (the horizon is far beyond the fitted alpha = {})",
-                        fit.kind.name(),
-                        p.alpha
-                    ))
-                })?,
+            BtydOutput::ExpectedPurchases => {
+                let f = match hyp2f1.get(&key(s)) {
+                    Some(f) => Some(*f),
+                    None => btyd::expectation_hyp2f1(kind, p, s.x, s.t, h),
+                };
+                f.and_then(|f| btyd::expected_purchases_given(kind, p, s, h, f))
+                    .ok_or_else(|| diverges(s))?
+            }
         })
     };
-    let by_summary: HashMap<_, f64> = rows
-        .par_iter()
-        .map(|w| Ok((key(&w.summary), value(&w.summary)?)))
-        .collect::<Result<_>>()?;
     summaries
         .par_iter()
-        .map(|s| match s {
-            None => Ok(f64::NAN),
-            Some(s) => match by_summary.get(&key(s)) {
-                Some(v) => Ok(*v),
-                None => value(s),
-            },
-        })
+        .map(|s| s.as_ref().map_or(Ok(f64::NAN), value))
         .collect()
 }

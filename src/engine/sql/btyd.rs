@@ -11,7 +11,7 @@
 //! summaries and joined as a `VALUES` table (thousands of rows where there are millions of
 //! customers).
 
-use crate::btyd::{Fit, Kind, Weighted, hyp2f1};
+use crate::btyd::{Fit, Kind, Weighted, expectation_hyp2f1};
 use crate::domain::feature::{BtydOutput, FeatureSpec, SUMMARY_SPECS};
 use crate::engine::sql::literal::number;
 
@@ -144,16 +144,13 @@ impl Exprs {
 /// `VALUES` rows; a pair whose series does not converge is left out (its customers get NULL,
 /// where the driver refuses the night).
 fn hypergeometric_rows(fit: &Fit, rows: &[Weighted], h: f64) -> String {
-    let p = &fit.params;
-    let k = k(fit.kind);
     let mut pairs: Vec<(f64, f64)> = rows.iter().map(|w| (w.summary.x, w.summary.t)).collect();
     pairs.sort_by(|a, b| a.partial_cmp(b).expect("summaries are finite"));
     pairs.dedup();
     let mut values: Vec<String> = pairs
         .iter()
         .filter_map(|&(x, t)| {
-            let z = h / (p.alpha + t + h);
-            let f = hyp2f1(p.r + x, p.b + x + k, p.a + p.b + x + k - 1.0, z)?;
+            let f = expectation_hyp2f1(fit.kind, &fit.params, x, t, h)?;
             f.is_finite()
                 .then(|| format!("({}, {}, {})", number(x), number(t), number(f)))
         })
