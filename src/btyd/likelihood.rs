@@ -59,24 +59,69 @@ impl XTerms {
     }
 }
 
+/// ln(α + d) and 1 / (α + d) for whole days d below the table's length: summaries in days
+/// share a few hundred values of T and t_x among a million rows, so the logarithms of a row
+/// are looked up (computed once per evaluation) rather than taken.
+struct DayLogs {
+    ln: Vec<f64>,
+    inv: Vec<f64>,
+}
+
+impl DayLogs {
+    /// Whole days up to this many get a table entry; longer or fractional ones are computed.
+    const MAX_DAYS: usize = 1 << 16;
+
+    fn new(alpha: f64, rows: &[Weighted]) -> DayLogs {
+        let longest = rows
+            .iter()
+            .map(|w| w.summary.t)
+            .fold(0.0f64, f64::max)
+            .min(Self::MAX_DAYS as f64) as usize;
+        let (ln, inv) = (0..=longest)
+            .map(|d| {
+                let v = alpha + d as f64;
+                (v.ln(), 1.0 / v)
+            })
+            .unzip();
+        DayLogs { ln, inv }
+    }
+
+    /// (ln(α + v), 1 / (α + v)).
+    fn get(&self, alpha: f64, v: f64) -> (f64, f64) {
+        let d = v as usize;
+        if d as f64 == v && d < self.ln.len() {
+            (self.ln[d], self.inv[d])
+        } else {
+            ((alpha + v).ln(), 1.0 / (alpha + v))
+        }
+    }
+}
+
 /// ln L of one summary, and d ln L / d ln θ for θ = (r, α, a, b).
-fn row(kind: Kind, p: &Params, xt: &XTerms, s: &Summary) -> (f64, [f64; 4]) {
+fn row(kind: Kind, p: &Params, xt: &XTerms, days: &DayLogs, s: &Summary) -> (f64, [f64; 4]) {
     let x = xt.x;
-    let a3 = -(p.r + x) * (p.alpha + s.t).ln();
+    let (ln_t, inv_t) = days.get(p.alpha, s.t);
+    let a3 = -(p.r + x) * ln_t;
     let dropout = kind == Kind::MbgNbd || x > 0.0;
-    // w4: the share of the likelihood from "dropped out after the last purchase".
-    let (mix, w4) = if dropout {
-        let a4 = p.a.ln() - xt.ln_m - (p.r + x) * (p.alpha + s.t_x).ln();
-        let m = a3.max(a4);
-        let (e3, e4) = ((a3 - m).exp(), (a4 - m).exp());
-        (m + (e3 + e4).ln(), e4 / (e3 + e4))
+    // w4: the share of the likelihood from "dropped out after the last purchase";
+    // ln(e^A3 + e^A4) = max + ln(1 + e^(min - max)), one exp and one ln_1p.
+    let (mix, w4, ln_tx, inv_tx) = if dropout {
+        let (ln_tx, inv_tx) = days.get(p.alpha, s.t_x);
+        let a4 = p.a.ln() - xt.ln_m - (p.r + x) * ln_tx;
+        let e = (-(a3 - a4).abs()).exp();
+        let w4 = if a4 >= a3 {
+            1.0 / (1.0 + e)
+        } else {
+            e / (1.0 + e)
+        };
+        (a3.max(a4) + e.ln_1p(), w4, ln_tx, inv_tx)
     } else {
-        (a3, 0.0)
+        (a3, 0.0, 0.0, 0.0)
     };
     let w3 = 1.0 - w4;
     let ll = xt.a1 + xt.a2 + mix;
-    let d_r = xt.d_r - w3 * (p.alpha + s.t).ln() - w4 * (p.alpha + s.t_x).ln();
-    let d_alpha = p.r / p.alpha - (p.r + x) * (w3 / (p.alpha + s.t) + w4 / (p.alpha + s.t_x));
+    let d_r = xt.d_r - w3 * ln_t - w4 * ln_tx;
+    let d_alpha = p.r / p.alpha - (p.r + x) * (w3 * inv_t + w4 * inv_tx);
     let d_a = xt.d_a + w4 / p.a;
     let d_b = xt.d_b - if dropout { w4 / xt.m } else { 0.0 };
     (ll, [d_r * p.r, d_alpha * p.alpha, d_a * p.a, d_b * p.b])
@@ -85,7 +130,8 @@ fn row(kind: Kind, p: &Params, xt: &XTerms, s: &Summary) -> (f64, [f64; 4]) {
 /// ln L of one summary (the tests' check against the paper's formula).
 #[cfg(test)]
 fn log_likelihood(kind: Kind, p: &Params, s: &Summary) -> f64 {
-    row(kind, p, &XTerms::new(kind, p, s.x), s).0
+    let days = DayLogs::new(p.alpha, &[]);
+    row(kind, p, &XTerms::new(kind, p, s.x), &days, s).0
 }
 
 /// Rows per parallel task: large enough that the per-task x-terms are amortised.
@@ -94,9 +140,10 @@ const CHUNK: usize = 8192;
 /// The weighted sum of ln L over `rows`, and its gradient in ln θ; chunks of rows in parallel,
 /// summed in chunk order (the same sums on any number of threads).
 pub fn total(kind: Kind, p: &Params, rows: &[Weighted]) -> (f64, [f64; 4]) {
+    let days = DayLogs::new(p.alpha, rows);
     let parts: Vec<(f64, [f64; 4])> = rows
         .par_chunks(CHUNK)
-        .map(|chunk| chunk_total(kind, p, chunk))
+        .map(|chunk| chunk_total(kind, p, &days, chunk))
         .collect();
     parts
         .into_iter()
@@ -108,7 +155,7 @@ pub fn total(kind: Kind, p: &Params, rows: &[Weighted]) -> (f64, [f64; 4]) {
         })
 }
 
-fn chunk_total(kind: Kind, p: &Params, rows: &[Weighted]) -> (f64, [f64; 4]) {
+fn chunk_total(kind: Kind, p: &Params, days: &DayLogs, rows: &[Weighted]) -> (f64, [f64; 4]) {
     let mut ll = 0.0;
     let mut grad = [0.0; 4];
     let mut xt: Option<XTerms> = None;
@@ -116,7 +163,7 @@ fn chunk_total(kind: Kind, p: &Params, rows: &[Weighted]) -> (f64, [f64; 4]) {
         if xt.as_ref().is_none_or(|t| t.x != w.summary.x) {
             xt = Some(XTerms::new(kind, p, w.summary.x));
         }
-        let (l, g) = row(kind, p, xt.as_ref().expect("set above"), &w.summary);
+        let (l, g) = row(kind, p, xt.as_ref().expect("set above"), days, &w.summary);
         ll += w.weight * l;
         for (acc, gi) in grad.iter_mut().zip(g) {
             *acc += w.weight * gi;
@@ -141,6 +188,37 @@ mod tests {
             s(4.0, 25.5, 27.0, 1.0),
             s(4.0, 3.0, 39.0, 2.0),
         ]
+    }
+
+    #[test]
+    fn looked_up_day_logarithms_give_the_computed_likelihood() {
+        // Whole days go through the table, the rest are computed; `log_likelihood` computes all.
+        let p = Params {
+            r: 0.83,
+            alpha: 22.0,
+            a: 1.2,
+            b: 7.9,
+        };
+        let mut rows = rows();
+        rows.push(Weighted {
+            summary: Summary {
+                x: 7.0,
+                t_x: 400.0,
+                t: 700.0,
+            },
+            weight: 3.0,
+        });
+        for kind in [Kind::BgNbd, Kind::MbgNbd] {
+            let want: f64 = rows
+                .iter()
+                .map(|w| w.weight * log_likelihood(kind, &p, &w.summary))
+                .sum();
+            let got = total(kind, &p, &rows).0;
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs(),
+                "{kind:?}: {got} vs {want}"
+            );
+        }
     }
 
     #[test]
