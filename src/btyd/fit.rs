@@ -96,6 +96,8 @@ struct Memo {
 struct Problem<'a> {
     kind: Kind,
     rows: &'a [Weighted],
+    /// The scale the days were multiplied by (`likelihood::total_in`).
+    unit: f64,
     total_weight: f64,
     memo: &'a RefCell<Memo>,
 }
@@ -114,7 +116,7 @@ impl Problem<'_> {
         if !params.is_usable() {
             return (f64::INFINITY, [0.0; 4]);
         }
-        let (ll, grad) = likelihood::total(self.kind, &params, self.rows);
+        let (ll, grad) = likelihood::total_in(self.kind, &params, self.rows, self.unit);
         let cost = -ll / self.total_weight;
         let grad = grad.map(|g| -g / self.total_weight);
         self.memo.borrow_mut().last = Some((theta, cost, grad));
@@ -184,6 +186,7 @@ pub fn fit(kind: Kind, rows: &[Weighted]) -> Result<Fit, FitError> {
     let problem = Problem {
         kind,
         rows: &scaled,
+        unit: scale,
         total_weight,
         memo: &memo,
     };
@@ -253,6 +256,7 @@ fn problem_ref<'a>(p: &'a Problem<'a>) -> Problem<'a> {
     Problem {
         kind: p.kind,
         rows: p.rows,
+        unit: p.unit,
         total_weight: p.total_weight,
         memo: p.memo,
     }

@@ -59,10 +59,13 @@ impl XTerms {
     }
 }
 
-/// ln(α + d) and 1 / (α + d) for whole days d below the table's length: summaries in days
+/// ln(α + d·unit) and 1 / (α + d·unit) for whole d below the table's length: summaries in days
 /// share a few hundred values of T and t_x among a million rows, so the logarithms of a row
 /// are looked up (computed once per evaluation) rather than taken.
 struct DayLogs {
+    /// The scale the fit multiplied the days by: a value is looked up only when it is exactly
+    /// d·unit, so the table gives the very value the logarithm would.
+    unit: f64,
     ln: Vec<f64>,
     inv: Vec<f64>,
 }
@@ -71,25 +74,23 @@ impl DayLogs {
     /// Whole days up to this many get a table entry; longer or fractional ones are computed.
     const MAX_DAYS: usize = 1 << 16;
 
-    fn new(alpha: f64, rows: &[Weighted]) -> DayLogs {
-        let longest = rows
-            .iter()
-            .map(|w| w.summary.t)
-            .fold(0.0f64, f64::max)
+    fn new(alpha: f64, unit: f64, rows: &[Weighted]) -> DayLogs {
+        let longest = (rows.iter().map(|w| w.summary.t).fold(0.0f64, f64::max) / unit)
+            .round()
             .min(Self::MAX_DAYS as f64) as usize;
         let (ln, inv) = (0..=longest)
             .map(|d| {
-                let v = alpha + d as f64;
+                let v = alpha + d as f64 * unit;
                 (v.ln(), 1.0 / v)
             })
             .unzip();
-        DayLogs { ln, inv }
+        DayLogs { unit, ln, inv }
     }
 
     /// (ln(α + v), 1 / (α + v)).
     fn get(&self, alpha: f64, v: f64) -> (f64, f64) {
-        let d = v as usize;
-        if d as f64 == v && d < self.ln.len() {
+        let d = (v / self.unit).round() as usize;
+        if d < self.ln.len() && d as f64 * self.unit == v {
             (self.ln[d], self.inv[d])
         } else {
             ((alpha + v).ln(), 1.0 / (alpha + v))
@@ -130,7 +131,7 @@ fn row(kind: Kind, p: &Params, xt: &XTerms, days: &DayLogs, s: &Summary) -> (f64
 /// ln L of one summary (the tests' check against the paper's formula).
 #[cfg(test)]
 fn log_likelihood(kind: Kind, p: &Params, s: &Summary) -> f64 {
-    let days = DayLogs::new(p.alpha, &[]);
+    let days = DayLogs::new(p.alpha, 1.0, &[]);
     row(kind, p, &XTerms::new(kind, p, s.x), &days, s).0
 }
 
@@ -140,7 +141,13 @@ const CHUNK: usize = 8192;
 /// The weighted sum of ln L over `rows`, and its gradient in ln θ; chunks of rows in parallel,
 /// summed in chunk order (the same sums on any number of threads).
 pub fn total(kind: Kind, p: &Params, rows: &[Weighted]) -> (f64, [f64; 4]) {
-    let days = DayLogs::new(p.alpha, rows);
+    total_in(kind, p, rows, 1.0)
+}
+
+/// [`total`] of rows whose ages are mostly whole multiples of `unit` (days times the fit's
+/// scale).
+pub fn total_in(kind: Kind, p: &Params, rows: &[Weighted], unit: f64) -> (f64, [f64; 4]) {
+    let days = DayLogs::new(p.alpha, unit, rows);
     let parts: Vec<(f64, [f64; 4])> = rows
         .par_chunks(CHUNK)
         .map(|chunk| chunk_total(kind, p, &days, chunk))
@@ -217,6 +224,28 @@ mod tests {
             assert!(
                 (got - want).abs() <= 1e-12 * want.abs(),
                 "{kind:?}: {got} vs {want}"
+            );
+            // Days scaled as the fit scales them are looked up too, to the same value.
+            let unit = 0.137;
+            let scaled: Vec<Weighted> = rows
+                .iter()
+                .map(|w| Weighted {
+                    summary: Summary {
+                        x: w.summary.x,
+                        t_x: w.summary.t_x * unit,
+                        t: w.summary.t * unit,
+                    },
+                    weight: w.weight,
+                })
+                .collect();
+            let direct: f64 = scaled
+                .iter()
+                .map(|w| w.weight * log_likelihood(kind, &p, &w.summary))
+                .sum();
+            let got = total_in(kind, &p, &scaled, unit).0;
+            assert!(
+                (got - direct).abs() <= 1e-12 * direct.abs(),
+                "{kind:?}: {got} vs {direct}"
             );
         }
     }
