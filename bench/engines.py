@@ -122,9 +122,11 @@ def main():
     ap.add_argument("--partitions", type=int, default=2, help="[engine] target_partitions")
     ap.add_argument("--work", type=Path, default=Path("/tmp/churnflow-engines"))
     ap.add_argument("--json", type=Path, help="write every measurement here")
+    ap.add_argument("--binary", type=Path, default=ROOT / "target" / "release" / "churnflow",
+                    help="a release build with `--features distributed`")
     args = ap.parse_args()
 
-    binary = ROOT / "target" / "release" / "churnflow"
+    binary = args.binary
     args.work.mkdir(parents=True, exist_ok=True)
     log = args.work / "bench.log"
     if args.csv:
