@@ -59,6 +59,31 @@ pub fn alone(specs: &[FeatureSpec], s: &Snapshot) -> Result<Option<Metrics>> {
     }))
 }
 
+/// With BTYD features, the BTYD model alone and the pipeline's model fitted without them, on
+/// the validation snapshot (`btyd_evidence`); nothing otherwise.
+pub fn baselines(
+    p: &crate::config::Pipeline,
+    train: &[&Snapshot],
+    val: &Snapshot,
+) -> Result<Vec<crate::model::artifact::Baseline>> {
+    let mut out = Vec::new();
+    if let Some(m) = alone(&p.features, val)? {
+        out.push(crate::model::artifact::Baseline {
+            name: ALONE.into(),
+            metrics: m,
+        });
+    }
+    if let Some(specs) = without_btyd(&p.features) {
+        // Only its validation probabilities are compared: no refit.
+        let without = crate::model::procedure::choose(&p.train, &specs, train, val)?;
+        out.push(crate::model::artifact::Baseline {
+            name: WITHOUT.into(),
+            metrics: Metrics::compute(&without.validation_probabilities, &val.labels),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

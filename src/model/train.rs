@@ -251,7 +251,7 @@ pub fn train(
         name: "recency alone".into(),
         metrics: Metrics::ranking_only(&recency_scores(val)?, &val.labels),
     }];
-    baselines.extend(btyd_baselines(p, &train, val)?);
+    baselines.extend(btyd_evidence::baselines(p, &train, val)?);
     // Pipelines may share a models folder: the registry is read, judged against and written
     // under its lock, so no other decision lands in between and none is lost.
     let _registry_lock = crate::warehouse::lock::WorkdirLock::registry(&p.models_dir)?;
@@ -354,27 +354,6 @@ pub fn train(
         decision,
         reason,
     })
-}
-
-/// With BTYD features, the BTYD model alone and the pipeline's model fitted without them, on
-/// the validation snapshot (`btyd_evidence`); nothing otherwise.
-fn btyd_baselines(p: &Pipeline, train: &[&Snapshot], val: &Snapshot) -> Result<Vec<Baseline>> {
-    let mut out = Vec::new();
-    if let Some(m) = btyd_evidence::alone(&p.features, val)? {
-        out.push(Baseline {
-            name: btyd_evidence::ALONE.into(),
-            metrics: m,
-        });
-    }
-    if let Some(specs) = btyd_evidence::without_btyd(&p.features) {
-        // Only its validation probabilities are compared: no refit.
-        let without = procedure::choose(&p.train, &specs, train, val)?;
-        out.push(Baseline {
-            name: btyd_evidence::WITHOUT.into(),
-            metrics: Metrics::compute(&without.validation_probabilities, &val.labels),
-        });
-    }
-    Ok(out)
 }
 
 /// Decile bins of every model feature's transformed values over the population as of `last`,
