@@ -49,5 +49,10 @@ pub fn tell_scored(p: &Pipeline, outcome: &ScoreOutcome, out: out::Out) {
 
 /// Opens the pipeline's engine (`[engine] kind`) over its warehouse.
 pub fn engine(p: &Pipeline) -> Result<Box<dyn Backend>> {
-    crate::engine::open(&p.warehouse_dir(), &p.engine, &p.engine_scratch_dir())
+    crate::engine::open(
+        &p.warehouse_dir(),
+        &p.engine,
+        &p.engine_scratch_dir(),
+        Some(&p.history_state_dir()),
+    )
 }

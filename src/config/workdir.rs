@@ -41,6 +41,11 @@ impl Pipeline {
         self.workdir.join("state").join("lists")
     }
 
+    /// The history engine's state between nights (`history.bin`).
+    pub fn history_state_dir(&self) -> PathBuf {
+        self.workdir.join("state").join("history")
+    }
+
     /// The backtest's table.
     pub fn backtest_file(&self) -> PathBuf {
         self.workdir.join("backtest").join("backtest.csv")

@@ -30,13 +30,18 @@ pub use sql::SqlBackend;
 
 /// Opens the warehouse at `warehouse` with the engine `settings` name. DataFusion and Ballista
 /// write query results under `scratch` (a folder every executor can reach, like the warehouse).
+/// The history engine keeps its history between nights in `history_state` when given.
 pub fn open(
     warehouse: &Path,
     settings: &EngineSettings,
     scratch: &Path,
+    history_state: Option<&Path>,
 ) -> Result<Box<dyn Backend>> {
     Ok(match settings.kind {
-        EngineKind::History => Box::new(HistoryBackend::open(warehouse)?),
+        EngineKind::History => Box::new(match history_state {
+            Some(dir) => HistoryBackend::open_with_state(warehouse, dir)?,
+            None => HistoryBackend::open(warehouse)?,
+        }),
         EngineKind::Polars => Box::new(SqlBackend::open(warehouse)?),
         #[cfg(feature = "distributed")]
         EngineKind::DataFusion | EngineKind::Ballista => Box::new(

@@ -30,9 +30,13 @@ fn features_match_hand_computed_values() {
     churnflow::ingest(&p).unwrap();
     // Both ways of computing them: the in-memory history (default) and the portable SQL.
     for kind in EngineKind::available_kinds() {
-        let mut engine =
-            churnflow::open_engine(&p.warehouse_dir(), &kind.into(), &p.engine_scratch_dir())
-                .unwrap();
+        let mut engine = churnflow::open_engine(
+            &p.warehouse_dir(),
+            &kind.into(),
+            &p.engine_scratch_dir(),
+            None,
+        )
+        .unwrap();
         check_hand_computed(engine.as_mut());
     }
 }

@@ -311,9 +311,13 @@ fn winback_matches_a_hand_computed_list() {
     // Both ways: the in-memory history (default) and the portable SQL.
     use churnflow::EngineKind;
     for kind in EngineKind::available_kinds() {
-        let mut engine =
-            churnflow::open_engine(&p.warehouse_dir(), &kind.into(), &p.engine_scratch_dir())
-                .unwrap();
+        let mut engine = churnflow::open_engine(
+            &p.warehouse_dir(),
+            &kind.into(),
+            &p.engine_scratch_dir(),
+            None,
+        )
+        .unwrap();
         check_winback(engine.as_mut());
     }
 }

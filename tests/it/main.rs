@@ -14,6 +14,7 @@ mod features_fixture;
 mod floors;
 mod formats;
 mod fuzz_regressions;
+mod history_state;
 mod ingest;
 mod lists;
 mod model_lifecycle;

@@ -142,7 +142,8 @@ fn backtest_beats_recency_and_labels_agree_with_the_ground_truth() {
     use churnflow::parse_day;
     let p = Pipeline::load(&pipeline).unwrap();
     let mut engine =
-        churnflow::open_engine(&p.warehouse_dir(), &p.engine, &p.engine_scratch_dir()).unwrap();
+        churnflow::open_engine(&p.warehouse_dir(), &p.engine, &p.engine_scratch_dir(), None)
+            .unwrap();
     let (_, last) = engine.day_range().unwrap();
     let cutoff = parse_day("2024-03-31").unwrap();
     let s = churnflow::snapshot(&p, engine.as_mut(), cutoff, last).unwrap();

@@ -176,7 +176,8 @@ fn the_population_is_the_open_window_before_the_night() {
     let p = churnflow::Pipeline::load(&pipeline).unwrap();
     churnflow().arg("ingest").arg(&pipeline).assert().success();
     let mut engine =
-        churnflow::open_engine(&p.warehouse_dir(), &p.engine, &p.engine_scratch_dir()).unwrap();
+        churnflow::open_engine(&p.warehouse_dir(), &p.engine, &p.engine_scratch_dir(), None)
+            .unwrap();
     let night = churnflow::parse_day("2024-12-31").unwrap();
     let t = churnflow::compute_active_for(&p, engine.as_mut(), night).unwrap();
     let ids: Vec<String> = t.customer_ids.iter().map(|c| c.to_string()).collect();

@@ -6,12 +6,15 @@
 
 mod build;
 mod kernels;
+mod merge;
 mod rows;
+mod state;
 
 pub use build::History;
 pub use kernels::needs_quantity;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use polars::prelude::LazyFrame;
 use rayon::prelude::*;
@@ -22,18 +25,41 @@ use crate::domain::table::FeatureTable;
 use crate::engine::backend::Backend;
 use crate::engine::sql::{SqlBackend, features as sql_text};
 use crate::error::Result;
+use crate::warehouse::manifest::Manifest;
 
 /// The in-memory history over an SQL backend for what it does not hold.
 pub struct HistoryBackend {
     sql: SqlBackend,
     /// Built on first use; dropped by [`Backend::release`].
     history: Option<History>,
+    /// Where the history is saved between nights, and the warehouse it describes.
+    saved: Option<Saving>,
+}
+
+/// The history state of a warehouse (`state.rs`): its file, and tonight's manifest.
+struct Saving {
+    file: PathBuf,
+    warehouse: PathBuf,
+    manifest: Manifest,
 }
 
 impl HistoryBackend {
     /// Opens the warehouse at `warehouse`; the history is read when first needed.
-    pub fn open(warehouse: &std::path::Path) -> Result<Self> {
+    pub fn open(warehouse: &Path) -> Result<Self> {
         Ok(Self::over(SqlBackend::open(warehouse)?))
+    }
+
+    /// Opens the warehouse at `warehouse` with its history state kept in `state_dir`: the
+    /// history is read from there and the batches committed since, and saved again when it
+    /// changed (see `state.rs` for when it is rebuilt from the parts instead).
+    pub fn open_with_state(warehouse: &Path, state_dir: &Path) -> Result<Self> {
+        let mut backend = Self::open(warehouse)?;
+        backend.saved = Some(Saving {
+            file: state::path_in(state_dir),
+            warehouse: warehouse.to_path_buf(),
+            manifest: Manifest::load(warehouse)?,
+        });
+        Ok(backend)
     }
 
     /// Wraps a frame in the canonical warehouse schema (used by tests).
@@ -42,7 +68,11 @@ impl HistoryBackend {
     }
 
     fn over(sql: SqlBackend) -> Self {
-        HistoryBackend { sql, history: None }
+        HistoryBackend {
+            sql,
+            history: None,
+            saved: None,
+        }
     }
 
     /// The history, built (again) if it is missing or lacks quantities `with_quantity` needs.
@@ -56,10 +86,90 @@ impl HistoryBackend {
             // The warehouse reads before it (day range, drift inputs) and the build's own
             // id maps are garbage by then; the history is held for the rest of training.
             crate::util::memory::give_back();
-            self.history = Some(History::build(self.sql.sources(), with_quantity)?);
+            self.history = Some(match &self.saved {
+                Some(saving) => saving.history(self.sql.sources(), with_quantity)?,
+                None => History::build(self.sql.sources(), with_quantity)?,
+            });
             crate::util::memory::give_back();
         }
         Ok(self.history.as_ref().expect("built above"))
+    }
+}
+
+impl Saving {
+    /// The history from the saved state and the batches after it, or built from every part
+    /// (`sources`) when the state is missing, unreadable, lacks quantities tonight needs, or no
+    /// longer matches the manifest; saved again whenever it changed.
+    fn history(&self, sources: &[LazyFrame], with_quantity: bool) -> Result<History> {
+        let t = std::time::Instant::now();
+        let now = state::covered(&self.manifest);
+        let why_rebuilt = match state::load(&self.file) {
+            Ok(Some(saved)) if !with_quantity || saved.history.has_quantity() => {
+                match state::held(&saved.covers, &now) {
+                    Some(k) if k == now.len() => {
+                        tracing::info!(
+                            "history: read from {} in {:.2} s (up to date)",
+                            self.file.display(),
+                            t.elapsed().as_secs_f64()
+                        );
+                        return Ok(saved.history);
+                    }
+                    Some(k) => {
+                        let later = self.parts_of(&self.manifest.batches[k..])?;
+                        let with_q = saved.history.has_quantity();
+                        let h = saved.history.merged(History::build(&later, with_q)?);
+                        tracing::info!(
+                            "history: read from {} and {} batch(es) added in {:.2} s",
+                            self.file.display(),
+                            now.len() - k,
+                            t.elapsed().as_secs_f64()
+                        );
+                        self.save(&h, &now);
+                        return Ok(h);
+                    }
+                    None => {
+                        "an earlier batch changed (restated, retracted or repaired)".to_string()
+                    }
+                }
+            }
+            Ok(Some(_)) => "it holds no quantities, and tonight's features need them".into(),
+            Ok(None) => "there is none yet".into(),
+            Err(e) => {
+                tracing::warn!("{e}; rebuilding the history from the warehouse's parts");
+                "it could not be read".into()
+            }
+        };
+        let h = History::build(sources, with_quantity)?;
+        tracing::info!(
+            "history: built from {} warehouse parts in {:.2} s (the saved state was not used: {why_rebuilt})",
+            sources.len(),
+            t.elapsed().as_secs_f64()
+        );
+        self.save(&h, &now);
+        Ok(h)
+    }
+
+    /// The parts of `batches` as sources with `day`, in the order the full read takes them.
+    fn parts_of(&self, batches: &[crate::warehouse::manifest::Batch]) -> Result<Vec<LazyFrame>> {
+        let mut partial = self.manifest.clone();
+        partial.batches = batches.to_vec();
+        SqlBackend::sources_of(&self.warehouse, &partial)
+    }
+
+    /// Saves the state; a failure (disk full, read-only folder) costs the next night a rebuild,
+    /// not tonight's run, so it is a warning.
+    fn save(&self, h: &History, covers: &[state::Covered]) {
+        let t = std::time::Instant::now();
+        match state::save(&self.file, h, covers) {
+            Ok(()) => tracing::info!(
+                "history: saved to {} in {:.2} s",
+                self.file.display(),
+                t.elapsed().as_secs_f64()
+            ),
+            Err(e) => tracing::warn!(
+                "the history state was not saved ({e}); the next night rebuilds it from the warehouse's parts"
+            ),
+        }
     }
 }
 

@@ -58,10 +58,7 @@ impl SqlBackend {
             ))
         })?;
         let mut engine = Self::from_transactions(lf);
-        engine.sources = parts::scan_each_part(warehouse, &manifest)?
-            .into_iter()
-            .map(with_day)
-            .collect();
+        engine.sources = Self::sources_of(warehouse, &manifest)?;
         for kind in [SideKind::Arrears, SideKind::Events] {
             if let Some(t) = side::scan_side(warehouse, &manifest, kind)? {
                 engine.ctx.register(kind.name(), t.clone());
@@ -82,6 +79,15 @@ impl SqlBackend {
             others: Vec::new(),
             range: None,
         }
+    }
+
+    /// The transactions of `manifest`'s parts, one lazy frame per part (with `day`), in the
+    /// order every full read takes them (by month; a month's parts in batch order).
+    pub(crate) fn sources_of(warehouse: &Path, manifest: &Manifest) -> Result<Vec<LazyFrame>> {
+        Ok(parts::scan_each_part(warehouse, manifest)?
+            .into_iter()
+            .map(with_day)
+            .collect())
     }
 
     /// The transactions, one lazy frame per warehouse part (with `day`).
