@@ -77,6 +77,29 @@ pub fn text_range(path: &Path, column: &str) -> Result<Option<(Vec<u8>, Vec<u8>)
     Ok(Some(range.unwrap_or((vec![0xff], vec![]))))
 }
 
+/// True when a part's footer shows every value of each of `columns` null (a column the part does
+/// not have counts as null); false when some row group holds a value, or has no statistics to
+/// tell (the part must then be read).
+pub fn all_null(path: &Path, columns: &[&str]) -> Result<bool> {
+    use parquet::file::reader::FileReader;
+    let reader = open_footer(path)?;
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    for column in columns {
+        let Some(idx) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == *column)
+        else {
+            continue;
+        };
+        for rg in meta.row_groups() {
+            let nulls = rg.column(idx).statistics().and_then(|s| s.null_count_opt());
+            if nulls != Some(rg.num_rows() as u64) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
 /// The footer description of a part, if it has one.
 pub fn read_footer(path: &Path) -> Result<Option<PartFooter>> {
     use parquet::file::reader::FileReader;
@@ -103,4 +126,29 @@ pub fn parquet_row_count(path: &Path) -> Result<u64> {
     use parquet::file::reader::FileReader;
     let reader = open_footer(path)?;
     Ok(reader.metadata().file_metadata().num_rows() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn all_null_reads_the_footer_statistics_of_every_row_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.parquet");
+        let mut df = df!(
+            "product_id" => [None::<&str>, None, None],
+            "quantity" => [None, Some(2.0), None],
+            "amount" => [1.0, 2.0, 3.0],
+        )
+        .unwrap();
+        crate::warehouse::parts::write_parquet_file(&path, &mut df).unwrap();
+        assert!(all_null(&path, &["product_id"]).unwrap());
+        assert!(!all_null(&path, &["product_id", "quantity"]).unwrap());
+        assert!(!all_null(&path, &["amount"]).unwrap());
+        assert!(all_null(&path, &["not_there", "product_id"]).unwrap());
+        assert!(all_null(&dir.path().join("missing.parquet"), &["x"]).is_err());
+    }
 }

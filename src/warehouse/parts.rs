@@ -54,12 +54,9 @@ pub fn scan(warehouse: &Path, manifest: &Manifest) -> Result<Option<LazyFrame>> 
 /// Each committed part as its own lazy scan, oldest month first (the native engine reads one
 /// part at a time so that only one is in memory).
 pub fn scan_each_part(warehouse: &Path, manifest: &Manifest) -> Result<Vec<LazyFrame>> {
-    let mut parts: Vec<&Part> = manifest.batches.iter().flat_map(|b| &b.parts).collect();
-    parts.sort_by(|a, b| a.month.cmp(&b.month));
-    parts
+    each_part_path(warehouse, manifest)
         .into_iter()
-        .map(|p| {
-            let path = warehouse.join(&p.path);
+        .map(|path| {
             LazyFrame::scan_parquet_files(
                 [PlRefPath::new(path.to_string_lossy().as_ref())]
                     .into_iter()
@@ -69,6 +66,14 @@ pub fn scan_each_part(warehouse: &Path, manifest: &Manifest) -> Result<Vec<LazyF
             .engine(|| format!("scanning {}", path.display()))
         })
         .collect()
+}
+
+/// The transaction parts' paths in the order [`scan_each_part`] scans them: by month, a month's
+/// parts in batch order.
+pub fn each_part_path(warehouse: &Path, manifest: &Manifest) -> Vec<std::path::PathBuf> {
+    let mut parts: Vec<&Part> = manifest.batches.iter().flat_map(|b| &b.parts).collect();
+    parts.sort_by(|a, b| a.month.cmp(&b.month));
+    parts.iter().map(|p| warehouse.join(&p.path)).collect()
 }
 
 fn scan_parts(

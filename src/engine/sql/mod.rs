@@ -28,6 +28,8 @@ pub struct SqlBackend {
     ctx: SQLContext,
     /// The transactions, one frame per warehouse part, each with a `day` column.
     sources: Vec<LazyFrame>,
+    /// Each source's part file (empty for frames handed over in code).
+    source_paths: Vec<std::path::PathBuf>,
     /// Tables other than `transactions`, to register again in per-part contexts.
     others: Vec<(String, LazyFrame)>,
     /// First and last day, once asked: the night, the freshness gate and scoring all ask, and
@@ -59,6 +61,7 @@ impl SqlBackend {
         })?;
         let mut engine = Self::from_transactions(lf);
         engine.sources = Self::sources_of(warehouse, &manifest)?;
+        engine.source_paths = parts::each_part_path(warehouse, &manifest);
         for kind in [SideKind::Arrears, SideKind::Events] {
             if let Some(t) = side::scan_side(warehouse, &manifest, kind)? {
                 engine.ctx.register(kind.name(), t.clone());
@@ -76,6 +79,7 @@ impl SqlBackend {
         SqlBackend {
             ctx,
             sources: vec![lf],
+            source_paths: Vec::new(),
             others: Vec::new(),
             range: None,
         }
@@ -112,15 +116,22 @@ impl SqlBackend {
         self.others.push((name.to_string(), lf));
     }
 
-    /// Runs `sql` on each part of the transactions separately (one part at a time in memory)
-    /// and hands each part's result to `each` before the next part is read; the query must be
-    /// one whose results add up across parts (per-group sums, for instance).
-    pub(crate) fn for_each_part(
+    /// Runs `sql` on each part of the transactions that `read` keeps (asked of its file; every
+    /// part of frames handed over in code) separately, one part at a time in memory, and hands
+    /// each part's result to `each` before the next part is read; the query must be one whose
+    /// results add up across parts (per-group sums, for instance).
+    fn for_each_part(
         &mut self,
         sql: &str,
+        read: &dyn Fn(&Path) -> Result<bool>,
         each: &mut dyn FnMut(DataFrame) -> Result<()>,
     ) -> Result<()> {
         for (i, part) in self.sources.iter().enumerate() {
+            if let Some(path) = self.source_paths.get(i)
+                && !read(path)?
+            {
+                continue;
+            }
             let mut ctx = SQLContext::new();
             ctx.register("transactions", part.clone());
             for (name, lf) in &self.others {
@@ -208,8 +219,17 @@ impl Backend for SqlBackend {
         }
         self.register(facts::LISTED, facts::listed_table(accounts)?);
         // Part by part: joined to the whole warehouse at once, polars held every row of it;
-        // per-part sums add up, and each part's are merged as it arrives.
-        self.for_each_part(&facts::render_products(as_of), &mut |df| {
+        // per-part sums add up, and each part's are merged as it arrives. A part without product
+        // ids and quantities adds nothing the list shows (units 0, no products; an account
+        // absent from the result shows the same), so its footer is enough: exports without
+        // those columns skip the join altogether.
+        let informative = |path: &Path| {
+            Ok(!crate::warehouse::footer::all_null(
+                path,
+                &["product_id", "quantity"],
+            )?)
+        };
+        self.for_each_part(&facts::render_products(as_of), &informative, &mut |df| {
             facts::add_purchases(&mut by_customer, &df)
         })?;
         Ok(by_customer)
