@@ -70,6 +70,8 @@ struct RunManifest {
     listed_accounts: Option<usize>,
     /// Accounts that qualified for the list beyond its capacity.
     further_qualifying: Option<usize>,
+    /// Lapsed key accounts beyond the win-back list's capacity.
+    winback_beyond_capacity: Option<usize>,
     committed: Committed,
     /// The BTYD models fitted tonight for the scored features (absent without them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -88,6 +90,7 @@ struct Night {
     scored: Option<(String, usize, usize, usize)>,
     outputs: Vec<String>,
     btyd_fits: Vec<crate::model::artifact::BtydFit>,
+    winback_beyond: Option<usize>,
     stages: Vec<Stage>,
 }
 
@@ -139,6 +142,7 @@ impl Night {
             scored_accounts: scored,
             listed_accounts: listed,
             further_qualifying: further,
+            winback_beyond_capacity: self.winback_beyond,
             committed,
             btyd_fits: self.btyd_fits,
             stages: self.stages,
@@ -172,6 +176,7 @@ pub fn run(p: &Pipeline, o: &NightOptions, out: Out) -> Result<()> {
         scored: None,
         outputs: Vec::new(),
         btyd_fits: Vec::new(),
+        winback_beyond: None,
         stages: Vec::new(),
     };
     let result = run_night(p, o, out, &mut night);
@@ -314,6 +319,7 @@ fn score_stage(
         .map(|o| o.display().to_string())
         .collect();
     night.btyd_fits = outcome.btyd_fits.clone();
+    night.winback_beyond = Some(outcome.winback_beyond_capacity);
     night.scored = Some((
         outcome.model.model_id.clone(),
         outcome.scored.len(),

@@ -63,6 +63,8 @@ pub struct Scoring {
     pub list_quadrants: Vec<Quadrant>,
     pub summary_rows: usize,
     pub capacity: Capacity,
+    /// The win-back list's capacity (None: no limit).
+    pub max_winback: Option<usize>,
     pub warn_listed_share: f64,
     pub currency: String,
     pub lifecycle: LifecycleRules,
@@ -122,6 +124,13 @@ pub(super) fn check_scoring(
         0,
         100_000_000,
     );
+    in_range(
+        problems,
+        "scoring.max_winback",
+        s.max_winback,
+        0,
+        100_000_000,
+    );
     share(problems, "scoring.warn_listed_share", s.warn_listed_share);
     if s.currency.chars().count() > 8 {
         problems.push(format!(
@@ -154,6 +163,7 @@ pub(super) fn check_scoring(
             max_listed: (s.max_listed > 0).then_some(s.max_listed as usize),
             per_owner: (s.max_listed_per_owner > 0).then_some(s.max_listed_per_owner as usize),
         },
+        max_winback: (s.max_winback > 0).then_some(s.max_winback as usize),
         warn_listed_share: s.warn_listed_share,
         currency: s.currency.clone(),
         lifecycle: check_lifecycle(l, problems),

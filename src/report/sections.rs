@@ -36,7 +36,21 @@ pub fn winback(o: &ScoreOutcome, rows: usize, money: &dyn Fn(f64) -> String) -> 
     }
     out.push_str("</table>\n");
     out.push_str(&more(o.winback.len(), rows, "winback.csv"));
+    if o.winback_beyond_capacity > 0 {
+        out.push_str(&format!(
+            "<p>{}</p>\n",
+            escape(&winback_beyond(o.winback_beyond_capacity))
+        ));
+    }
     out
+}
+
+/// The sentence for lapsed key accounts the win-back list has no room for.
+pub fn winback_beyond(n: usize) -> String {
+    format!(
+        "{n} more lapsed key accounts are beyond the win-back list's capacity \
+         (scoring.max_winback)"
+    )
 }
 
 /// Accounts that left the list since the previous night, and why.

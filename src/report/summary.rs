@@ -21,6 +21,12 @@ pub fn top_accounts(outcome: &ScoreOutcome, rows: usize) -> String {
             outcome.further_qualifying
         ));
     }
+    if outcome.winback_beyond_capacity > 0 {
+        out.push_str(&crate::report::sections::winback_beyond(
+            outcome.winback_beyond_capacity,
+        ));
+        out.push('\n');
+    }
     if outcome.listed.is_empty() || rows == 0 {
         return out;
     }

@@ -93,6 +93,8 @@ pub struct ScoreOutcome {
     pub outputs: Vec<PathBuf>,
     /// Accounts that qualified for the list but were beyond its capacity.
     pub further_qualifying: usize,
+    /// Lapsed key accounts beyond the win-back list's capacity (`scoring.max_winback`).
+    pub winback_beyond_capacity: usize,
     /// The list is empty or too long, and which rule caused it.
     pub warnings: Vec<String>,
     /// The currency label for money in the report ("" for none).

@@ -45,6 +45,15 @@ pub fn at_or_above(list: Vec<WinbackAccount>, key_line: f64) -> Vec<WinbackAccou
         .collect()
 }
 
+/// The first `max` accounts of `list` (all of them without a limit) and how many are left out:
+/// the list is most valuable first, so a team works through the largest lost value.
+pub fn within(mut list: Vec<WinbackAccount>, max: Option<usize>) -> (Vec<WinbackAccount>, usize) {
+    let keep = max.unwrap_or(usize::MAX).min(list.len());
+    let beyond = list.len() - keep;
+    list.truncate(keep);
+    (list, beyond)
+}
+
 /// Every lapsed account with value in its year before lapsing, most valuable first, without
 /// units and products (see [`at_or_above`], [`add_products`]): the part that reads the engine's
 /// in-memory history, which the caller can free before the products are queried.

@@ -111,6 +111,56 @@ fn every_listed_account_is_on_one_list_with_a_reason_and_the_list_has_a_capacity
 }
 
 #[test]
+fn the_win_back_list_holds_its_capacity_most_valuable_first_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let tx = generate(dir.path(), 600, 12, 0);
+    let pipeline = write_pipeline(
+        dir.path(),
+        &tx,
+        "[train]\nalphas = [1.0]\n[scoring]\nmax_winback = 0\n[lifecycle]\nlost_after_days = 120\n",
+    );
+    churnflow().arg("run").arg(&pipeline).assert().success();
+    let work = dir.path().join("work");
+    let latest = json(&work.join("outputs/latest.json"));
+    let out = work.join("outputs").join(latest["dir"].as_str().unwrap());
+    let (header, all) = read_csv(&out.join("winback.csv"));
+    assert!(
+        all.len() > 3,
+        "{} lapsed key accounts: too few to cut",
+        all.len()
+    );
+    assert_eq!(
+        run_manifests(&work).pop().unwrap()["winback_beyond_capacity"],
+        0
+    );
+
+    // The same night again with room for 3: the 3 most valuable, everything else counted where
+    // a scheduler (run manifest), a reader (report) and the terminal look.
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    std::fs::write(
+        &pipeline,
+        text.replace("max_winback = 0", "max_winback = 3"),
+    )
+    .unwrap();
+    let run = churnflow().arg("run").arg(&pipeline).assert().success();
+    let stdout = String::from_utf8_lossy(&run.get_output().stdout).to_string();
+    let (header3, three) = read_csv(&out.join("winback.csv"));
+    assert_eq!(header3, header);
+    assert_eq!(three, all[..3].to_vec());
+    let beyond = all.len() - 3;
+    let manifest = run_manifests(&work).pop().unwrap();
+    assert_eq!(
+        manifest["winback_beyond_capacity"], beyond as u64,
+        "{manifest}"
+    );
+    let sentence =
+        format!("{beyond} more lapsed key accounts are beyond the win-back list's capacity");
+    assert!(stdout.contains(&sentence), "{stdout}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains(&sentence));
+}
+
+#[test]
 fn an_empty_or_overlong_list_is_explained_by_its_rule() {
     let dir = tempfile::tempdir().unwrap();
     let tx = generate(dir.path(), 250, 2, 0);

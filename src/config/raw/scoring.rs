@@ -35,6 +35,9 @@ pub struct RawScoring {
     pub max_listed: i64,
     /// At most this many accounts per owner (0: no limit); accounts without an owner share one.
     pub max_listed_per_owner: i64,
+    /// The win-back list's capacity: at most this many lapsed key accounts, most valuable first
+    /// (0: no limit). The others are counted, not listed.
+    pub max_winback: i64,
     /// Warn when more than this share of active accounts qualifies for the list.
     pub warn_listed_share: f64,
     /// The label written before money in the report ("EUR", "¥"); empty: none.
@@ -60,6 +63,7 @@ impl Default for RawScoring {
             summary_rows: 10,
             max_listed: 1000,
             max_listed_per_owner: 0,
+            max_winback: 1000,
             warn_listed_share: 0.1,
             currency: String::new(),
         }
