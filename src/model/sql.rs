@@ -29,11 +29,7 @@ pub fn render_scores(
     model: &LinearModel,
     features_sql: &str,
 ) -> String {
-    let features = features_sql
-        .trim_end()
-        .strip_suffix("ORDER BY tx.customer_id")
-        .or_else(|| features_sql.trim_end().strip_suffix("ORDER BY customer_id"))
-        .unwrap_or(features_sql);
+    let features = crate::engine::sql::features::unordered(features_sql);
     let mut z = String::from("SELECT customer_id");
     for (j, s) in scaling.iter().enumerate() {
         // Missing is null or not finite (a trend over an empty window divides by zero), as

@@ -28,12 +28,7 @@ pub fn render(
     rows: &[Weighted],
     features_sql: &str,
 ) -> String {
-    let inner = features_sql
-        .trim_end()
-        .strip_suffix("ORDER BY tx.customer_id")
-        .or_else(|| features_sql.trim_end().strip_suffix("ORDER BY customer_id"))
-        .unwrap_or(features_sql)
-        .trim_end();
+    let inner = crate::engine::sql::features::unordered(features_sql);
     let [x, t_x, t] = SUMMARY_SPECS.map(|s| format!("s.{}", s.name()));
     let mut ctes = vec![format!("s AS (\n{inner}\n)")];
     let mut joins = String::new();

@@ -244,6 +244,16 @@ pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> 
     )
 }
 
+/// A query of [`render`] without its final ordering, to be used as a subquery or CTE (whose
+/// order no engine keeps); other text is returned as it is, without trailing blanks.
+pub fn unordered(features_sql: &str) -> &str {
+    let text = features_sql.trim_end();
+    text.strip_suffix("ORDER BY tx.customer_id")
+        .or_else(|| text.strip_suffix("ORDER BY customer_id"))
+        .unwrap_or(text)
+        .trim_end()
+}
+
 /// The CTE holding the features of side table `table` ("arrears" or "events").
 pub fn side_cte_name(table: &str) -> &'static str {
     if table == "arrears" {
