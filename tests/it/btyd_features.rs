@@ -153,3 +153,60 @@ fn btyd_features_equal_the_formulas_on_both_engines() {
     );
     check(&mut SqlBackend::from_transactions(frame(&rows())), "polars");
 }
+
+/// A night whose BG/NBD fit cannot be made (no customer bought on two days) fails with exit 1,
+/// says why and what to do, records the failure in its run manifest, and writes no model and no
+/// list.
+#[test]
+fn a_night_whose_btyd_fit_fails_exits_1_and_writes_no_model_or_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("once.csv");
+    let mut text = String::from("customer_id,order_date,amount\n");
+    for c in 0..400 {
+        // One purchase each, spread over two years.
+        let day = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap()
+            + chrono::Days::new((c * 729 / 399) as u64);
+        text.push_str(&format!("c{c:03},{day},{}.50\n", 10 + c % 90));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let pipeline = |extra: &str| {
+        let p = dir.path().join("p.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "name = \"once\"\nworkdir = \"work\"\n[source]\npath = \"{}\"\n[source.columns]\n\
+                 customer_id = \"customer_id\"\ntimestamp = \"order_date\"\namount = \"amount\"\n\
+                 [train]\nalphas = [1.0]\n{extra}",
+                csv.display()
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let p = pipeline("[[features]]\nbuiltin = \"defaults\"\n[[features]]\nbuiltin = \"bgnbd\"\n");
+    crate::util::churnflow()
+        .arg("run")
+        .arg(&p)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "no customer bought on two different days",
+        ))
+        .stderr(predicates::str::contains(
+            "take `builtin = \"bgnbd\"` out of [[features]]",
+        ));
+    let work = dir.path().join("work");
+    assert!(!work.join("outputs/latest.json").exists());
+    assert!(!work.join("models/registry.json").exists());
+    let runs: Vec<_> = std::fs::read_dir(work.join("runs")).unwrap().collect();
+    assert_eq!(runs.len(), 1);
+    let manifest = crate::util::json(&runs[0].as_ref().unwrap().path());
+    assert_eq!(manifest["exit_code"], 1, "{manifest}");
+    assert!(
+        manifest["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be fitted"),
+        "{manifest}"
+    );
+}
