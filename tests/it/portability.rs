@@ -17,27 +17,32 @@ use crate::properties::{
     AS_OF, QTx, assert_engines_agree, every_transaction_spec, frame_with_quantities, random_rows,
 };
 
-/// Writes `rows` as `files` Parquet parts (rows dealt round-robin, so every file holds some of
-/// each customer's rows, as months do), in the warehouse's column order.
+/// Writes `rows` as `files` Parquet parts (see [`split_into_parts`]).
 fn write_parts(rows: &[QTx], files: usize, dir: &std::path::Path) -> Vec<PathBuf> {
-    let all = frame_with_quantities(rows)
-        .with_row_index("row", None)
-        .collect()
-        .unwrap();
+    split_into_parts(frame_with_quantities(rows), files, dir)
+}
+
+/// Writes a frame of transactions as `files` Parquet parts (rows dealt round-robin, so every
+/// file holds some of each customer's rows, as months do), in the warehouse's column order.
+fn split_into_parts(frame: LazyFrame, files: usize, dir: &std::path::Path) -> Vec<PathBuf> {
+    let all = frame.with_row_index("row", None).collect().unwrap();
     (0..files)
         .map(|k| {
             let mut part = all
                 .clone()
                 .lazy()
                 .filter((col("row") % lit(files as u32)).eq(lit(k as u32)))
-                .select([
-                    col("customer_id"),
-                    col("ts"),
-                    col("amount"),
-                    col("quantity"),
-                    col("order_id"),
-                    col("product_id"),
-                ])
+                .select(
+                    [
+                        "customer_id",
+                        "ts",
+                        "amount",
+                        "quantity",
+                        "order_id",
+                        "product_id",
+                    ]
+                    .map(col),
+                )
                 .collect()
                 .unwrap();
             let path = dir.join(format!("part-{k}.parquet"));
@@ -155,31 +160,7 @@ fn distributed_engines_apply_the_fitted_btyd_models_as_the_driver_does() {
     use crate::btyd_sql::{assert_sql_applies_the_fits, bgnbd_rows, frame, specs};
     let rows = bgnbd_rows(900, 5);
     let dir = tempfile::tempdir().unwrap();
-    let all = frame(&rows).with_row_index("row", None).collect().unwrap();
-    let parts: Vec<PathBuf> = (0..3u32)
-        .map(|k| {
-            let mut part = all
-                .clone()
-                .lazy()
-                .filter((col("row") % lit(3u32)).eq(lit(k)))
-                .select(
-                    [
-                        "customer_id",
-                        "ts",
-                        "amount",
-                        "quantity",
-                        "order_id",
-                        "product_id",
-                    ]
-                    .map(col),
-                )
-                .collect()
-                .unwrap();
-            let path = dir.path().join(format!("part-{k}.parquet"));
-            churnflow::write_parquet_file(&path, &mut part).unwrap();
-            path
-        })
-        .collect();
+    let parts = split_into_parts(frame(&rows), 3, dir.path());
     let mut reference = HistoryBackend::from_transactions(frame(&rows));
     let table = churnflow::compute(&mut reference, &specs(), crate::btyd_sql::AS_OF, &[]).unwrap();
     for kind in [EngineKind::DataFusion, EngineKind::Ballista] {
