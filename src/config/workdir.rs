@@ -41,6 +41,11 @@ impl Pipeline {
         self.workdir.join("state").join("lists")
     }
 
+    /// The SHA-256 of each export file, remembered by its stamp (`ingest::source_hash`).
+    pub fn source_hashes_file(&self) -> PathBuf {
+        self.workdir.join("state").join("source_hashes.json")
+    }
+
     /// The history engine's state between nights (`history.bin`).
     pub fn history_state_dir(&self) -> PathBuf {
         self.workdir.join("state").join("history")

@@ -12,7 +12,6 @@ use super::validate::{self, Bounds, Field, FieldKind};
 use super::{gate, orders, read, restate, stage};
 use crate::config::{Pipeline, Source};
 use crate::error::{EngineContext, Error, Result};
-use crate::util::hashing::hash_file;
 use crate::warehouse::manifest::{self, Manifest};
 use crate::warehouse::parts;
 
@@ -28,7 +27,7 @@ pub(super) fn ingest_file(p: &Pipeline, file: &Path) -> Result<IngestReport> {
     let source_name = file.display().to_string();
     let mut manifest = Manifest::load(&wh)?;
 
-    let (sha, bytes) = hash_file(file)?;
+    let (sha, bytes) = super::source_hash::sha256(&p.source_hashes_file(), file)?;
     if let Some(report) = known_content(&manifest, &source_name, &sha) {
         return Ok(report);
     }

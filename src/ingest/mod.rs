@@ -11,6 +11,7 @@ pub mod pending;
 pub mod prepare;
 pub mod read;
 mod report;
+pub mod source_hash;
 pub mod restate;
 pub mod side;
 pub mod stage;
