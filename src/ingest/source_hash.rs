@@ -116,12 +116,21 @@ mod tests {
         // Fresh: hashed, not remembered.
         let first = sha256(&store, &file).unwrap();
         assert_eq!(first, hash_file(&file).unwrap());
-        assert!(!store.exists(), "a file written this second is not remembered");
+        assert!(
+            !store.exists(),
+            "a file written this second is not remembered"
+        );
         age();
         sha256(&store, &file).unwrap();
-        assert!(std::fs::read_to_string(&store).unwrap().contains("export.csv"));
+        assert!(
+            std::fs::read_to_string(&store)
+                .unwrap()
+                .contains("export.csv")
+        );
         // A remembered hash is what the store says: plant a wrong one to see it used.
-        let text = std::fs::read_to_string(&store).unwrap().replace(&first.0, "planted");
+        let text = std::fs::read_to_string(&store)
+            .unwrap()
+            .replace(&first.0, "planted");
         std::fs::write(&store, text).unwrap();
         assert_eq!(sha256(&store, &file).unwrap().0, "planted");
         // Rewritten in place with the same size and its modification time put back: the
