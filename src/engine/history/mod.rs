@@ -9,6 +9,7 @@ mod kernels;
 mod merge;
 mod rows;
 mod state;
+mod state_file;
 
 pub use build::History;
 pub use kernels::needs_quantity;
@@ -103,7 +104,7 @@ impl Saving {
     fn history(&self, sources: &[LazyFrame], with_quantity: bool) -> Result<History> {
         let t = std::time::Instant::now();
         let now = state::covered(&self.manifest);
-        let why_rebuilt = match state::load(&self.file) {
+        let why_rebuilt = match state_file::load(&self.file) {
             Ok(Some(saved)) if !with_quantity || saved.history.has_quantity() => {
                 match state::held(&saved.covers, &now) {
                     Some(k) if k == now.len() => {
@@ -160,7 +161,7 @@ impl Saving {
     /// not tonight's run, so it is a warning.
     fn save(&self, h: &History, covers: &[state::Covered]) {
         let t = std::time::Instant::now();
-        match state::save(&self.file, h, covers) {
+        match state_file::save(&self.file, h, covers) {
             Ok(()) => tracing::info!(
                 "history: saved to {} in {:.2} s",
                 self.file.display(),
