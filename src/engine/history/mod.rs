@@ -54,11 +54,15 @@ impl HistoryBackend {
     /// history is read from there and the batches committed since, and saved again when it
     /// changed (see `state.rs` for when it is rebuilt from the parts instead).
     pub fn open_with_state(warehouse: &Path, state_dir: &Path) -> Result<Self> {
-        let mut backend = Self::open(warehouse)?;
+        // One load: the state must name exactly the parts the backend reads. Loaded twice, an
+        // ingest committing in between (`score` beside a `run`) would have saved a state
+        // naming a batch whose rows it never read, and later nights would trust it.
+        let manifest = Manifest::load(warehouse)?;
+        let mut backend = Self::over(SqlBackend::open_at(warehouse, &manifest)?);
         backend.saved = Some(Saving {
             file: state::path_in(state_dir),
             warehouse: warehouse.to_path_buf(),
-            manifest: Manifest::load(warehouse)?,
+            manifest,
         });
         Ok(backend)
     }

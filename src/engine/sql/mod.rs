@@ -50,20 +50,25 @@ fn with_day(lf: LazyFrame) -> LazyFrame {
 impl SqlBackend {
     /// Opens the warehouse at `warehouse` (only parts named by its manifest are visible).
     pub fn open(warehouse: &Path) -> Result<Self> {
-        let manifest = Manifest::load(warehouse)?;
+        Self::open_at(warehouse, &Manifest::load(warehouse)?)
+    }
+
+    /// Opens the warehouse at `warehouse` as `manifest` (loaded by the caller, who needs to
+    /// know exactly which parts the backend reads) describes it.
+    pub(crate) fn open_at(warehouse: &Path, manifest: &Manifest) -> Result<Self> {
         // A damaged part is named before any query reads it.
-        parts::verify(warehouse, &manifest)?;
-        let lf = parts::scan(warehouse, &manifest)?.ok_or_else(|| {
+        parts::verify(warehouse, manifest)?;
+        let lf = parts::scan(warehouse, manifest)?.ok_or_else(|| {
             Error::Data(format!(
                 "the warehouse {} holds no transactions: run `churnflow ingest` first",
                 warehouse.display()
             ))
         })?;
         let mut engine = Self::from_transactions(lf);
-        engine.sources = Self::sources_of(warehouse, &manifest)?;
-        engine.source_paths = parts::each_part_path(warehouse, &manifest);
+        engine.sources = Self::sources_of(warehouse, manifest)?;
+        engine.source_paths = parts::each_part_path(warehouse, manifest);
         for kind in [SideKind::Arrears, SideKind::Events] {
-            if let Some(t) = side::scan_side(warehouse, &manifest, kind)? {
+            if let Some(t) = side::scan_side(warehouse, manifest, kind)? {
                 engine.ctx.register(kind.name(), t.clone());
                 engine.others.push((kind.name().to_string(), t));
             }
