@@ -192,9 +192,10 @@ fn decode(bytes: &[u8]) -> std::result::Result<Saved, String> {
     }
     let body = &bytes[8..header_start];
     let (c, r) = (header.customers as usize, header.rows as usize);
-    let want = c * 4 + header.id_bytes as usize + (c + 1) * 8 + r * 4 + r * 8;
-    let want = want + if header.with_quantity { r * 8 } else { 0 };
-    if body.len() != want {
+    // The header is not under the checksum: sizes from a damaged one must not overflow.
+    let row_bytes = if header.with_quantity { 20 } else { 12 };
+    let want = (c as u128) * 12 + 8 + u128::from(header.id_bytes) + (r as u128) * row_bytes;
+    if body.len() as u128 != want {
         return Err(format!(
             "expected a body of {want} bytes for {c} customers and {r} rows, found {}",
             body.len()
