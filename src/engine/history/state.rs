@@ -1,12 +1,13 @@
-//! The history state: the in-memory [`History`] saved beside the warehouse, so that a night reads
-//! one file and the parts of the batches committed since it was saved, instead of every part.
+//! The history state: the in-memory [`History`](super::History) saved beside the warehouse, so
+//! that a night reads one file and the parts of the batches committed since it was saved, instead
+//! of every part.
 //!
 //! Rules kept:
 //! - The state names what it holds: every batch it was built from, with each part's path, rows,
 //!   size and SHA-256, in manifest order. It is used only when those batches are exactly the first
 //!   batches of tonight's manifest; the batches after them are added from their parts
-//!   ([`History::merged`]). A restatement, retraction or repair changes an earlier batch's parts,
-//!   so the state no longer matches and the history is rebuilt from the parts. A stale state can
+//!   ([`History::merged`](super::History::merged)). A restatement, retraction or repair changes
+//!   an earlier batch's parts, so the state no longer matches and the history is rebuilt from the parts. A stale state can
 //!   therefore never be read as current: it is committed "atomically with the manifest" in the
 //!   sense that matters, since it is only ever trusted against the manifest it names.
 //! - It is a cache. A missing, damaged (checksum), truncated or other-format file means a rebuild
@@ -14,7 +15,6 @@
 //!   warning; the night goes on with the history it built.
 //! - Written whole: a temporary file, then a rename. It is not synced to disk (a gigabyte at
 //!   10^8 rows): after a crash a half-written file fails its checksum and is rebuilt.
-//!
 //!
 //! The file itself (layout, checksum, writing and reading) is `state_file.rs`.
 
