@@ -11,6 +11,7 @@ pub mod drift;
 pub mod fit;
 pub mod gate;
 pub mod metrics;
+pub mod newton;
 pub mod policy;
 pub mod preprocess;
 pub mod procedure;

@@ -19,6 +19,18 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 
 #[test]
 fn coefficients_match_scikit_learn_within_1e_4_relative() {
+    matches_scikit_learn(1e-10, 1e-4);
+}
+
+/// At the gradient tolerance training fits with (1e-4 on the mean loss), the Newton start puts
+/// linfa at the optimum itself: far closer to scikit-learn's tight fit than the tolerance alone
+/// would give.
+#[test]
+fn the_training_tolerance_matches_scikit_learn_within_1e_6_relative() {
+    matches_scikit_learn(1e-4, 1e-6);
+}
+
+fn matches_scikit_learn(gradient_tolerance: f64, rel: f64) {
     let (x, y, v) = fixture();
     // Churners are the minority: linfa's own positive class is `false` here.
     assert!(y.iter().filter(|c| **c).count() * 2 < y.len());
@@ -30,27 +42,27 @@ fn coefficients_match_scikit_learn_within_1e_4_relative() {
             FitParams {
                 alpha,
                 max_iterations: 10_000,
-                gradient_tolerance: 1e-10,
+                gradient_tolerance,
             },
         )
         .unwrap();
         let intercept = reference["intercept"].as_f64().unwrap();
         assert!(
-            close(m.intercept, intercept, 1e-4),
+            close(m.intercept, intercept, rel),
             "alpha {alpha}: intercept {} vs sklearn {intercept}",
             m.intercept
         );
         let coef: Vec<f64> = serde_json::from_value(reference["coef"].clone()).unwrap();
         for (j, (a, b)) in m.coefficients.iter().zip(&coef).enumerate() {
             assert!(
-                close(*a, *b, 1e-4),
+                close(*a, *b, rel),
                 "alpha {alpha}: coefficient {j}: {a} vs sklearn {b}"
             );
         }
         let proba: Vec<f64> = serde_json::from_value(reference["proba_first5"].clone()).unwrap();
         let ours = m.predict(&x.slice(ndarray::s![0..5, ..]).to_owned());
         for (a, b) in ours.iter().zip(&proba) {
-            assert!((a - b).abs() < 1e-5, "P(churn) {a} vs sklearn {b}");
+            assert!((a - b).abs() < rel / 10.0, "P(churn) {a} vs sklearn {b}");
         }
     }
 }
