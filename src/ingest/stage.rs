@@ -23,6 +23,20 @@ pub struct MonthStage {
     rows: u64,
 }
 
+/// The staged files `paths` (Arrow IPC) as one lazy scan.
+fn scan_staged(paths: &[PathBuf]) -> Result<LazyFrame> {
+    let sources: Vec<PlRefPath> = paths
+        .iter()
+        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+        .collect();
+    LazyFrame::scan_ipc_sources(
+        ScanSources::Paths(sources.into_iter().collect()),
+        IpcScanOptions::default(),
+        UnifiedScanArgs::default(),
+    )
+    .engine(|| format!("reading staged rows {}", paths[0].display()))
+}
+
 /// The month key (year * 100 + month) of a UTC timestamp column.
 fn month_key() -> Expr {
     col("ts").dt().year() * lit(100) + col("ts").dt().month().cast(DataType::Int32)
@@ -71,11 +85,13 @@ impl MonthStage {
                 .filter(&key.equal(month))
                 .and_then(|df| df.drop("__month"))
                 .engine(|| format!("selecting month {month}"))?;
-            let path = self.dir.join(format!("{month}-{}.parquet", self.spills));
+            // Arrow IPC, uncompressed: staged rows are read back once, within the hour, so the
+            // file is the columns' buffers as they are. (Parquet here spent most of the spill
+            // building a dictionary of the customer ids for every chunk's month.)
+            let path = self.dir.join(format!("{month}-{}.arrow", self.spills));
             let file = File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
-            ParquetWriter::new(file)
-                .with_compression(ParquetCompression::Uncompressed)
-                .with_statistics(StatisticsOptions::empty())
+            IpcWriter::new(file)
+                .with_compression(None)
                 .finish(&mut part)
                 .engine(|| format!("staging rows in {}", path.display()))?;
             self.files.entry(month).or_default().push(path);
@@ -89,15 +105,7 @@ impl MonthStage {
         self.files
             .values()
             .flatten()
-            .map(|p| {
-                LazyFrame::scan_parquet_files(
-                    [PlRefPath::new(p.to_string_lossy().as_ref())]
-                        .into_iter()
-                        .collect(),
-                    parts::scan_args(),
-                )
-                .engine(|| format!("reading staged rows {}", p.display()))
-            })
+            .map(|p| scan_staged(std::slice::from_ref(p)))
             .collect()
     }
 
@@ -129,10 +137,12 @@ impl MonthStage {
     /// in the order of their identity hash, so a part's layout depends on its content only).
     /// Rows of orders `plan` decided on are dropped (same as in the warehouse, kept first, or
     /// quarantined) or kept as restatements; rows `plan` supersedes are not counted as already
-    /// there. Each part is announced in the batch's intent before it is written.
+    /// there.
     ///
-    /// Long by design: each month's part is announced, written and checked in one ordered
-    /// sequence.
+    /// Every month's part is announced in the batch's intent (one write, not one per month)
+    /// before any is written, so a kill at any point leaves only files the intent names. Months
+    /// are written one at a time: memory is bounded by one month. (Two at a time on two threads
+    /// saved 0.5 s of 4.5 at 10^7 rows for 160 MB more peak memory.)
     pub fn write_parts(
         &self,
         wh: &Path,
@@ -141,85 +151,123 @@ impl MonthStage {
         footer: &PartFooter,
     ) -> Result<Written> {
         let batch_id = footer.batch_id.as_str();
-        let canonical: Vec<Expr> = CANONICAL.iter().map(|c| col(*c)).collect();
-        let mut out = Written::default();
-        let dropped: Vec<&str> = plan
-            .orders
-            .iter()
-            .filter(|(_, d)| **d != Decision::Replace)
-            .map(|(id, _)| id.as_str())
-            .collect();
-        let restating: std::collections::HashSet<&str> = plan
-            .orders
-            .iter()
-            .filter(|(_, d)| **d == Decision::Replace)
-            .map(|(id, _)| id.as_str())
-            .collect();
-        for (key, files) in &self.files {
-            let month = format!("{:04}-{:02}", key / 100, key % 100);
-            let paths: Vec<PlRefPath> = files
+        let decided = Decided {
+            dropped: plan
+                .orders
                 .iter()
-                .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
-                .collect();
-            let mut new =
-                LazyFrame::scan_parquet_files(paths.into_iter().collect(), parts::scan_args())
-                    .engine(|| format!("reading staged rows of {month}"))?
-                    .with_column(lit(batch_id).alias("source_batch"));
-            if !dropped.is_empty() {
-                let ids = Series::new("".into(), dropped.clone());
-                new = new.filter(
-                    col("order_id")
-                        .is_in(lit(ids).implode(false), false)
-                        .fill_null(false)
-                        .not(),
-                );
+                .filter(|(_, d)| **d != Decision::Replace)
+                .map(|(id, _)| id.as_str())
+                .collect(),
+            restating: plan
+                .orders
+                .iter()
+                .filter(|(_, d)| **d == Decision::Replace)
+                .map(|(id, _)| id.as_str())
+                .collect(),
+        };
+        let months: Vec<(String, &Vec<PathBuf>)> = self
+            .files
+            .iter()
+            .map(|(key, files)| (format!("{:04}-{:02}", key / 100, key % 100), files))
+            .collect();
+        let rels: Vec<String> = months
+            .iter()
+            .map(|(month, _)| part_path(month, batch_id))
+            .collect();
+        Intent::announce(wh, batch_id, &rels)?;
+        let mut out = Written::default();
+        for (month, files) in &months {
+            if let Some((part, restated)) =
+                self.write_month(wh, manifest, plan, footer, &decided, month, files)?
+            {
+                out.stored += part.rows;
+                out.restated += restated;
+                out.parts.push(part);
             }
-            let new = new
-                .select(canonical.clone())
-                .collect()
-                .engine(|| format!("reading staged rows of {month}"))?;
-            // Rows already in the warehouse come first, so that of equal rows theirs is the one
-            // kept (and then dropped, as not new). Superseded rows are not "already there".
-            let old = month_rows(wh, manifest, &month, plan)?;
-            let (mut ts, mut ids) = (Vec::new(), Vec::new());
-            for df in [&old, &new] {
-                if df.height() > 0 {
-                    ts.extend(timestamps(df, &month)?);
-                    ids.extend(identity::hashes(df, &IDENTITY)?);
-                }
-            }
-            let offset = old.height() as u32;
-            let fresh: Vec<IdxSize> = identity::first_of_each_in_time_order(&ts, &ids)
-                .into_iter()
-                .filter(|&i| i >= offset)
-                .map(|i| (i - offset) as IdxSize)
-                .collect();
-            drop((old, ts, ids));
-            if fresh.is_empty() {
-                continue;
-            }
-            let mut fresh = new
-                .take(&IdxCa::from_vec("".into(), fresh))
-                .engine(|| format!("selecting the new rows of {month}"))?;
-            drop(new);
-            if !restating.is_empty() {
-                out.restated += crate::util::frame::opt_str_values(&fresh, "order_id")?
-                    .iter()
-                    .filter(|v| v.as_deref().is_some_and(|v| restating.contains(&v)))
-                    .count() as u64;
-            }
-            let rel = format!("transactions/month={month}/part-{batch_id}.parquet");
-            Intent::announce(wh, batch_id, std::slice::from_ref(&rel))?;
-            let part_footer = PartFooter {
-                month: month.clone(),
-                ..footer.clone()
-            };
-            let part = parts::write_part(wh, &rel, &mut fresh, &part_footer)?;
-            out.stored += part.rows;
-            out.parts.push(part);
         }
         Ok(out)
     }
+    /// One month of [`MonthStage::write_parts`]: its part and how many of its rows restate
+    /// orders, or `None` when none of its rows is new.
+    #[allow(clippy::too_many_arguments)]
+    fn write_month(
+        &self,
+        wh: &Path,
+        manifest: &Manifest,
+        plan: &Plan,
+        footer: &PartFooter,
+        decided: &Decided,
+        month: &str,
+        files: &[PathBuf],
+    ) -> Result<Option<(Part, u64)>> {
+        let canonical: Vec<Expr> = CANONICAL.iter().map(|c| col(*c)).collect();
+        let mut new =
+            scan_staged(files)?.with_column(lit(footer.batch_id.as_str()).alias("source_batch"));
+        if !decided.dropped.is_empty() {
+            let ids = Series::new("".into(), decided.dropped.clone());
+            new = new.filter(
+                col("order_id")
+                    .is_in(lit(ids).implode(false), false)
+                    .fill_null(false)
+                    .not(),
+            );
+        }
+        let new = new
+            .select(canonical)
+            .collect()
+            .engine(|| format!("reading staged rows of {month}"))?;
+        // Rows already in the warehouse come first, so that of equal rows theirs is the one
+        // kept (and then dropped, as not new). Superseded rows are not "already there".
+        let old = month_rows(wh, manifest, month, plan)?;
+        let (mut ts, mut ids) = (Vec::new(), Vec::new());
+        for df in [&old, &new] {
+            if df.height() > 0 {
+                ts.extend(timestamps(df, month)?);
+                ids.extend(identity::hashes(df, &IDENTITY)?);
+            }
+        }
+        let offset = old.height() as u32;
+        let fresh: Vec<IdxSize> = identity::first_of_each_in_time_order(&ts, &ids)
+            .into_iter()
+            .filter(|&i| i >= offset)
+            .map(|i| (i - offset) as IdxSize)
+            .collect();
+        drop((old, ts, ids));
+        if fresh.is_empty() {
+            return Ok(None);
+        }
+        let mut fresh = new
+            .take(&IdxCa::from_vec("".into(), fresh))
+            .engine(|| format!("selecting the new rows of {month}"))?;
+        drop(new);
+        let mut restated = 0;
+        if !decided.restating.is_empty() {
+            restated = crate::util::frame::opt_str_values(&fresh, "order_id")?
+                .iter()
+                .filter(|v| v.as_deref().is_some_and(|v| decided.restating.contains(&v)))
+                .count() as u64;
+        }
+        let part_footer = PartFooter {
+            month: month.to_string(),
+            ..footer.clone()
+        };
+        let rel = part_path(month, &footer.batch_id);
+        let part = parts::write_part(wh, &rel, &mut fresh, &part_footer)?;
+        Ok(Some((part, restated)))
+    }
+}
+
+/// The order ids a restatement plan decided on.
+struct Decided<'a> {
+    /// Rows of these orders are not written (same as in the warehouse, or quarantined).
+    dropped: Vec<&'a str>,
+    /// Rows of these orders replace the warehouse's.
+    restating: std::collections::HashSet<&'a str>,
+}
+
+/// A batch's part of `month` ("YYYY-MM"), relative to the warehouse.
+fn part_path(month: &str, batch_id: &str) -> String {
+    format!("transactions/month={month}/part-{batch_id}.parquet")
 }
 
 /// What [`MonthStage::write_parts`] wrote.

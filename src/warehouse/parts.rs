@@ -113,8 +113,10 @@ fn write_with_footer(path: &Path, df: &mut DataFrame, footer: Option<&PartFooter
     };
     write_atomically(path, rows, |file| {
         ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
+            .with_compression(ParquetCompression::Zstd(Some(
+                polars::polars_utils::compression::ZstdLevel::try_new(1).unwrap(),
+            )))
+            .with_statistics(part_statistics())
             .with_key_value_metadata(metadata)
             .finish(df)
             .engine(|| format!("writing {}", path.display()))?;
@@ -188,6 +190,16 @@ pub fn read_part(path: &Path) -> Result<DataFrame> {
         .engine(|| format!("reading {}", path.display()))
 }
 
+/// Footer statistics of written files: bounds and null counts (read by `footer` to skip parts
+/// without reading them), without distinct counts (nothing reads them, and counting them was a
+/// hash set of every value of every column).
+fn part_statistics() -> StatisticsOptions {
+    StatisticsOptions {
+        distinct_count: false,
+        ..StatisticsOptions::full()
+    }
+}
+
 /// Rows per batch of [`write_parquet_batches`]: polars' default row group.
 pub const BATCH_ROWS: usize = 512 * 512;
 
@@ -203,7 +215,7 @@ pub fn write_parquet_batches(
         let first = batch(0, rows.min(BATCH_ROWS))?;
         let mut writer = ParquetWriter::new(file)
             .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
+            .with_statistics(part_statistics())
             .batched(first.schema())
             .engine(|| format!("writing {}", path.display()))?;
         let mut next = Some(first);
@@ -224,15 +236,53 @@ pub fn write_parquet_batches(
     })
 }
 
+/// A file being written that keeps its first write error (see [`write_atomically`]).
+struct Watched<'a> {
+    file: &'a File,
+    error: Option<std::io::Error>,
+}
+
+impl std::io::Write for Watched<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = (&mut &*self.file).write(buf);
+        // An interrupted write is retried by the caller: not a failure.
+        if let Err(e) = &r
+            && e.kind() != std::io::ErrorKind::Interrupted
+            && self.error.is_none()
+        {
+            self.error = Some(std::io::Error::new(e.kind(), e.to_string()));
+        }
+        r
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&mut &*self.file).flush()
+    }
+}
+
 /// Runs `write` on a temporary file next to `path`, syncs it, checks that its footer holds
 /// `rows` rows, and renames it into place; on any failure the temporary file is removed.
-fn write_atomically(path: &Path, rows: u64, write: impl FnOnce(&File) -> Result<()>) -> Result<()> {
+fn write_atomically(
+    path: &Path,
+    rows: u64,
+    write: impl FnOnce(&mut Watched) -> Result<()>,
+) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
     let tmp = atomic_file::temp_path(path);
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
-        write(&file)?;
+        let mut watched = Watched {
+            file: &file,
+            error: None,
+        };
+        let written = write(&mut watched);
+        // The cause first: polars reports a failed footer write as "invalid thrift: transport
+        // error", which would hide a full disk.
+        if let Some(e) = watched.error {
+            return Err(Error::io("writing", path, e));
+        }
+        written?;
         file.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
         let found = parquet_row_count(&tmp)?;
         if found != rows {
