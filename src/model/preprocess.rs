@@ -75,13 +75,33 @@ pub fn predict_in_blocks(
     scaling: &[FeatureScaling],
     rows: &Rows,
 ) -> Result<Vec<f64>> {
-    let mut p = Vec::with_capacity(rows.iter().map(|(_, idx)| idx.len()).sum());
+    Ok(predict_many_in_blocks(&[model], scaling, rows)?
+        .pop()
+        .expect("one model, one prediction"))
+}
+
+/// [`predict_in_blocks`] for several models on the same scaling: each block's matrix is built
+/// once for all of them (building it, transforms included, costs more than the dot products).
+pub fn predict_many_in_blocks(
+    models: &[&crate::model::fit::LinearModel],
+    scaling: &[FeatureScaling],
+    rows: &Rows,
+) -> Result<Vec<Vec<f64>>> {
+    let n = rows.iter().map(|(_, idx)| idx.len()).sum();
+    let mut p: Vec<Vec<f64>> = models.iter().map(|_| Vec::with_capacity(n)).collect();
     for (table, idx) in rows {
-        let blocks: Vec<Vec<f64>> = idx
+        let blocks: Vec<Vec<Vec<f64>>> = idx
             .par_chunks(PREDICT_BLOCK)
-            .map(|block| matrix(scaling, &[(*table, block)]).map(|z| model.predict(&z)))
+            .map(|block| {
+                matrix(scaling, &[(*table, block)])
+                    .map(|z| models.iter().map(|m| m.predict(&z)).collect())
+            })
             .collect::<Result<_>>()?;
-        p.extend(blocks.into_iter().flatten());
+        for block in blocks {
+            for (out, b) in p.iter_mut().zip(block) {
+                out.extend(b);
+            }
+        }
     }
     Ok(p)
 }

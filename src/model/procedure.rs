@@ -118,22 +118,23 @@ pub fn choose(
     // chains run in parallel. The chains are fixed by the grid alone, not by the machine's core
     // count, so the same data gives the same model everywhere.
     let chains = alpha_chains(&settings.alphas);
-    let mut fits: Vec<(f64, LinearModel, Vec<f64>)> = chains
+    let fitted: Vec<(f64, LinearModel)> = chains
         .par_iter()
         .map(|chain| {
             let models = fit::fit_path(&x_t, &y_t, chain, params(chain[0]))?;
-            chain
-                .iter()
-                .zip(models)
-                .map(|(&alpha, m)| {
-                    let p = preprocess::predict_in_blocks(&m, &oot_scaling, &val_rows)?;
-                    Ok((alpha, m, p))
-                })
-                .collect::<Result<Vec<_>>>()
+            Ok(chain.iter().copied().zip(models).collect::<Vec<_>>())
         })
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .flatten()
+        .collect();
+    // Every strength scored in one pass over the validation rows.
+    let models: Vec<&LinearModel> = fitted.iter().map(|(_, m)| m).collect();
+    let probabilities = preprocess::predict_many_in_blocks(&models, &oot_scaling, &val_rows)?;
+    let mut fits: Vec<(f64, LinearModel, Vec<f64>)> = fitted
+        .into_iter()
+        .zip(probabilities)
+        .map(|((alpha, m), p)| (alpha, m, p))
         .collect();
     // Reported in the grid's own order (the card's table follows the pipeline file).
     fits.sort_by_key(|f| settings.alphas.iter().position(|a| *a == f.0));
