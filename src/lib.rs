@@ -54,7 +54,7 @@ pub use model::fit::{FitParams, LinearModel, fit, fit_path};
 pub use model::preprocess::{fit as fit_scaling, predict_in_blocks};
 pub use model::registry::Registry;
 pub use model::sql::render_scores;
-pub use model::train::snapshot;
+pub use model::train::{sampled_snapshot, snapshot};
 pub use score::LIST_COLUMNS;
 pub use segment::winback::winback;
 pub use util::dates::parse_day;

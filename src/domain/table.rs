@@ -133,6 +133,24 @@ impl FeatureTable {
         }
     }
 
+    /// The table restricted to the rows of `customers` (ascending, each in the table), in that
+    /// order; an error names the first one the table lacks.
+    pub fn select_customers(self, customers: &[&str]) -> Result<FeatureTable> {
+        let mut rows = Vec::with_capacity(customers.len());
+        let mut at = 0;
+        for id in customers {
+            at += self.customer_ids[at..].partition_point(|c| &**c < *id);
+            if self.customer_ids.get(at).map(|c| &**c) != Some(*id) {
+                return Err(Error::Data(format!(
+                    "customer {id} has no features as of {}",
+                    crate::util::dates::format_day(self.as_of)
+                )));
+            }
+            rows.push(at);
+        }
+        Ok(self.keep_rows(&rows))
+    }
+
     /// The table restricted to `rows` (strictly increasing), moved in place: no second copy
     /// of the kept rows is held (the SQL engine's active population is cut from a table of
     /// everyone this way; `select_rows` copies).

@@ -23,6 +23,21 @@ pub trait Backend {
         complaint_kinds: &[String],
         active_within: Option<i32>,
     ) -> Result<FeatureTable>;
+    /// [`Backend::features`] for `customers` only (a subset of the customers it returns with
+    /// the same `active_within`, ascending), in their order: the rows a training sample keeps,
+    /// without computing the rest. The default computes everyone's and keeps those; an engine
+    /// that can look customers up does better.
+    fn features_of(
+        &mut self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+        active_within: Option<i32>,
+        customers: &[&str],
+    ) -> Result<FeatureTable> {
+        let all = self.features(specs, as_of, complaint_kinds, active_within)?;
+        all.select_customers(customers)
+    }
     /// The facts behind the labels at `table.as_of` for `rows` of `table`, in their order:
     /// rows in `(cutoff - value_horizon, cutoff + max(window, value_horizon)]`.
     fn outcome_facts(

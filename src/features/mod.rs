@@ -37,16 +37,46 @@ fn compute_where(
     complaint_kinds: &[String],
     active_within: Option<i32>,
 ) -> Result<FeatureTable> {
+    compute_who(engine, specs, as_of, complaint_kinds, active_within, None)
+}
+
+/// [`compute_where`], for `customers` only when they are given (see `Backend::features_of`).
+fn compute_who(
+    engine: &mut dyn Backend,
+    specs: &[FeatureSpec],
+    as_of: i32,
+    complaint_kinds: &[String],
+    active_within: Option<i32>,
+    customers: Option<&[&str]>,
+) -> Result<FeatureTable> {
+    let ask = |engine: &mut dyn Backend, specs: &[FeatureSpec]| match customers {
+        Some(ids) => engine.features_of(specs, as_of, complaint_kinds, active_within, ids),
+        None => engine.features(specs, as_of, complaint_kinds, active_within),
+    };
     if !specs.iter().any(FeatureSpec::is_btyd) {
-        return engine.features(specs, as_of, complaint_kinds, active_within);
+        return ask(engine, specs);
     }
-    let table = engine.features(
-        &spec::engine_specs(specs),
-        as_of,
-        complaint_kinds,
-        active_within,
-    )?;
+    let table = ask(engine, &spec::engine_specs(specs))?;
     btyd::add(engine, table, specs)
+}
+
+/// The pipeline's features as of `as_of` for `customers` (ascending, all in the active
+/// population): a training cutoff's sampled rows, the same values [`compute_active_for`] gives
+/// them.
+pub fn compute_active_of(
+    p: &crate::config::Pipeline,
+    engine: &mut dyn Backend,
+    as_of: i32,
+    customers: &[&str],
+) -> Result<FeatureTable> {
+    compute_who(
+        engine,
+        &spec::with_required(&p.features),
+        as_of,
+        &p.complaint_kinds,
+        Some(p.active_within_days),
+        Some(customers),
+    )
 }
 
 /// [`compute_for`] for the pipeline's active population only (`active_within_days`): what a

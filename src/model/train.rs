@@ -71,13 +71,17 @@ impl Snapshots {
             .collect();
         let bar = crate::util::progress::bar(missing.len() as u64, "features at cutoffs");
         for c in missing {
-            let mut s = snapshot(p, engine, c, self.last)?;
-            if let Some((max_rows, seed)) = self.sample {
-                s = s.sample(
+            let s = match self.sample {
+                Some((max_rows, seed)) => sampled_snapshot(
+                    p,
+                    engine,
+                    c,
+                    self.last,
                     max_rows,
                     seed ^ (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                );
-            }
+                )?,
+                None => snapshot(p, engine, c, self.last)?,
+            };
             self.by_cutoff.insert(c, s);
             // The cutoff's whole active table was just sampled down: hand it back before the
             // next one is computed.
@@ -136,6 +140,51 @@ pub fn snapshot(
         rows,
         labels: o.churned,
         lost_value: o.lost_value,
+    })
+}
+
+/// What the labels read of a cutoff's features: recency (who is active) and the usual cycle
+/// (the cycle-relative rule).
+const LABEL_INPUTS: [spec::FeatureSpec; 2] = [
+    spec::FeatureSpec::RecencyDays,
+    spec::FeatureSpec::PurchaseCycleDays,
+];
+
+/// [`snapshot()`] keeping a class-stratified sample of at most `max_rows` rows, the same snapshot
+/// as `snapshot(..).sample(max_rows, seed)`: the labels of the whole active population come
+/// first (they read only `LABEL_INPUTS`), the sample is drawn from them as `Snapshot::sample`
+/// draws it, and the features are computed only for the customers it keeps (a training cutoff
+/// keeps a few percent of its active rows, and the features were most of its cost).
+pub fn sampled_snapshot(
+    p: &Pipeline,
+    engine: &mut dyn Backend,
+    cutoff: i32,
+    last: i32,
+    max_rows: usize,
+    seed: u64,
+) -> Result<Snapshot> {
+    let who = engine.features(
+        &LABEL_INPUTS,
+        cutoff,
+        &p.complaint_kinds,
+        Some(p.active_within_days),
+    )?;
+    let all: Vec<usize> = (0..who.len()).collect();
+    let o = outcomes_at(engine, &p.label, &who, &all, last)?;
+    let Some(keep) = snapshot::stratified_sample(&o.churned, max_rows, seed) else {
+        // Every row is kept: nothing to skip.
+        return snapshot(p, engine, cutoff, last);
+    };
+    let ids: Vec<&str> = keep.iter().map(|&k| &*who.customer_ids[k]).collect();
+    let table = features::compute_active_of(p, engine, cutoff, &ids)?;
+    Ok(Snapshot {
+        cutoff,
+        population: who.len(),
+        churners: o.churned.iter().filter(|c| **c).count(),
+        table,
+        rows: (0..keep.len()).collect(),
+        labels: keep.iter().map(|&k| o.churned[k]).collect(),
+        lost_value: keep.iter().map(|&k| o.lost_value[k]).collect(),
     })
 }
 

@@ -24,5 +24,6 @@ mod nights;
 mod portability;
 mod properties;
 mod reconcile;
+mod sampled_snapshots;
 mod trust;
 mod util;

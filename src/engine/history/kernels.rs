@@ -26,12 +26,9 @@ pub struct Lapsed {
 impl History {
     /// Transaction features (no side-table ones) as of `as_of`, for every customer with a row on
     /// or before it, in customer-id order like the SQL's `ORDER BY customer_id`; only customers
-    /// whose `recency_days` (one of
-    /// `specs`) is at most `active_within` days when that is given: the active population a
-    /// model is trained and scored on, without building rows for everyone else first.
-    ///
-    /// Long by design: sizing the table and filling it in place are one pass over the same
-    /// blocks.
+    /// whose `recency_days` (one of `specs`) is at most `active_within` days when that is given:
+    /// the active population a model is trained and scored on, without building rows for
+    /// everyone else first.
     pub fn features_where(
         &self,
         specs: &[FeatureSpec],
@@ -50,17 +47,7 @@ impl History {
             }
             None => None,
         };
-        if let Some(s) = specs.iter().find(|s| s.side_table().is_some()) {
-            return Err(Error::Data(format!(
-                "feature {} comes from a side table, not from transactions",
-                s.name()
-            )));
-        }
-        if !self.has_quantity() && specs.iter().any(uses_quantity) {
-            return Err(Error::Data(
-                "a quantity feature was asked of a history built without quantities".into(),
-            ));
-        }
+        self.check_specs(specs)?;
         let n = self.ids.len();
         // Who has history up to `as_of`, block by block: the table is sized before it is
         // filled, so the values are written once, in place, and never held twice (as collecting
@@ -85,6 +72,43 @@ impl History {
                     .collect()
             })
             .collect();
+        Ok(self.fill(specs, as_of, who))
+    }
+
+    /// Transaction features as of `as_of` for the customers at `positions` (ascending), in that
+    /// order: what [`History::features_where`] gives for them, without computing anyone else.
+    pub fn features_at(
+        &self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        positions: &[usize],
+    ) -> Result<FeatureTable> {
+        self.check_specs(specs)?;
+        let who = positions
+            .chunks(BLOCK)
+            .map(|b| b.iter().map(|&c| c as u32).collect())
+            .collect();
+        Ok(self.fill(specs, as_of, who))
+    }
+
+    /// Errors for specs a history cannot compute.
+    fn check_specs(&self, specs: &[FeatureSpec]) -> Result<()> {
+        if let Some(s) = specs.iter().find(|s| s.side_table().is_some()) {
+            return Err(Error::Data(format!(
+                "feature {} comes from a side table, not from transactions",
+                s.name()
+            )));
+        }
+        if !self.has_quantity() && specs.iter().any(uses_quantity) {
+            return Err(Error::Data(
+                "a quantity feature was asked of a history built without quantities".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The table of `specs` for the customers of `who` (blocks of positions, in order).
+    fn fill(&self, specs: &[FeatureSpec], as_of: i32, who: Vec<Vec<u32>>) -> FeatureTable {
         let mut offsets = vec![0];
         for w in &who {
             offsets.push(offsets.last().copied().unwrap_or(0) + w.len());
@@ -117,13 +141,13 @@ impl History {
             .flatten()
             .map(|&c| self.ids[c as usize].clone())
             .collect();
-        Ok(FeatureTable {
+        FeatureTable {
             as_of,
             customer_ids,
             names: specs.iter().map(|s| s.name()).collect(),
             values,
             btyd: Vec::new(),
-        })
+        }
     }
 
     /// Every customer's repeat-purchase summary as of `as_of` (customers without a purchase on

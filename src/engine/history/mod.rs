@@ -25,7 +25,7 @@ use crate::domain::feature::FeatureSpec;
 use crate::domain::table::FeatureTable;
 use crate::engine::backend::Backend;
 use crate::engine::sql::{SqlBackend, features as sql_text};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::warehouse::manifest::Manifest;
 
 /// The in-memory history over an SQL backend for what it does not hold.
@@ -194,6 +194,40 @@ impl Backend for HistoryBackend {
         let mut table =
             self.history(needs_quantity(&tx))?
                 .features_where(&tx, as_of, active_within)?;
+        for side in sql_text::side_ctes(specs, as_of, complaint_kinds) {
+            self.sql.add_side_features(&side, &mut table)?;
+        }
+        table.reorder(specs)
+    }
+
+    fn features_of(
+        &mut self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+        _active_within: Option<i32>,
+        customers: &[&str],
+    ) -> Result<FeatureTable> {
+        let tx: Vec<FeatureSpec> = specs
+            .iter()
+            .filter(|s| s.side_table().is_none())
+            .copied()
+            .collect();
+        let history = self.history(needs_quantity(&tx))?;
+        let positions = history
+            .positions(customers.iter().copied())
+            .into_iter()
+            .zip(customers)
+            .map(|(at, id)| {
+                at.ok_or_else(|| {
+                    Error::Data(format!(
+                        "customer {id} has no history as of {}",
+                        crate::util::dates::format_day(as_of)
+                    ))
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let mut table = history.features_at(&tx, as_of, &positions)?;
         for side in sql_text::side_ctes(specs, as_of, complaint_kinds) {
             self.sql.add_side_features(&side, &mut table)?;
         }
