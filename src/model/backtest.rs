@@ -11,11 +11,11 @@ use crate::error::{EngineContext, Result};
 use crate::model::btyd_evidence;
 use crate::model::cutoffs::{self, plan};
 use crate::model::fit::LinearModel;
+use crate::model::labelled::{Snapshots, recency_scores, value_at_risk};
 use crate::model::metrics::{self, Metrics};
 use crate::model::preprocess::{self, FeatureScaling};
 use crate::model::procedure;
 use crate::model::snapshot::{self, Snapshot};
-use crate::model::train::{Snapshots, recency_scores, value_at_risk};
 use crate::util::dates::format_day;
 
 /// One tested cutoff.

@@ -10,6 +10,7 @@ pub mod cutoffs;
 pub mod drift;
 pub mod fit;
 pub mod gate;
+pub mod labelled;
 pub mod metrics;
 pub mod newton;
 pub mod policy;
