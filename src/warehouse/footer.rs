@@ -57,7 +57,7 @@ pub fn text_range(path: &Path, column: &str) -> Result<Option<(Vec<u8>, Vec<u8>)
         let Some(st) = rg.column(idx).statistics() else {
             return Ok(None);
         };
-        if st.null_count_opt() == Some(rg.num_rows() as u64) {
+        if holds_only_nulls(st, rg.num_rows()) {
             continue;
         }
         let (Some(lo), Some(hi)) = (st.min_bytes_opt(), st.max_bytes_opt()) else {
@@ -77,6 +77,19 @@ pub fn text_range(path: &Path, column: &str) -> Result<Option<(Vec<u8>, Vec<u8>)
     Ok(Some(range.unwrap_or((vec![0xff], vec![]))))
 }
 
+/// True when a row group's statistics `st` show its `rows` values all null.
+fn holds_only_nulls(st: &parquet::file::statistics::Statistics, rows: i64) -> bool {
+    let rows = rows as u64;
+    match st.null_count_opt() {
+        Some(n) if n == rows => true,
+        // polars 0.55 counts the nulls of an all-null dictionary-tried string column of more
+        // than about 200,000 rows twice; more nulls than rows is that, and only when no value
+        // gave the column a minimum or maximum (written for every file).
+        Some(n) if n > rows => st.min_bytes_opt().is_none() && st.max_bytes_opt().is_none(),
+        _ => false,
+    }
+}
+
 /// True when a part's footer shows every value of each of `columns` null (a column the part does
 /// not have counts as null); false when some row group holds a value, or has no statistics to
 /// tell (the part must then be read).
@@ -91,8 +104,10 @@ pub fn all_null(path: &Path, columns: &[&str]) -> Result<bool> {
             continue;
         };
         for rg in meta.row_groups() {
-            let nulls = rg.column(idx).statistics().and_then(|s| s.null_count_opt());
-            if nulls != Some(rg.num_rows() as u64) {
+            let Some(st) = rg.column(idx).statistics() else {
+                return Ok(false);
+            };
+            if !holds_only_nulls(st, rg.num_rows()) {
                 return Ok(false);
             }
         }
@@ -150,5 +165,27 @@ mod tests {
         assert!(!all_null(&path, &["amount"]).unwrap());
         assert!(all_null(&path, &["not_there", "product_id"]).unwrap());
         assert!(all_null(&dir.path().join("missing.parquet"), &["x"]).is_err());
+    }
+
+    /// polars double-counts the nulls of an all-null string column this long in its footer
+    /// (the statistics say 600,000 nulls in 300,000 rows): still all null; one value among them
+    /// is not.
+    #[test]
+    fn all_null_sees_through_double_counted_nulls_of_long_string_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 300_000;
+        for (name, one_value) in [("none.parquet", false), ("one.parquet", true)] {
+            let path = dir.path().join(name);
+            let ids: Vec<Option<&str>> = (0..n)
+                .map(|i| (one_value && i == n / 2).then_some("P1"))
+                .collect();
+            let mut df = df!("product_id" => ids, "amount" => vec![1.0; n]).unwrap();
+            crate::warehouse::parts::write_parquet_file(&path, &mut df).unwrap();
+            assert_eq!(
+                all_null(&path, &["product_id"]).unwrap(),
+                !one_value,
+                "{name}"
+            );
+        }
     }
 }
