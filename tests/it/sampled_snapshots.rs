@@ -38,7 +38,20 @@ fn a_sampled_snapshot_equals_sampling_the_whole_one_on_every_engine() {
             assert_eq!(got.churners, want.churners, "{what}");
             assert_eq!(got.rows, want.rows, "{what}");
             assert_eq!(got.labels, want.labels, "{what}");
-            assert_eq!(got.lost_value, want.lost_value, "{what}");
+            // DataFusion and Ballista sum in parallel in no fixed order: two runs of the same
+            // query differ in the last bits, so they are held to the portability gate's 1e-9.
+            let exact = matches!(kind, EngineKind::History | EngineKind::Polars);
+            let same = |a: &[f64], b: &[f64]| {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(x, y)| {
+                        x.to_bits() == y.to_bits()
+                            || (!exact && (x - y).abs() <= 1e-9 * x.abs().max(y.abs()))
+                    })
+            };
+            assert!(
+                same(&got.lost_value, &want.lost_value),
+                "{what}: lost value"
+            );
             assert_eq!(got.table.customer_ids, want.table.customer_ids, "{what}");
             assert_eq!(got.table.names, want.table.names, "{what}");
             for (name, (a, b)) in got
@@ -47,8 +60,7 @@ fn a_sampled_snapshot_equals_sampling_the_whole_one_on_every_engine() {
                 .iter()
                 .zip(got.table.values.iter().zip(&want.table.values))
             {
-                let bits = |v: &Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(a), bits(b), "{what}: {name}");
+                assert!(same(a, b), "{what}: {name}");
             }
         }
     }
