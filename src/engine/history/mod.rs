@@ -178,6 +178,32 @@ impl Saving {
     }
 }
 
+/// The specs of `specs` the history computes (side-table ones go through SQL).
+fn transaction_specs(specs: &[FeatureSpec]) -> Vec<FeatureSpec> {
+    specs
+        .iter()
+        .filter(|s| s.side_table().is_none())
+        .copied()
+        .collect()
+}
+
+impl HistoryBackend {
+    /// `table` (transaction features) with the side-table features of `specs` joined on, in
+    /// the order of `specs`.
+    fn with_side_features(
+        &mut self,
+        mut table: FeatureTable,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+    ) -> Result<FeatureTable> {
+        for side in sql_text::side_ctes(specs, as_of, complaint_kinds) {
+            self.sql.add_side_features(&side, &mut table)?;
+        }
+        table.reorder(specs)
+    }
+}
+
 impl Backend for HistoryBackend {
     fn features(
         &mut self,
@@ -186,18 +212,11 @@ impl Backend for HistoryBackend {
         complaint_kinds: &[String],
         active_within: Option<i32>,
     ) -> Result<FeatureTable> {
-        let tx: Vec<FeatureSpec> = specs
-            .iter()
-            .filter(|s| s.side_table().is_none())
-            .copied()
-            .collect();
-        let mut table =
-            self.history(needs_quantity(&tx))?
-                .features_where(&tx, as_of, active_within)?;
-        for side in sql_text::side_ctes(specs, as_of, complaint_kinds) {
-            self.sql.add_side_features(&side, &mut table)?;
-        }
-        table.reorder(specs)
+        let tx = transaction_specs(specs);
+        let table = self
+            .history(needs_quantity(&tx))?
+            .features_where(&tx, as_of, active_within)?;
+        self.with_side_features(table, specs, as_of, complaint_kinds)
     }
 
     fn features_of(
@@ -208,11 +227,7 @@ impl Backend for HistoryBackend {
         _active_within: Option<i32>,
         customers: &[&str],
     ) -> Result<FeatureTable> {
-        let tx: Vec<FeatureSpec> = specs
-            .iter()
-            .filter(|s| s.side_table().is_none())
-            .copied()
-            .collect();
+        let tx = transaction_specs(specs);
         let history = self.history(needs_quantity(&tx))?;
         let positions = history
             .positions(customers.iter().copied())
@@ -227,11 +242,8 @@ impl Backend for HistoryBackend {
                 })
             })
             .collect::<Result<Vec<usize>>>()?;
-        let mut table = history.features_at(&tx, as_of, &positions)?;
-        for side in sql_text::side_ctes(specs, as_of, complaint_kinds) {
-            self.sql.add_side_features(&side, &mut table)?;
-        }
-        table.reorder(specs)
+        let table = history.features_at(&tx, as_of, &positions)?;
+        self.with_side_features(table, specs, as_of, complaint_kinds)
     }
 
     fn outcome_facts(
