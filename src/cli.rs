@@ -79,7 +79,8 @@ pub enum ClusterCommand {
         /// The scheduler, HOST:PORT.
         #[arg(long)]
         scheduler: String,
-        /// Address of its Arrow Flight service; its gRPC service listens on the next port.
+        /// Address of its Arrow Flight service (results and shuffles); it pulls its tasks from
+        /// the scheduler, so no other port listens.
         #[arg(long, default_value = "0.0.0.0:50051")]
         bind: String,
         /// Host name the scheduler and other executors reach this one by (default: the bind

@@ -104,13 +104,23 @@ impl Out {
             // lines go to stderr like `warn`'s, and nothing below a warning is shown.
             let _ = tracing_subscriber::fmt()
                 .with_writer(std::io::stderr)
-                .with_max_level(tracing::Level::WARN)
+                .with_max_level(log_level())
                 .without_time()
                 .with_target(false)
                 .with_ansi(false)
                 .try_init();
         }
     }
+}
+
+/// The most detailed level of the text-mode log: `CHURNFLOW_LOG` (`error`, `warn`, `info`,
+/// `debug`, `trace`; default `warn`). The cluster processes use it to show what Ballista's
+/// scheduler and executors log (their `log` records are forwarded to `tracing`).
+fn log_level() -> tracing::Level {
+    std::env::var("CHURNFLOW_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(tracing::Level::WARN)
 }
 
 /// The structured fields of a stage's log event.

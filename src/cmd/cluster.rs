@@ -41,7 +41,7 @@ pub fn run(args: &ClusterArgs, out: Out) -> Result<()> {
                 heartbeat_seconds: (*heartbeat_seconds).max(1),
             };
             out.line(format!(
-                "Ballista executor on {} (gRPC on the next port), scheduler {scheduler}",
+                "Ballista executor on {} (pulling tasks from the scheduler {scheduler})",
                 opts.bind
             ));
             cluster::run_executor(&opts)

@@ -2,8 +2,8 @@
 
 use crate::config::raw::RawEngine;
 use crate::domain::engine::{
-    DEFAULT_RETRIES, DEFAULT_RETRY_WAIT_SECONDS, Endpoint, EngineKind, EngineSettings,
-    default_partitions,
+    DEFAULT_QUERY_TIMEOUT_SECONDS, DEFAULT_RETRIES, DEFAULT_RETRY_WAIT_SECONDS, Endpoint,
+    EngineKind, EngineSettings, default_partitions,
 };
 
 /// Most partitions a query may be split into: more only adds scheduling cost.
@@ -47,26 +47,35 @@ pub(super) fn check_engine(raw: &RawEngine, problems: &mut Vec<String>) -> Engin
             n.clamp(1, MAX_PARTITIONS) as usize
         }
     };
-    let mut whole = |key: &str, value: Option<i64>, default: i64, hi: i64| match value {
+    let mut whole = |key: &str, value: Option<i64>, default: u64, lo: i64, hi: i64| match value {
         None => default,
         Some(n) => {
-            super::check::in_range(problems, key, n, 0, hi);
-            n.clamp(0, hi)
+            super::check::in_range(problems, key, n, lo, hi);
+            n.clamp(lo, hi) as u64
         }
     };
-    let retries = whole("engine.retries", raw.retries, DEFAULT_RETRIES.into(), 10) as u32;
+    let retries = whole("engine.retries", raw.retries, DEFAULT_RETRIES.into(), 0, 10) as u32;
     let retry_wait_seconds = whole(
         "engine.retry_wait_seconds",
         raw.retry_wait_seconds,
-        DEFAULT_RETRY_WAIT_SECONDS as i64,
+        DEFAULT_RETRY_WAIT_SECONDS,
+        0,
         3600,
-    ) as u64;
+    );
+    let query_timeout_seconds = whole(
+        "engine.query_timeout_seconds",
+        raw.query_timeout_seconds,
+        DEFAULT_QUERY_TIMEOUT_SECONDS,
+        1,
+        86_400,
+    );
     EngineSettings {
         kind,
         endpoint,
         target_partitions,
         retries,
         retry_wait_seconds,
+        query_timeout_seconds,
     }
 }
 
@@ -81,6 +90,7 @@ mod tests {
             target_partitions: partitions,
             retries: None,
             retry_wait_seconds: Some(-1),
+            query_timeout_seconds: Some(0),
         }
     }
 
@@ -88,10 +98,11 @@ mod tests {
     fn every_problem_is_reported_at_once() {
         let mut problems = Vec::new();
         check_engine(&raw("polars", Some("df://h:1"), Some(0)), &mut problems);
-        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].contains("only kind = \"ballista\""));
         assert!(problems[1].contains("engine.target_partitions: expected 1..=4096, found 0"));
         assert!(problems[2].contains("engine.retry_wait_seconds: expected 0..=3600, found -1"));
+        assert!(problems[3].contains("engine.query_timeout_seconds: expected 1..=86400, found 0"));
     }
 
     #[test]
@@ -99,6 +110,7 @@ mod tests {
         let mut problems = Vec::new();
         let mut r = raw("ballista", Some("df://sched:50050"), Some(8));
         r.retry_wait_seconds = None;
+        r.query_timeout_seconds = None;
         let s = check_engine(&r, &mut problems);
         if EngineKind::Ballista.available() {
             assert!(problems.is_empty(), "{problems:?}");
@@ -111,6 +123,7 @@ mod tests {
         let mut problems = Vec::new();
         let mut r = raw("ballista", Some("sched:50050"), None);
         r.retry_wait_seconds = None;
+        r.query_timeout_seconds = None;
         check_engine(&r, &mut problems);
         assert!(
             problems
@@ -125,6 +138,7 @@ mod tests {
             let mut problems = Vec::new();
             let mut r = raw(kind, None, None);
             r.retry_wait_seconds = Some(5);
+            r.query_timeout_seconds = Some(60);
             let s = check_engine(&r, &mut problems);
             assert!(problems.is_empty(), "{problems:?}");
             assert!(s.target_partitions >= 1);

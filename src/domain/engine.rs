@@ -120,6 +120,9 @@ pub struct EngineSettings {
     /// Seconds before a failed query is run again: longer than the scheduler's
     /// `--executor-timeout-seconds`, so a lost executor is no longer given tasks.
     pub retry_wait_seconds: u64,
+    /// Seconds a query on a Ballista cluster may run before it counts as failed (and is run
+    /// again): a scheduler that lost an executor mid-stage can leave a job running forever.
+    pub query_timeout_seconds: u64,
 }
 
 /// Default `[engine] retries`.
@@ -127,6 +130,9 @@ pub const DEFAULT_RETRIES: u32 = 2;
 /// Default `[engine] retry_wait_seconds`: the `cluster scheduler` default executor timeout, plus
 /// the time its sweep takes to notice.
 pub const DEFAULT_RETRY_WAIT_SECONDS: u64 = 90;
+/// Default `[engine] query_timeout_seconds`: an hour, far above any query of a night at 10^8
+/// rows, far below the next night.
+pub const DEFAULT_QUERY_TIMEOUT_SECONDS: u64 = 3600;
 
 impl Default for EngineSettings {
     fn default() -> Self {
@@ -136,6 +142,7 @@ impl Default for EngineSettings {
             target_partitions: default_partitions(),
             retries: DEFAULT_RETRIES,
             retry_wait_seconds: DEFAULT_RETRY_WAIT_SECONDS,
+            query_timeout_seconds: DEFAULT_QUERY_TIMEOUT_SECONDS,
         }
     }
 }

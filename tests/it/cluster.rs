@@ -20,15 +20,13 @@ impl Drop for Killed {
     }
 }
 
-/// A free port whose next port is free too (an executor listens on both).
-fn free_ports() -> u16 {
-    loop {
-        let a = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = a.local_addr().unwrap().port();
-        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
+/// A free port (the listener is dropped at once; the process started next binds it).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_listening(port: u16, what: &str) {
@@ -47,6 +45,8 @@ fn spawn(args: &[&str], log: &Path) -> Killed {
     Killed(
         Command::new(assert_cmd::cargo::cargo_bin("churnflow"))
             .args(args)
+            // Ballista's own account of the night (jobs, lost executors), for a failure's message.
+            .env("CHURNFLOW_LOG", "info")
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .stdin(Stdio::null())
@@ -62,7 +62,7 @@ struct Cluster {
 }
 
 fn start_executor(scheduler_port: u16, dir: &Path, i: usize) -> Killed {
-    let port = free_ports();
+    let port = free_port();
     let work = dir.join(format!("executor-{i}"));
     std::fs::create_dir_all(&work).unwrap();
     let e = spawn(
@@ -82,13 +82,13 @@ fn start_executor(scheduler_port: u16, dir: &Path, i: usize) -> Killed {
         ],
         &dir.join(format!("executor-{i}.log")),
     );
+    // Executors pull their tasks: only the Arrow Flight service (results, shuffles) listens.
     wait_listening(port, "an executor");
-    wait_listening(port + 1, "an executor's gRPC service");
     e
 }
 
 fn start_cluster(dir: &Path, executors: usize) -> Cluster {
-    let scheduler_port = free_ports();
+    let scheduler_port = free_port();
     let scheduler = spawn(
         &[
             "cluster",
@@ -111,6 +111,25 @@ fn start_cluster(dir: &Path, executors: usize) -> Cluster {
         _scheduler: scheduler,
         executors,
     }
+}
+
+/// The last lines of the scheduler's and executors' logs in `dir`, for a failure's message.
+fn cluster_logs(dir: &Path) -> String {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    logs.sort();
+    logs.iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("  ")).collect();
+            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+            format!("--- {} ---\n{tail}", p.display())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The demo pipeline with its workdir in `dir` and `engine` appended.
@@ -206,10 +225,13 @@ fn start_night(pipeline: &Path, work: &Path) -> Child {
     night
 }
 
+/// A Ballista engine on `cluster` whose failed queries run again after `retry_wait_seconds`;
+/// a query not done in 45 s counts as failed (a demo query takes about a second in a debug
+/// build, so only a job the scheduler wedged reaches it).
 fn ballista_engine(cluster: &Cluster, retry_wait_seconds: u64) -> String {
     format!(
         "kind = \"ballista\"\nendpoint = \"df://127.0.0.1:{}\"\ntarget_partitions = 4\n\
-         retries = 2\nretry_wait_seconds = {retry_wait_seconds}",
+         retries = 2\nretry_wait_seconds = {retry_wait_seconds}\nquery_timeout_seconds = 45",
         cluster.scheduler_port
     )
 }
@@ -236,7 +258,12 @@ fn an_executor_killed_mid_night_costs_a_retry_not_the_night() {
     drop(cluster.executors.remove(1));
     let out = night.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stderr}\n{}",
+        cluster_logs(dir.path())
+    );
     // Whether Ballista recovered by itself or the night ran a query again is timing: say which.
     eprintln!(
         "night with a killed executor: retried = {}",

@@ -222,6 +222,9 @@ pub struct RawEngine {
     pub retries: Option<i64>,
     /// Seconds before it is (default 90: longer than the scheduler's executor timeout).
     pub retry_wait_seconds: Option<i64>,
+    /// Seconds a query on a cluster may run before it counts as failed and is run again
+    /// (default 3600).
+    pub query_timeout_seconds: Option<i64>,
 }
 
 impl Default for RawEngine {
@@ -232,6 +235,7 @@ impl Default for RawEngine {
             target_partitions: None,
             retries: None,
             retry_wait_seconds: None,
+            query_timeout_seconds: None,
         }
     }
 }

@@ -36,9 +36,10 @@ pub struct DataFusionBackend {
     /// First and last day, once asked (the warehouse does not change while a backend is open:
     /// the workdir lock is held, and ingest runs before the engine opens).
     range: Option<(i32, i32)>,
-    /// `[engine] retries` and `retry_wait_seconds`.
+    /// `[engine] retries`, `retry_wait_seconds` and `query_timeout_seconds`.
     retries: u32,
     retry_wait: std::time::Duration,
+    query_timeout: std::time::Duration,
 }
 
 impl DataFusionBackend {
@@ -77,14 +78,20 @@ impl DataFusionBackend {
             range: None,
             retries: settings.retries,
             retry_wait: std::time::Duration::from_secs(settings.retry_wait_seconds),
+            query_timeout: std::time::Duration::from_secs(settings.query_timeout_seconds),
         })
     }
 
     /// Runs `sql` and reads its result, written to Parquet by the engine, into a frame. On a
     /// cluster a query whose run failed (an executor lost mid-query, whose shuffle output went
     /// with it) is run again, `retries` times, after `retry_wait_seconds`: the scheduler has
-    /// dropped the lost executor by then. Each run writes into a fresh folder, so a failed run's
-    /// files are never read. Planning errors are not retried: the text is wrong everywhere.
+    /// dropped the lost executor by then. A run on a cluster that has not finished within
+    /// `query_timeout_seconds` counts as failed too: Ballista 55's scheduler can leave a job
+    /// running forever after losing an executor mid-stage (seen in the loopback cluster test:
+    /// "Can't find active stage to update stage outputs" after a stage resubmission), and a
+    /// night that hangs is worse than one that fails with exit 3. Each run writes into a fresh
+    /// folder, so a failed or abandoned run's files are never read. Planning errors are not
+    /// retried: the text is wrong everywhere.
     pub fn query(&mut self, sql: &str) -> Result<DataFrame> {
         let mut attempt = 0;
         loop {
@@ -122,7 +129,7 @@ impl DataFusionBackend {
             ctx,
             remote,
         } = &self.session;
-        runtime.block_on(async {
+        let run = async {
             let df = ctx.sql(sql).await.map_err(|e| {
                 Failure::Plan(session::failed(
                     *remote,
@@ -145,6 +152,26 @@ impl DataFusionBackend {
                 ))
             })?;
             Ok(columns)
+        };
+        if !*remote {
+            return runtime.block_on(run);
+        }
+        // Dropping the run on its deadline stops this client polling the job; the scheduler
+        // keeps its record of the job (Ballista 55 gives the client no job id to cancel).
+        runtime.block_on(async {
+            tokio::time::timeout(self.query_timeout, run)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Failure::Run(session::failed(
+                        true,
+                        format!("running SQL:\n{sql}\n"),
+                        format!(
+                            "the cluster did not finish it within {} s \
+                             ([engine] query_timeout_seconds)",
+                            self.query_timeout.as_secs()
+                        ),
+                    )))
+                })
         })
     }
 }

@@ -43,7 +43,14 @@ pub(super) fn open(settings: &EngineSettings) -> Result<Session> {
     let partitions = settings.target_partitions;
     let (ctx, remote) = match settings.kind {
         EngineKind::Ballista => {
-            let config = SessionConfig::new_with_ballista().with_target_partitions(partitions);
+            // The static distributed planner, not the adaptive one (Ballista 55's default):
+            // after an executor is lost mid-stage, the adaptive planner's stage resubmission
+            // can fail to record a finished task ("Can't find active stage to update stage
+            // outputs") and the job then runs forever, with every later job of the night
+            // queued behind it (seen in the loopback cluster test, about one run in two).
+            let config = SessionConfig::new_with_ballista()
+                .with_target_partitions(partitions)
+                .with_ballista_adaptive_query_planner(false);
             let state = SessionStateBuilder::new()
                 .with_default_features()
                 .with_config(config)
