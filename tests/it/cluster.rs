@@ -344,3 +344,41 @@ fn a_night_whose_cluster_is_lost_fails_with_exit_3_and_writes_nothing() {
         .success();
     night_lists(&work, "2024-12-29");
 }
+
+/// The rule kept: a night never waits on a cluster for ever. A scheduler without executors
+/// queues the night's first query and never runs it; the query's deadline
+/// (`query_timeout_seconds`) ends each run, the retries are spent, and the night exits 3 with
+/// the deadline named and nothing of it written.
+#[test]
+fn a_query_the_cluster_never_runs_ends_the_night_at_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), 0);
+    let engine = format!(
+        "kind = \"ballista\"\nendpoint = \"df://127.0.0.1:{}\"\ntarget_partitions = 2\n\
+         retries = 1\nretry_wait_seconds = 0\nquery_timeout_seconds = 3",
+        cluster.scheduler_port
+    );
+    let pipeline = demo_pipeline(dir.path(), &engine);
+    let work = dir.path().join("work");
+    let started = Instant::now();
+    let out = churnflow()
+        .args(["run"])
+        .arg(&pipeline)
+        .args(["--as-of", "2024-12-29"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("did not finish it within 3 s ([engine] query_timeout_seconds)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("attempt 2 of 2"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(300),
+        "two runs of 3 s, ingest and start-up, not a hang"
+    );
+    assert!(!work.join("outputs/latest.json").exists());
+    assert!(!work.join("outputs").join("as_of=2024-12-29").exists());
+    assert_eq!(std::fs::read_dir(work.join("engine")).unwrap().count(), 0);
+}
