@@ -24,6 +24,7 @@ where
     if let Some(dir) = target.parent() {
         fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
     }
+    sweep_leftovers(target);
     let tmp = temp_path(target);
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
@@ -40,6 +41,34 @@ where
         return Err(e);
     }
     commit(&tmp, target)
+}
+
+/// Removes the temporary files of `path`'s writers that are gone (killed mid-write, e.g. by
+/// kill -9: a gigabyte each for the history state at 10^8 rows, one per night otherwise). A
+/// writer still running (its pid alive, Linux) keeps its file; elsewhere nothing is removed.
+pub fn sweep_leftovers(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let gone = pid != std::process::id()
+            && cfg!(target_os = "linux")
+            && !Path::new(&format!("/proc/{pid}")).exists();
+        if gone {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Writes `bytes` to `target` atomically.
@@ -101,5 +130,26 @@ mod tests {
         assert!(err.is_err());
         assert_eq!(fs::read(&target).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// A writer killed mid-write (kill -9) leaves its temporary file; the next write of the
+    /// same target removes it, and keeps the file of a writer that is still running.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_next_write_removes_a_killed_writers_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("source_hashes.json");
+        // Linux pids stop at 2^22: this writer is certainly gone. Pid 1 is certainly alive.
+        let dead = dir.path().join(".source_hashes.json.tmp-999999999");
+        let alive = dir.path().join(".source_hashes.json.tmp-1");
+        let other = dir.path().join(".other.json.tmp-999999999");
+        for f in [&dead, &alive, &other] {
+            fs::write(f, b"half").unwrap();
+        }
+        write_bytes(&target, b"{}").unwrap();
+        assert!(!dead.exists());
+        assert!(alive.exists(), "a running writer keeps its file");
+        assert!(other.exists(), "only the target's own leftovers go");
+        assert_eq!(fs::read(&target).unwrap(), b"{}");
     }
 }

@@ -273,6 +273,7 @@ fn write_atomically(
 ) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+    atomic_file::sweep_leftovers(path);
     let tmp = atomic_file::temp_path(path);
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;

@@ -69,7 +69,7 @@ impl<W: Write> Hashed<W> {
 pub fn save(path: &Path, h: &History, covers: &[Covered]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
-    sweep_leftovers(path);
+    crate::util::atomic_file::sweep_leftovers(path);
     let tmp = crate::util::atomic_file::temp_path(path);
     let result = write_to(&tmp, h, covers);
     if let Err(e) = result {
@@ -121,33 +121,6 @@ fn write_to(tmp: &Path, h: &History, covers: &[Covered]) -> Result<()> {
     out.write_all(MAGIC).map_err(io)?;
     out.flush().map_err(io)?;
     Ok(())
-}
-
-/// Temporary files of writers that are gone (killed mid-write): a gigabyte each at 10^8 rows.
-/// A writer still running (its pid alive, Linux) keeps its file.
-fn sweep_leftovers(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return;
-    };
-    let prefix = format!(".{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file.strip_prefix(&prefix) else {
-            continue;
-        };
-        let Ok(pid) = pid.parse::<u32>() else {
-            continue;
-        };
-        let gone = pid != std::process::id()
-            && cfg!(target_os = "linux")
-            && !Path::new(&format!("/proc/{pid}")).exists();
-        if gone {
-            let _ = fs::remove_file(e.path());
-        }
-    }
 }
 
 /// A saved state: the batches it holds and the history.
