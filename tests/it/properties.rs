@@ -217,8 +217,31 @@ pub(crate) fn assert_engines_agree(
             );
         }
         prop_assert_eq!(x.values.len(), y.values.len());
+        // A training sample's customers (every other active one, the first and last among
+        // them): the SQL engines keep them in the query, the history looks them up.
+        let ids: Vec<&str> = x.customer_ids.iter().step_by(2).map(|c| &**c).collect();
+        let u = reference
+            .features_of(&specs, as_of, &[], Some(days), &ids)
+            .unwrap();
+        let v = other
+            .features_of(&specs, as_of, &[], Some(days), &ids)
+            .unwrap();
+        prop_assert_eq!(&u.customer_ids, &v.customer_ids);
+        prop_assert_eq!(u.len(), ids.len());
+        for name in &u.names {
+            let (p, q) = (u.column(name).unwrap(), v.column(name).unwrap());
+            prop_assert!(
+                p.iter().zip(q.iter()).all(|(p, q)| close(p, q)),
+                "{} of the sampled customers active within {}: {}",
+                name,
+                days,
+                engine
+            );
+        }
     }
     let all: Vec<usize> = (0..a.len()).collect();
+    // Some rows only, out of order: the facts come back for exactly those, in their order.
+    let some: Vec<usize> = (0..a.len()).rev().step_by(3).collect();
     for rule in [
         LabelRule::FixedHorizon { horizon_days: 30 },
         LabelRule::CycleRelative {
@@ -235,7 +258,12 @@ pub(crate) fn assert_engines_agree(
         let x = reference.outcome_facts(&a, &all, w, h).unwrap();
         let y = other.outcome_facts(&b, &all, w, h).unwrap();
         prop_assert_eq!(x.len(), y.len());
-        for (u, v) in x.iter().zip(&y) {
+        let x_some = reference.outcome_facts(&a, &some, w, h).unwrap();
+        let y_some = other.outcome_facts(&b, &some, w, h).unwrap();
+        prop_assert_eq!(y_some.len(), some.len());
+        let picked: Vec<_> = some.iter().map(|&r| x[r]).collect();
+        prop_assert_eq!(&x_some, &picked, "the reference's facts of some rows");
+        for (u, v) in x.iter().zip(&y).chain(x_some.iter().zip(&y_some)) {
             prop_assert_eq!(u.next_purchase_day, v.next_purchase_day);
             prop_assert!(
                 close(Some(u.next_value), Some(v.next_value)),

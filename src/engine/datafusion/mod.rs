@@ -23,6 +23,7 @@ use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use crate::domain::feature::FeatureSpec;
 use crate::domain::table::FeatureTable;
 use crate::engine::backend::Backend;
+use crate::engine::sql::keep::{self, Keep};
 use crate::engine::sql::{facts, features};
 use crate::error::{EngineContext, Result};
 
@@ -67,11 +68,11 @@ impl DataFusionBackend {
     fn with_tables(
         settings: &EngineSettings,
         scratch_root: &Path,
-        register: impl FnOnce(&Session, &Scratch) -> Result<()>,
+        register: impl FnOnce(&Session, &mut Scratch) -> Result<()>,
     ) -> Result<Self> {
-        let scratch = Scratch::create(scratch_root)?;
+        let mut scratch = Scratch::create(scratch_root)?;
         let session = session::open(settings)?;
-        register(&session, &scratch)?;
+        register(&session, &mut scratch)?;
         Ok(DataFusionBackend {
             session,
             scratch,
@@ -176,6 +177,14 @@ impl DataFusionBackend {
     }
 }
 
+impl DataFusionBackend {
+    /// Registers `ids` as the table a [`Keep::named`] query keeps.
+    fn register_wanted<'a>(&mut self, ids: impl Iterator<Item = &'a str>) -> Result<()> {
+        let mut wanted = keep::wanted_table(ids)?;
+        tables::register_frame(&self.session, &mut self.scratch, keep::WANTED, &mut wanted)
+    }
+}
+
 /// Why a query gave no result.
 enum Failure {
     /// The text did not plan: the same everywhere, never retried.
@@ -198,8 +207,32 @@ impl Backend for DataFusionBackend {
         complaint_kinds: &[String],
         active_within: Option<i32>,
     ) -> Result<FeatureTable> {
-        let df = by_customer(self.query(&features::render(specs, as_of, complaint_kinds))?)?;
+        let keep = Keep {
+            active_within,
+            named: false,
+        };
+        let sql = features::render_keeping(specs, as_of, complaint_kinds, keep);
+        let df = by_customer(self.query(&sql)?)?;
         features::read_table(&df, specs, as_of, active_within)
+    }
+
+    fn features_of(
+        &mut self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+        active_within: Option<i32>,
+        customers: &[&str],
+    ) -> Result<FeatureTable> {
+        self.register_wanted(customers.iter().copied())?;
+        let keep = Keep {
+            active_within,
+            named: true,
+        };
+        let sql = features::render_keeping(specs, as_of, complaint_kinds, keep);
+        let df = by_customer(self.query(&sql)?)?;
+        // Checks that every customer asked for came back, in their order.
+        features::read_table(&df, specs, as_of, active_within)?.select_customers(customers)
     }
 
     fn outcome_facts(
@@ -209,7 +242,13 @@ impl Backend for DataFusionBackend {
         window: i32,
         value_horizon: i32,
     ) -> Result<Vec<OutcomeFacts>> {
-        let df = self.query(&facts::render_outcomes(table.as_of, window, value_horizon))?;
+        self.register_wanted(rows.iter().map(|&r| &*table.customer_ids[r]))?;
+        let keep = Keep {
+            active_within: None,
+            named: true,
+        };
+        let sql = facts::render_outcomes(table.as_of, window, value_horizon, keep);
+        let df = self.query(&sql)?;
         facts::outcome_facts(&df, table, rows)
     }
 
@@ -234,7 +273,7 @@ impl Backend for DataFusionBackend {
             return Ok(by_customer);
         }
         let mut listed = facts::listed_table(accounts)?;
-        tables::register_frame(&self.session, &self.scratch, facts::LISTED, &mut listed)?;
+        tables::register_frame(&self.session, &mut self.scratch, facts::LISTED, &mut listed)?;
         let df = self.query(&facts::render_products(as_of))?;
         facts::add_purchases(&mut by_customer, &df)?;
         Ok(by_customer)

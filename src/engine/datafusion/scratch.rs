@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 pub(super) struct Scratch {
     dir: PathBuf,
     results: usize,
+    /// Table files written so far (each registration names its own file).
+    tables: usize,
 }
 
 /// This host's name as it appears in scratch folder names.
@@ -73,7 +75,11 @@ impl Scratch {
         fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
         // Absolute: executors resolve the path themselves, from their own working directories.
         let dir = fs::canonicalize(&dir).map_err(|e| Error::io("resolving", &dir, e))?;
-        Ok(Scratch { dir, results: 0 })
+        Ok(Scratch {
+            dir,
+            results: 0,
+            tables: 0,
+        })
     }
 
     /// A fresh folder for the next query's result.
@@ -84,9 +90,19 @@ impl Scratch {
         Ok(dir)
     }
 
-    /// A file directly in the scratch folder.
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
+    /// A new file for table `name`, directly in the scratch folder; the files of the tables it
+    /// replaces are removed (a failure to remove only costs disk until the end).
+    pub fn next_table(&mut self, name: &str) -> PathBuf {
+        self.tables += 1;
+        let prefix = format!("table-{name}-");
+        if let Ok(entries) = fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        self.dir.join(format!("{prefix}{}.parquet", self.tables))
     }
 
     /// Removes a result folder once read (a failure to remove only costs disk until the end).

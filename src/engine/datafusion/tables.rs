@@ -25,7 +25,7 @@ const TRANSACTIONS_VIEW: &str = "CREATE VIEW transactions AS SELECT customer_id,
      FROM warehouse_parts";
 
 /// Registers the committed parts and the side tables of the warehouse at `warehouse`.
-pub(super) fn register(session: &Session, warehouse: &Path, scratch: &Scratch) -> Result<()> {
+pub(super) fn register(session: &Session, warehouse: &Path, scratch: &mut Scratch) -> Result<()> {
     let manifest = Manifest::load(warehouse)?;
     // A damaged part is named before any query reads it.
     parts::verify(warehouse, &manifest)?;
@@ -87,14 +87,17 @@ pub(super) fn register_parts(session: &Session, files: &[PathBuf]) -> Result<()>
 }
 
 /// Makes `df` queryable as table `name` (replacing any table of that name), through a Parquet
-/// file in the scratch folder.
+/// file in the scratch folder. Each registration writes a file of its own, never over the one
+/// it replaces: DataFusion caches Parquet footers by path, and a table registered again (a
+/// training cutoff's sampled customers after the previous cutoff's) must never be read with
+/// its predecessor's footer.
 pub(super) fn register_frame(
     session: &Session,
-    scratch: &Scratch,
+    scratch: &mut Scratch,
     name: &str,
     df: &mut DataFrame,
 ) -> Result<()> {
-    let path = scratch.file(&format!("table-{name}.parquet"));
+    let path = scratch.next_table(name);
     parts::write_parquet_file(&path, df)?;
     let Session {
         runtime,

@@ -8,16 +8,19 @@ use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use polars::prelude::DataFrame;
 
 use crate::domain::table::FeatureTable;
+use crate::engine::sql::keep::Keep;
 use crate::error::{EngineContext, Result};
 use crate::util::frame;
 
-/// Per-customer facts after (and just before) a cutoff, in one portable query.
-pub fn render_outcomes(cutoff: i32, window: i32, value_horizon: i32) -> String {
+/// Per-customer facts after (and just before) a cutoff, in one portable query, for the customers
+/// `keep` names (its active line does not apply: the facts look past the cutoff).
+pub fn render_outcomes(cutoff: i32, window: i32, value_horizon: i32, keep: Keep) -> String {
     format!(
         "SELECT\n  customer_id,\n  MIN(CASE WHEN amount > 0 AND day > {c} THEN day END) AS next_purchase_day,\n  \
          SUM(CASE WHEN day > {c} AND day <= {next_end} THEN amount ELSE 0.0 END) AS next_value,\n  \
          SUM(CASE WHEN day > {prev_start} AND day <= {c} THEN amount ELSE 0.0 END) AS previous_value\n\
-         FROM transactions\nWHERE day > {prev_start} AND day <= {end}\nGROUP BY customer_id",
+         FROM transactions{join}\nWHERE day > {prev_start} AND day <= {end}\nGROUP BY customer_id",
+        join = keep.join(),
         c = cutoff,
         next_end = cutoff + value_horizon,
         prev_start = cutoff - value_horizon,

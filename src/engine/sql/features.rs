@@ -7,6 +7,7 @@ use polars::prelude::DataFrame;
 use crate::btyd::{Summary, Weighted};
 use crate::domain::feature::{Agg, FeatureSpec, Measure, SUMMARY_SPECS, engine_specs};
 use crate::domain::table::{CustomerId, FeatureTable, stored};
+use crate::engine::sql::keep::Keep;
 use crate::error::Result;
 use crate::util::frame;
 
@@ -201,6 +202,18 @@ pub fn side_ctes(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) 
 /// is one of `complaint_kinds`.
 /// BTYD outputs among `specs` are not columns of the text: their summary columns are.
 pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> String {
+    render_keeping(specs, as_of, complaint_kinds, Keep::EVERYONE)
+}
+
+/// [`render`] for the customers `keep` keeps only: the named ones are joined before the
+/// grouping (the engine aggregates only their rows), the active ones kept by the grouping's
+/// `HAVING`; the side tables are left-joined to what is kept.
+pub fn render_keeping(
+    specs: &[FeatureSpec],
+    as_of: i32,
+    complaint_kinds: &[String],
+    keep: Keep,
+) -> String {
     let specs = &engine_specs(specs)[..];
     let tx: Vec<&FeatureSpec> = specs.iter().filter(|s| s.side_table().is_none()).collect();
     let mut tx_sql = String::from("SELECT\n  customer_id");
@@ -212,7 +225,9 @@ pub fn render(specs: &[FeatureSpec], as_of: i32, complaint_kinds: &[String]) -> 
         ));
     }
     tx_sql.push_str(&format!(
-        "\nFROM transactions\nWHERE day <= {as_of}\nGROUP BY customer_id"
+        "\nFROM transactions{}\nWHERE day <= {as_of}\nGROUP BY customer_id{}",
+        keep.join(),
+        keep.having(&recency(as_of))
     ));
     if tx.len() == specs.len() {
         return tx_sql + "\nORDER BY customer_id";

@@ -5,6 +5,7 @@
 pub mod btyd;
 pub mod facts;
 pub mod features;
+pub mod keep;
 pub mod literal;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use crate::error::{EngineContext, Error, Result};
 use crate::util::frame;
 use crate::warehouse::manifest::Manifest;
 use crate::warehouse::{parts, side};
+use keep::Keep;
 
 /// polars SQL over the warehouse.
 pub struct SqlBackend {
@@ -188,8 +190,40 @@ impl Backend for SqlBackend {
         complaint_kinds: &[String],
         active_within: Option<i32>,
     ) -> Result<FeatureTable> {
-        let df = self.query(&features::render(specs, as_of, complaint_kinds))?;
+        let keep = Keep {
+            active_within,
+            named: false,
+        };
+        let df = self.query(&features::render_keeping(
+            specs,
+            as_of,
+            complaint_kinds,
+            keep,
+        ))?;
         features::read_table(&df, specs, as_of, active_within)
+    }
+
+    fn features_of(
+        &mut self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+        active_within: Option<i32>,
+        customers: &[&str],
+    ) -> Result<FeatureTable> {
+        self.register(keep::WANTED, keep::wanted_table(customers.iter().copied())?);
+        let keep = Keep {
+            active_within,
+            named: true,
+        };
+        let df = self.query(&features::render_keeping(
+            specs,
+            as_of,
+            complaint_kinds,
+            keep,
+        ))?;
+        // Checks that every customer asked for came back, in their order.
+        features::read_table(&df, specs, as_of, active_within)?.select_customers(customers)
     }
 
     fn outcome_facts(
@@ -199,7 +233,18 @@ impl Backend for SqlBackend {
         window: i32,
         value_horizon: i32,
     ) -> Result<Vec<OutcomeFacts>> {
-        let df = self.query(&facts::render_outcomes(table.as_of, window, value_horizon))?;
+        let ids = rows.iter().map(|&r| &*table.customer_ids[r]);
+        self.register(keep::WANTED, keep::wanted_table(ids)?);
+        let keep = Keep {
+            active_within: None,
+            named: true,
+        };
+        let df = self.query(&facts::render_outcomes(
+            table.as_of,
+            window,
+            value_horizon,
+            keep,
+        ))?;
         facts::outcome_facts(&df, table, rows)
     }
 
