@@ -34,17 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port():
-    """A free port whose next port is free too (an executor listens on both)."""
-    while True:
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                    return port
-                except OSError:
-                    continue
+    """A free port (an executor pulls its tasks, so it listens on its --bind port only)."""
+    with socket.socket() as a:
+        a.bind(("127.0.0.1", 0))
+        return a.getsockname()[1]
 
 
 def wait_listening(port, timeout=60):
@@ -84,7 +77,6 @@ class Cluster:
                  "--concurrent-tasks", str(tasks), "--heartbeat-seconds", "5"],
                 stdout=out, stderr=subprocess.STDOUT))
             wait_listening(port)
-            wait_listening(port + 1)
         time.sleep(6)  # the executors' first heartbeats register them
 
     def stop(self):
