@@ -175,13 +175,31 @@ impl DataFusionBackend {
                 })
         })
     }
-}
 
-impl DataFusionBackend {
     /// Registers `ids` as the table a [`Keep::named`] query keeps.
     fn register_wanted<'a>(&mut self, ids: impl Iterator<Item = &'a str>) -> Result<()> {
         let mut wanted = keep::wanted_table(ids)?;
         tables::register_frame(&self.session, &mut self.scratch, keep::WANTED, &mut wanted)
+    }
+
+    /// The features of the customers `customers` names (registered by
+    /// [`Self::register_wanted`]), or of everyone; only the active ones when `active_within` is
+    /// given.
+    fn features_kept(
+        &mut self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+        active_within: Option<i32>,
+        customers: Option<&[&str]>,
+    ) -> Result<FeatureTable> {
+        let keep = match customers {
+            Some(_) => Keep::named(active_within),
+            None => Keep::active(active_within),
+        };
+        let sql = features::render_keeping(specs, as_of, complaint_kinds, keep);
+        let df = by_customer(self.query(&sql)?)?;
+        features::read_kept(&df, specs, as_of, active_within, customers)
     }
 }
 
@@ -207,13 +225,7 @@ impl Backend for DataFusionBackend {
         complaint_kinds: &[String],
         active_within: Option<i32>,
     ) -> Result<FeatureTable> {
-        let keep = Keep {
-            active_within,
-            named: false,
-        };
-        let sql = features::render_keeping(specs, as_of, complaint_kinds, keep);
-        let df = by_customer(self.query(&sql)?)?;
-        features::read_table(&df, specs, as_of, active_within)
+        self.features_kept(specs, as_of, complaint_kinds, active_within, None)
     }
 
     fn features_of(
@@ -225,14 +237,13 @@ impl Backend for DataFusionBackend {
         customers: &[&str],
     ) -> Result<FeatureTable> {
         self.register_wanted(customers.iter().copied())?;
-        let keep = Keep {
+        self.features_kept(
+            specs,
+            as_of,
+            complaint_kinds,
             active_within,
-            named: true,
-        };
-        let sql = features::render_keeping(specs, as_of, complaint_kinds, keep);
-        let df = by_customer(self.query(&sql)?)?;
-        // Checks that every customer asked for came back, in their order.
-        features::read_table(&df, specs, as_of, active_within)?.select_customers(customers)
+            Some(customers),
+        )
     }
 
     fn outcome_facts(
@@ -243,11 +254,7 @@ impl Backend for DataFusionBackend {
         value_horizon: i32,
     ) -> Result<Vec<OutcomeFacts>> {
         self.register_wanted(rows.iter().map(|&r| &*table.customer_ids[r]))?;
-        let keep = Keep {
-            active_within: None,
-            named: true,
-        };
-        let sql = facts::render_outcomes(table.as_of, window, value_horizon, keep);
+        let sql = facts::render_outcomes(table.as_of, window, value_horizon, Keep::named(None));
         let df = self.query(&sql)?;
         facts::outcome_facts(&df, table, rows)
     }

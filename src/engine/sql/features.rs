@@ -350,6 +350,22 @@ pub(crate) fn read_table(
     }
 }
 
+/// [`read_table`], and when `customers` were asked for, the check that each came back, in
+/// their order (the query of [`render_keeping`] with [`Keep::named`] returns them only).
+pub(crate) fn read_kept(
+    df: &DataFrame,
+    specs: &[FeatureSpec],
+    as_of: i32,
+    active_within: Option<i32>,
+    customers: Option<&[&str]>,
+) -> Result<FeatureTable> {
+    let table = read_table(df, specs, as_of, active_within)?;
+    match customers {
+        Some(ids) => table.select_customers(ids),
+        None => Ok(table),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

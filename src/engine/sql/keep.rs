@@ -33,6 +33,23 @@ impl Keep {
         named: false,
     };
 
+    /// Everyone, or only the active customers when `active_within` is given.
+    pub fn active(active_within: Option<i32>) -> Keep {
+        Keep {
+            active_within,
+            named: false,
+        }
+    }
+
+    /// Only the customers named in [`WANTED`], and of them only the active ones when
+    /// `active_within` is given.
+    pub fn named(active_within: Option<i32>) -> Keep {
+        Keep {
+            active_within,
+            named: true,
+        }
+    }
+
     /// The join after `FROM transactions` that keeps the named customers (empty otherwise). An
     /// inner join against distinct ids: each transaction row is kept once or not at all.
     pub(crate) fn join(&self) -> String {
@@ -54,10 +71,13 @@ impl Keep {
     }
 }
 
-/// The [`WANTED`] table of `ids` (distinct).
+/// The [`WANTED`] table of `ids`, each once: the join keeps a transaction once per matching
+/// id, so an id asked for twice would count its customer's rows twice.
 pub(crate) fn wanted_table<'a>(ids: impl Iterator<Item = &'a str>) -> Result<DataFrame> {
-    df!(WANTED_ID => ids.collect::<Vec<&str>>())
-        .engine(|| "building the table of the customers asked for".into())
+    let mut ids: Vec<&str> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    df!(WANTED_ID => ids).engine(|| "building the table of the customers asked for".into())
 }
 
 #[cfg(test)]
@@ -143,6 +163,12 @@ mod tests {
         assert_eq!(Keep::EVERYONE.join(), "");
         assert_eq!(Keep::EVERYONE.having("r"), "");
         assert_eq!(Keep::default(), Keep::EVERYONE);
+    }
+
+    #[test]
+    fn an_id_asked_for_twice_is_joined_once() {
+        let t = wanted_table(["b", "a", "b"].into_iter()).unwrap();
+        assert_eq!(t.height(), 2);
     }
 
     #[test]

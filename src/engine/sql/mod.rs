@@ -155,6 +155,25 @@ impl SqlBackend {
         Ok(())
     }
 
+    /// The features of the customers `customers` names (registered as [`keep::WANTED`] by the
+    /// caller), or of everyone; only the active ones when `active_within` is given.
+    fn features_kept(
+        &mut self,
+        specs: &[FeatureSpec],
+        as_of: i32,
+        complaint_kinds: &[String],
+        active_within: Option<i32>,
+        customers: Option<&[&str]>,
+    ) -> Result<FeatureTable> {
+        let keep = match customers {
+            Some(_) => Keep::named(active_within),
+            None => Keep::active(active_within),
+        };
+        let sql = features::render_keeping(specs, as_of, complaint_kinds, keep);
+        let df = self.query(&sql)?;
+        features::read_kept(&df, specs, as_of, active_within, customers)
+    }
+
     /// Joins one side table's features onto `table` (0 for customers the side table does not
     /// name, like the full query's `COALESCE`).
     pub(crate) fn add_side_features(
@@ -190,17 +209,7 @@ impl Backend for SqlBackend {
         complaint_kinds: &[String],
         active_within: Option<i32>,
     ) -> Result<FeatureTable> {
-        let keep = Keep {
-            active_within,
-            named: false,
-        };
-        let df = self.query(&features::render_keeping(
-            specs,
-            as_of,
-            complaint_kinds,
-            keep,
-        ))?;
-        features::read_table(&df, specs, as_of, active_within)
+        self.features_kept(specs, as_of, complaint_kinds, active_within, None)
     }
 
     fn features_of(
@@ -212,18 +221,13 @@ impl Backend for SqlBackend {
         customers: &[&str],
     ) -> Result<FeatureTable> {
         self.register(keep::WANTED, keep::wanted_table(customers.iter().copied())?);
-        let keep = Keep {
-            active_within,
-            named: true,
-        };
-        let df = self.query(&features::render_keeping(
+        self.features_kept(
             specs,
             as_of,
             complaint_kinds,
-            keep,
-        ))?;
-        // Checks that every customer asked for came back, in their order.
-        features::read_table(&df, specs, as_of, active_within)?.select_customers(customers)
+            active_within,
+            Some(customers),
+        )
     }
 
     fn outcome_facts(
@@ -235,15 +239,11 @@ impl Backend for SqlBackend {
     ) -> Result<Vec<OutcomeFacts>> {
         let ids = rows.iter().map(|&r| &*table.customer_ids[r]);
         self.register(keep::WANTED, keep::wanted_table(ids)?);
-        let keep = Keep {
-            active_within: None,
-            named: true,
-        };
         let df = self.query(&facts::render_outcomes(
             table.as_of,
             window,
             value_horizon,
-            keep,
+            Keep::named(None),
         ))?;
         facts::outcome_facts(&df, table, rows)
     }
