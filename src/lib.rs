@@ -48,7 +48,7 @@ pub use features::{FeatureTable, compute, compute_active_for, compute_for, spec}
 pub use ingest::read::records::QuoteLimits;
 pub use ingest::read::{Dialect, Format, LINE, read_raw};
 pub use ingest::{IngestReport, ingest, ingest_all};
-pub use label::LabelRule;
+pub use label::{LabelRule, outcomes as label_outcomes};
 pub use model::artifact::ModelArtifact;
 pub use model::fit::{FitParams, LinearModel, fit, fit_path};
 pub use model::labelled::{sampled_snapshot, snapshot};

@@ -1,7 +1,24 @@
 //! The churn definition, as a value: which window after a cutoff a label looks at, and how it is
-//! described. Labels themselves are computed one floor up, by the label module.
+//! described; and the labels themselves, from the facts an engine reports (`outcomes`, the rule
+//! every engine's labels are checked against: the SQL engines also render it, `engine::sql::labels`).
 
 use serde::{Deserialize, Serialize};
+
+use crate::domain::facts::OutcomeFacts;
+use crate::domain::feature::FeatureSpec;
+use crate::domain::table::{CustomerId, FeatureTable};
+
+/// What the labels read of a cutoff's features: recency (who is active) and the usual cycle
+/// (the cycle-relative rule).
+pub const LABEL_INPUTS: [FeatureSpec; 2] =
+    [FeatureSpec::RecencyDays, FeatureSpec::PurchaseCycleDays];
+
+/// The labels of a cutoff's active population, customers in id order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveLabels {
+    pub customer_ids: Vec<CustomerId>,
+    pub outcomes: Outcomes,
+}
 
 /// The churn definition.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -62,5 +79,64 @@ impl LabelRule {
                 drop_fraction * 100.0
             ),
         }
+    }
+}
+
+/// What happened to each customer after a cutoff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcomes {
+    /// The churn label.
+    pub churned: Vec<bool>,
+    /// Value not brought in the next period compared with the previous one (>= 0).
+    pub lost_value: Vec<f64>,
+}
+
+/// Labels and lost value for `rows` of `table` (features as of the cutoff) from their `facts`
+/// (one per row, in order; see `engine::Backend::outcome_facts`, with the rule's
+/// `max_window()` and `value_horizon()`).
+pub fn outcomes(
+    rule: &LabelRule,
+    table: &FeatureTable,
+    rows: &[usize],
+    facts: &[OutcomeFacts],
+) -> Outcomes {
+    let cutoff = table.as_of;
+    let cycle = table.column("purchase_cycle_days");
+
+    let mut churned = Vec::with_capacity(rows.len());
+    let mut lost_value = Vec::with_capacity(rows.len());
+    for (&r, f) in rows.iter().zip(facts) {
+        let next = f.next_purchase_day.map(|d| d - cutoff);
+        let (next_v, prev_v) = (f.next_value, f.previous_value);
+        let bought_within = |days: i32| next.is_some_and(|d| d <= days);
+        churned.push(match *rule {
+            LabelRule::FixedHorizon { horizon_days } => !bought_within(horizon_days),
+            LabelRule::CycleRelative {
+                cycle_multiple,
+                min_days,
+                max_days,
+            } => {
+                let usual = cycle.and_then(|c| c.get(r));
+                let w = usual
+                    .map(|c| ((c * cycle_multiple).round() as i32).clamp(min_days, max_days))
+                    .unwrap_or(max_days);
+                !bought_within(w)
+            }
+            LabelRule::ValueDrop {
+                horizon_days,
+                drop_fraction,
+            } => {
+                if prev_v > 0.0 {
+                    next_v < drop_fraction * prev_v
+                } else {
+                    !bought_within(horizon_days)
+                }
+            }
+        });
+        lost_value.push((prev_v - next_v).max(0.0));
+    }
+    Outcomes {
+        churned,
+        lost_value,
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::btyd::Weighted;
 use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use crate::domain::feature::FeatureSpec;
+use crate::domain::label::{self, ActiveLabels, LabelRule};
 use crate::domain::table::FeatureTable;
 use crate::error::Result;
 
@@ -47,6 +48,26 @@ pub trait Backend {
         window: i32,
         value_horizon: i32,
     ) -> Result<Vec<OutcomeFacts>>;
+    /// The labels under `rule` at `cutoff` of the customers active within `active_within` days
+    /// then (recency below it), in customer-id order: what a training cutoff samples from. The
+    /// default asks for `LABEL_INPUTS` and the facts of every row, and labels them here; an
+    /// engine that can label where the data is returns the labels only (`engine::sql::labels`:
+    /// no table of every active id crosses to the engine, and no facts come back).
+    fn active_labels(
+        &mut self,
+        rule: &LabelRule,
+        cutoff: i32,
+        active_within: i32,
+    ) -> Result<ActiveLabels> {
+        let who = self.features(&label::LABEL_INPUTS, cutoff, &[], Some(active_within))?;
+        let rows: Vec<usize> = (0..who.len()).collect();
+        let facts = self.outcome_facts(&who, &rows, rule.max_window(), rule.value_horizon())?;
+        let outcomes = label::outcomes(rule, &who, &rows, &facts);
+        Ok(ActiveLabels {
+            customer_ids: who.customer_ids,
+            outcomes,
+        })
+    }
     /// Every customer's repeat-purchase summary (x, t_x, T in days) as of `as_of`, customers
     /// without a purchase on or before it left out, counted by distinct summary and ordered by
     /// (x, t_x, T): what a BTYD fit reads.

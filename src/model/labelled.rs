@@ -122,16 +122,10 @@ pub fn snapshot(
     })
 }
 
-/// What the labels read of a cutoff's features: recency (who is active) and the usual cycle
-/// (the cycle-relative rule).
-const LABEL_INPUTS: [spec::FeatureSpec; 2] = [
-    spec::FeatureSpec::RecencyDays,
-    spec::FeatureSpec::PurchaseCycleDays,
-];
-
 /// [`snapshot()`] keeping a class-stratified sample of at most `max_rows` rows, the same snapshot
 /// as `snapshot(..).sample(max_rows, seed)`: the labels of the whole active population come
-/// first (they read only `LABEL_INPUTS`), the sample is drawn from them as `Snapshot::sample`
+/// first (they read only `domain::label::LABEL_INPUTS`; an SQL engine labels them where the
+/// data is and returns the labels only), the sample is drawn from them as `Snapshot::sample`
 /// draws it, and the features are computed only for the customers it keeps (a training cutoff
 /// keeps a few percent of its active rows, and the features were most of its cost).
 pub fn sampled_snapshot(
@@ -142,14 +136,9 @@ pub fn sampled_snapshot(
     max_rows: usize,
     seed: u64,
 ) -> Result<Snapshot> {
-    let who = engine.features(
-        &LABEL_INPUTS,
-        cutoff,
-        &p.complaint_kinds,
-        Some(p.active_within_days),
-    )?;
-    let all: Vec<usize> = (0..who.len()).collect();
-    let o = outcomes_at(engine, &p.label, &who, &all, last)?;
+    label::check_window(&p.label, cutoff, last)?;
+    let who = engine.active_labels(&p.label, cutoff, p.active_within_days)?;
+    let o = &who.outcomes;
     let Some(keep) = snapshot::stratified_sample(&o.churned, max_rows, seed) else {
         // Every row is kept: nothing to skip.
         return snapshot(p, engine, cutoff, last);
@@ -158,7 +147,7 @@ pub fn sampled_snapshot(
     let table = features::compute_active_of(p, engine, cutoff, &ids)?;
     Ok(Snapshot {
         cutoff,
-        population: who.len(),
+        population: who.customer_ids.len(),
         churners: o.churned.iter().filter(|c| **c).count(),
         table,
         rows: (0..keep.len()).collect(),

@@ -158,6 +158,71 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
     }
 }
 
+/// The three label rules: what `assert_engines_agree` labels and asks the facts of.
+fn label_rules() -> [churnflow::LabelRule; 3] {
+    use churnflow::LabelRule;
+    [
+        LabelRule::FixedHorizon { horizon_days: 30 },
+        LabelRule::CycleRelative {
+            cycle_multiple: 1.5,
+            min_days: 10,
+            max_days: 120,
+        },
+        LabelRule::ValueDrop {
+            horizon_days: 60,
+            drop_fraction: 0.5,
+        },
+    ]
+}
+
+/// The labels of the population active within `days` (`active`, `other`'s features of it) under
+/// every rule: the same customers and labels from both engines, and `other`'s labels exactly
+/// the rule applied to `other`'s own facts (an SQL engine renders the rule; the reference labels
+/// in Rust).
+fn assert_labels_agree(
+    reference: &mut dyn Backend,
+    other: &mut dyn Backend,
+    engine: &str,
+    active: &FeatureTable,
+    days: i32,
+) -> Result<(), TestCaseError> {
+    let rows: Vec<usize> = (0..active.len()).collect();
+    for rule in label_rules() {
+        let x = reference.active_labels(&rule, active.as_of, days).unwrap();
+        let y = other.active_labels(&rule, active.as_of, days).unwrap();
+        prop_assert_eq!(&x.customer_ids, &y.customer_ids, "{} {:?}", engine, rule);
+        prop_assert_eq!(&y.customer_ids, &active.customer_ids);
+        prop_assert_eq!(
+            &x.outcomes.churned,
+            &y.outcomes.churned,
+            "{} {:?}",
+            engine,
+            rule
+        );
+        let facts = other
+            .outcome_facts(active, &rows, rule.max_window(), rule.value_horizon())
+            .unwrap();
+        let own = churnflow::label_outcomes(&rule, active, &rows, &facts);
+        prop_assert_eq!(
+            &own.churned,
+            &y.outcomes.churned,
+            "{} {:?}: its facts",
+            engine,
+            rule
+        );
+        for (u, v) in x.outcomes.lost_value.iter().zip(&y.outcomes.lost_value) {
+            prop_assert!(
+                close(Some(*u), Some(*v)),
+                "lost value: {} {} {:?}",
+                u,
+                v,
+                engine
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The reference engine (the in-memory history) and `other` give the same answers: every
 /// transaction feature at `as_of`, the active population at boundary recencies, the facts behind
 /// all three label rules, lapsed accounts at four thresholds (one on a boundary), the day range.
@@ -167,7 +232,6 @@ pub(crate) fn assert_engines_agree(
     engine: &str,
     as_of: i32,
 ) -> Result<(), TestCaseError> {
-    use churnflow::LabelRule;
     let specs = every_transaction_spec();
     let a = reference.features(&specs, as_of, &[], None).unwrap();
     let b = other.features(&specs, as_of, &[], None).unwrap();
@@ -217,6 +281,7 @@ pub(crate) fn assert_engines_agree(
             );
         }
         prop_assert_eq!(x.values.len(), y.values.len());
+        assert_labels_agree(reference, other, engine, &y, days)?;
         // A training sample's customers (every other active one, the first and last among
         // them): the SQL engines keep them in the query, the history looks them up.
         let ids: Vec<&str> = x.customer_ids.iter().step_by(2).map(|c| &**c).collect();
@@ -242,18 +307,7 @@ pub(crate) fn assert_engines_agree(
     let all: Vec<usize> = (0..a.len()).collect();
     // Some rows only, out of order: the facts come back for exactly those, in their order.
     let some: Vec<usize> = (0..a.len()).rev().step_by(3).collect();
-    for rule in [
-        LabelRule::FixedHorizon { horizon_days: 30 },
-        LabelRule::CycleRelative {
-            cycle_multiple: 1.5,
-            min_days: 10,
-            max_days: 120,
-        },
-        LabelRule::ValueDrop {
-            horizon_days: 60,
-            drop_fraction: 0.5,
-        },
-    ] {
+    for rule in label_rules() {
         let (w, h) = (rule.max_window(), rule.value_horizon());
         let x = reference.outcome_facts(&a, &all, w, h).unwrap();
         let y = other.outcome_facts(&b, &all, w, h).unwrap();

@@ -21,10 +21,11 @@ use polars::prelude::*;
 use crate::domain::engine::EngineSettings;
 use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use crate::domain::feature::FeatureSpec;
+use crate::domain::label::{ActiveLabels, LabelRule};
 use crate::domain::table::FeatureTable;
 use crate::engine::backend::Backend;
 use crate::engine::sql::keep::{self, Keep};
-use crate::engine::sql::{facts, features};
+use crate::engine::sql::{facts, features, labels};
 use crate::error::{EngineContext, Result};
 
 use scratch::Scratch;
@@ -257,6 +258,16 @@ impl Backend for DataFusionBackend {
         let sql = facts::render_outcomes(table.as_of, window, value_horizon, Keep::named(None));
         let df = self.query(&sql)?;
         facts::outcome_facts(&df, table, rows)
+    }
+
+    fn active_labels(
+        &mut self,
+        rule: &LabelRule,
+        cutoff: i32,
+        active_within: i32,
+    ) -> Result<ActiveLabels> {
+        let sql = labels::render(rule, cutoff, active_within);
+        labels::read(&by_customer(self.query(&sql)?)?)
     }
 
     fn purchase_summaries(&mut self, as_of: i32) -> Result<Vec<crate::btyd::Weighted>> {

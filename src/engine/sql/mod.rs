@@ -6,6 +6,7 @@ pub mod btyd;
 pub mod facts;
 pub mod features;
 pub mod keep;
+pub mod labels;
 pub mod literal;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use polars::sql::SQLContext;
 use crate::domain::facts::{LapsedAccount, OutcomeFacts, Purchases};
 use crate::domain::feature::FeatureSpec;
 use crate::domain::input::SideKind;
+use crate::domain::label::{ActiveLabels, LabelRule};
 use crate::domain::table::FeatureTable;
 use crate::engine::backend::Backend;
 use crate::error::{EngineContext, Error, Result};
@@ -246,6 +248,15 @@ impl Backend for SqlBackend {
             Keep::named(None),
         ))?;
         facts::outcome_facts(&df, table, rows)
+    }
+
+    fn active_labels(
+        &mut self,
+        rule: &LabelRule,
+        cutoff: i32,
+        active_within: i32,
+    ) -> Result<ActiveLabels> {
+        labels::read(&self.query(&labels::render(rule, cutoff, active_within))?)
     }
 
     fn purchase_summaries(&mut self, as_of: i32) -> Result<Vec<crate::btyd::Weighted>> {
