@@ -164,7 +164,7 @@ pub fn render(o: &ScoreOutcome) -> String {
     for r in 0..o.listed.len().min(TABLE_ROWS) {
         let a = o.listed_account(r);
         let e = o.listed[r];
-        let status = match a.previous_probability {
+        let status = match a.previous_probability() {
             Some(p) => format!(
                 "{} (was {}, {:+.1} pts)",
                 e.status.name(),
@@ -177,14 +177,14 @@ pub fn render(o: &ScoreOutcome) -> String {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             r + 1,
             escape(&a.customer_id),
-            escape(&a.name),
-            escape(&a.owner),
+            escape(a.name()),
+            escape(a.owner()),
             percent(a.churn_probability),
             money(a.value_12m),
             money(a.expected_value_at_risk),
-            escape(&a.action),
+            escape(a.action()),
             a.lifecycle.name(),
-            escape(&a.reasons.join("; ")),
+            escape(&a.reasons().join("; ")),
             escape(&status)
         ));
     }

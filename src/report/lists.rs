@@ -29,12 +29,12 @@ pub fn at_risk(o: &ScoreOutcome) -> Result<DataFrame> {
     let text = |f: &dyn Fn(&crate::score::ScoredAccount) -> String| -> Vec<String> {
         rows.iter().map(|(_, a)| f(a)).collect()
     };
-    let reason = |k: usize| text(&|a| a.reasons.get(k).cloned().unwrap_or_default());
+    let reason = |k: usize| text(&|a| a.reasons().get(k).cloned().unwrap_or_default());
     let columns = vec![
         Column::new("rank".into(), (1..=n as u32).collect::<Vec<_>>()),
         Column::new("customer_id".into(), text(&|a| a.customer_id.clone())),
-        Column::new("name".into(), text(&|a| a.name.clone())),
-        Column::new("owner".into(), text(&|a| a.owner.clone())),
+        Column::new("name".into(), text(&|a| a.name().to_string())),
+        Column::new("owner".into(), text(&|a| a.owner().to_string())),
         Column::new(
             "churn_probability".into(),
             rows.iter()
@@ -58,7 +58,7 @@ pub fn at_risk(o: &ScoreOutcome) -> Result<DataFrame> {
             rows.iter().map(|(_, a)| a.key_account).collect::<Vec<_>>(),
         ),
         Column::new("quadrant".into(), text(&|a| a.quadrant.name().into())),
-        Column::new("action".into(), text(&|a| a.action.clone())),
+        Column::new("action".into(), text(&|a| a.action().to_string())),
         Column::new(
             "lifecycle_stage".into(),
             text(&|a| a.lifecycle.name().into()),
@@ -90,18 +90,18 @@ pub fn at_risk(o: &ScoreOutcome) -> Result<DataFrame> {
         ),
         Column::new("model_id".into(), vec![o.model.model_id.as_str(); n]),
         Column::new("as_of".into(), vec![o.as_of.to_string(); n]),
-        Column::new("region".into(), text(&|a| a.region.clone())),
+        Column::new("region".into(), text(&|a| a.region().to_string())),
         Column::new(
             "previous_probability".into(),
             rows.iter()
-                .map(|(_, a)| a.previous_probability.map(|p| round(p, 4)))
+                .map(|(_, a)| a.previous_probability().map(|p| round(p, 4)))
                 .collect::<Vec<_>>(),
         ),
         Column::new(
             "probability_change".into(),
             rows.iter()
                 .map(|(_, a)| {
-                    a.previous_probability
+                    a.previous_probability()
                         .map(|p| round(a.churn_probability - p, 4))
                 })
                 .collect::<Vec<_>>(),

@@ -40,12 +40,12 @@ pub fn top_accounts(outcome: &ScoreOutcome, rows: usize) -> String {
             "{:>4}  {:<12} {:<20} {:>8} {:>12} {:>12}  {:<9}  {}\n",
             rank + 1,
             a.customer_id,
-            a.name.chars().take(20).collect::<String>(),
+            a.name().chars().take(20).collect::<String>(),
             percent(a.churn_probability),
             thousands(a.value_12m),
             thousands(a.expected_value_at_risk),
             outcome.listed[rank].status.name(),
-            a.reasons.first().map(String::as_str).unwrap_or("")
+            a.reasons().first().map(String::as_str).unwrap_or("")
         ));
     }
     out

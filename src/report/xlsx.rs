@@ -174,11 +174,14 @@ pub fn write(o: &ScoreOutcome, list: &DataFrame, path: &Path) -> Result<()> {
     )?;
 
     // One sheet per owner when the customer master names owners, else one per quadrant.
-    let by_owner = o.listed.iter().any(|e| !o.scored[e.index].owner.is_empty());
+    let by_owner = o
+        .listed
+        .iter()
+        .any(|e| !o.scored[e.index].owner().is_empty());
     let group = |r: usize| -> String {
         let a = o.listed_account(r);
         if by_owner {
-            sheet_name(&a.owner)
+            sheet_name(a.owner())
         } else {
             a.quadrant.name().to_string()
         }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::columns::Columns;
-use super::outcome::{ListEntry, ScoredAccount};
+use super::outcome::{Explained, ListEntry, ScoredAccount};
 use crate::config::{RiskRule, Scoring};
 use crate::domain::feature::FeatureSpec;
 use crate::domain::table::{FeatureTable, Values};
@@ -57,9 +57,7 @@ pub(super) fn accounts(
             let m = master.get(&id);
             ScoredAccount {
                 customer_id: id,
-                name: m.map(|m| m.name.clone()).unwrap_or_default(),
-                owner: m.map(|m| m.owner.clone()).unwrap_or_default(),
-                region: m.map(|m| m.region.clone()).unwrap_or_default(),
+                info: m.map(|m| Box::new(m.clone())),
                 churn_probability: c.prob[r],
                 value_12m: c.value[r],
                 expected_value_at_risk: c.prob[r] * next_value[r],
@@ -75,9 +73,7 @@ pub(super) fn accounts(
                 days_since_last_purchase: c.recency[r].unwrap_or(f64::NAN),
                 usual_cycle_days: c.cycle[r],
                 // Written by `explain_listed` for the listed accounts only.
-                reasons: Vec::new(),
-                action: String::new(),
-                previous_probability: None,
+                explained: None,
             }
         })
         .collect()
@@ -157,11 +153,13 @@ pub(super) fn explain_listed(
         .collect();
     for (r, why) in reasons {
         let a = &mut scored[r];
-        a.action = action::action(s.language, a.quadrant, &why);
-        a.reasons = why.into_iter().map(|w| w.text).collect();
-        a.previous_probability = previous
-            .and_then(|st| st.listed.get(&a.customer_id))
-            .map(|l| l.churn_probability);
+        a.explained = Some(Box::new(Explained {
+            action: action::action(s.language, a.quadrant, &why),
+            reasons: why.into_iter().map(|w| w.text).collect(),
+            previous_probability: previous
+                .and_then(|st| st.listed.get(&a.customer_id))
+                .map(|l| l.churn_probability),
+        }));
     }
     Ok(())
 }

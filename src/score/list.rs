@@ -52,7 +52,7 @@ pub fn build(
     };
     for i in order {
         let a = &scored[i];
-        let owner = per_owner.entry(a.owner.as_str()).or_insert(0);
+        let owner = per_owner.entry(a.owner()).or_insert(0);
         let full = s
             .capacity
             .max_listed
