@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::score::ScoreOutcome;
-use crate::warehouse::parts::write_parquet_file;
+use crate::warehouse::parts::{write_parquet_batches, write_parquet_file};
 use crate::warehouse::side::CustomerInfo;
 
 /// Writes every output of a scoring night into `dir`; returns the paths.
@@ -29,7 +29,9 @@ pub fn write_all(
         written.push(p.clone());
         p
     };
-    write_parquet_file(&put("scores.parquet"), &mut lists::scores(o)?)?;
+    write_parquet_batches(&put("scores.parquet"), o.scored.len(), |start, len| {
+        lists::scores(o, start, len)
+    })?;
     let mut list = lists::at_risk(o)?;
     write_parquet_file(&put("at_risk_key_accounts.parquet"), &mut list)?;
     xlsx::write(o, &list, &put("at_risk_key_accounts.xlsx"))?;

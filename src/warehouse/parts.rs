@@ -363,4 +363,25 @@ mod tests {
         assert_eq!(range, Some((b"SO02".to_vec(), b"SO33".to_vec())));
         assert_eq!(text_range(&path, "nope").unwrap(), None);
     }
+
+    /// A file written a batch at a time holds exactly the rows of the whole frame, in order,
+    /// for no rows, one row, and more than one batch.
+    #[test]
+    fn a_file_written_in_batches_holds_the_whole_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        for rows in [0, 1, BATCH_ROWS + 3] {
+            let path = dir.path().join(format!("b{rows}.parquet"));
+            let whole: Vec<i64> = (0..rows as i64).map(|i| i * 7 - 3).collect();
+            write_parquet_batches(&path, rows, |start, len| {
+                Ok(df!("x" => &whole[start..start + len]).unwrap())
+            })
+            .unwrap();
+            let back = ParquetReader::new(File::open(&path).unwrap())
+                .finish()
+                .unwrap();
+            assert_eq!(back.height(), rows);
+            let x: Vec<i64> = back["x"].i64().unwrap().into_no_null_iter().collect();
+            assert_eq!(x, whole);
+        }
+    }
 }
