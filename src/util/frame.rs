@@ -25,6 +25,21 @@ pub fn str_values(df: &DataFrame, name: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// A column as shared strings (nulls become empty strings), each text copied once, straight
+/// from the frame: the customer ids of a feature table or of a cutoff's labels (millions of
+/// them at 10^8 rows, where a `Vec<String>` in between was a second transient copy).
+pub fn shared_str_values(df: &DataFrame, name: &str) -> Result<Vec<std::sync::Arc<str>>> {
+    let c = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::String))
+        .engine(|| format!("reading column {name} as text"))?;
+    Ok(c.str()
+        .engine(|| format!("reading column {name}"))?
+        .iter()
+        .map(|v| std::sync::Arc::from(v.unwrap_or_default()))
+        .collect())
+}
+
 /// A column as optional strings (nulls kept).
 pub fn opt_str_values(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     let c = df

@@ -6,7 +6,7 @@ use polars::prelude::DataFrame;
 
 use crate::btyd::{Summary, Weighted};
 use crate::domain::feature::{Agg, FeatureSpec, Measure, SUMMARY_SPECS, engine_specs};
-use crate::domain::table::{CustomerId, FeatureTable, stored};
+use crate::domain::table::{FeatureTable, stored};
 use crate::engine::sql::keep::Keep;
 use crate::error::Result;
 use crate::util::frame;
@@ -333,10 +333,7 @@ pub(crate) fn read_table(
         .collect::<Result<Vec<_>>>()?;
     let table = FeatureTable {
         as_of,
-        customer_ids: frame::str_values(df, "customer_id")?
-            .into_iter()
-            .map(CustomerId::from)
-            .collect(),
+        customer_ids: frame::shared_str_values(df, "customer_id")?,
         names,
         values,
         btyd: Vec::new(),

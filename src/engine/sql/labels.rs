@@ -12,7 +12,6 @@
 use polars::prelude::DataFrame;
 
 use crate::domain::label::{ActiveLabels, LABEL_INPUTS, LabelRule, Outcomes};
-use crate::domain::table::CustomerId;
 use crate::engine::sql::keep::Keep;
 use crate::engine::sql::literal::number;
 use crate::engine::sql::{facts, features};
@@ -94,7 +93,7 @@ pub fn render(rule: &LabelRule, cutoff: i32, active_within: i32) -> String {
 
 /// The labels in the result of [`render`] (rows in customer-id order).
 pub(crate) fn read(df: &DataFrame) -> Result<ActiveLabels> {
-    let ids = frame::str_values(df, "customer_id")?;
+    let ids = frame::shared_str_values(df, "customer_id")?;
     let flag = frame::f64_values(df, "churned")?;
     let lost = frame::f64_values(df, "lost_value")?;
     let churned = flag
@@ -118,7 +117,7 @@ pub(crate) fn read(df: &DataFrame) -> Result<ActiveLabels> {
         })
         .collect::<Result<Vec<f64>>>()?;
     Ok(ActiveLabels {
-        customer_ids: ids.into_iter().map(CustomerId::from).collect(),
+        customer_ids: ids,
         outcomes: Outcomes {
             churned,
             lost_value,
