@@ -29,7 +29,7 @@ pub fn run(args: &FeaturesArgs, out: Out) -> Result<()> {
                  -- purchase_age_days above, with BG/NBD (or MBG/NBD) fitted by maximum likelihood\n\
                  -- on every customer's summary as of the day, counted by this query:\n{}",
                 btyd.join(", "),
-                features::sql::render_summaries(args.as_of)
+                crate::engine::sql::summaries::render(args.as_of)
             ));
         }
         return Ok(());

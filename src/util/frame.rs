@@ -29,6 +29,11 @@ pub fn str_values(df: &DataFrame, name: &str) -> Result<Vec<String>> {
 /// from the frame: the customer ids of a feature table or of a cutoff's labels (millions of
 /// them at 10^8 rows, where a `Vec<String>` in between was a second transient copy).
 pub fn shared_str_values(df: &DataFrame, name: &str) -> Result<Vec<std::sync::Arc<str>>> {
+    each_text(df, name, |v| std::sync::Arc::from(v.unwrap_or_default()))
+}
+
+/// `f` of each value of column `name` read as text (None for nulls).
+fn each_text<T>(df: &DataFrame, name: &str, f: impl Fn(Option<&str>) -> T) -> Result<Vec<T>> {
     let c = df
         .column(name)
         .and_then(|c| c.cast(&DataType::String))
@@ -36,21 +41,13 @@ pub fn shared_str_values(df: &DataFrame, name: &str) -> Result<Vec<std::sync::Ar
     Ok(c.str()
         .engine(|| format!("reading column {name}"))?
         .iter()
-        .map(|v| std::sync::Arc::from(v.unwrap_or_default()))
+        .map(f)
         .collect())
 }
 
 /// A column as optional strings (nulls kept).
 pub fn opt_str_values(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    let c = df
-        .column(name)
-        .and_then(|c| c.cast(&DataType::String))
-        .engine(|| format!("reading column {name} as text"))?;
-    Ok(c.str()
-        .engine(|| format!("reading column {name}"))?
-        .iter()
-        .map(|v| v.map(str::to_string))
-        .collect())
+    each_text(df, name, |v| v.map(str::to_string))
 }
 
 /// The position of each id in `ids` (the last one when an id repeats), for joining a query's

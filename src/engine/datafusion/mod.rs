@@ -25,7 +25,7 @@ use crate::domain::label::{ActiveLabels, LabelRule};
 use crate::domain::table::FeatureTable;
 use crate::engine::backend::Backend;
 use crate::engine::sql::keep::{self, Keep};
-use crate::engine::sql::{facts, features, labels};
+use crate::engine::sql::{facts, features, labels, summaries};
 use crate::error::{EngineContext, Result};
 
 use scratch::Scratch;
@@ -194,13 +194,14 @@ impl DataFusionBackend {
         active_within: Option<i32>,
         customers: Option<&[&str]>,
     ) -> Result<FeatureTable> {
-        let keep = match customers {
-            Some(_) => Keep::named(active_within),
-            None => Keep::active(active_within),
-        };
-        let sql = features::render_keeping(specs, as_of, complaint_kinds, keep);
-        let df = by_customer(self.query(&sql)?)?;
-        features::read_kept(&df, specs, as_of, active_within, customers)
+        features::kept(
+            specs,
+            as_of,
+            complaint_kinds,
+            active_within,
+            customers,
+            |sql| by_customer(self.query(sql)?),
+        )
     }
 }
 
@@ -271,9 +272,9 @@ impl Backend for DataFusionBackend {
     }
 
     fn purchase_summaries(&mut self, as_of: i32) -> Result<Vec<crate::btyd::Weighted>> {
-        // Counted by partition in any order; `read_summaries` orders and merges them.
-        let df = self.query(&features::render_summaries(as_of))?;
-        features::read_summaries(&df)
+        // Counted by partition in any order; `summaries::read` orders and merges them.
+        let df = self.query(&summaries::render(as_of))?;
+        summaries::read(&df)
     }
 
     fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>> {

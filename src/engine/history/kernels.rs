@@ -151,7 +151,7 @@ impl History {
     }
 
     /// Every customer's repeat-purchase summary as of `as_of` (customers without a purchase on
-    /// or before it left out), counted by distinct summary, as the SQL's `render_summaries`.
+    /// or before it left out), counted by distinct summary, as the SQL's `summaries::render`.
     pub fn purchase_summaries(&self, as_of: i32) -> Vec<Weighted> {
         let n = self.ids.len();
         let blocks: Vec<Vec<Weighted>> = (0..n.div_ceil(BLOCK))

@@ -4,8 +4,7 @@
 
 use polars::prelude::DataFrame;
 
-use crate::btyd::{Summary, Weighted};
-use crate::domain::feature::{Agg, FeatureSpec, Measure, SUMMARY_SPECS, engine_specs};
+use crate::domain::feature::{Agg, FeatureSpec, Measure, engine_specs};
 use crate::domain::table::{FeatureTable, stored};
 use crate::engine::sql::keep::Keep;
 use crate::error::Result;
@@ -278,46 +277,6 @@ pub fn side_cte_name(table: &str) -> &'static str {
     }
 }
 
-/// Every customer's repeat-purchase summary as of `as_of` (`SUMMARY_SPECS`, customers without
-/// a purchase left out), counted by distinct summary: what a BTYD fit reads, a few hundred
-/// thousand rows at most for millions of customers.
-pub fn render_summaries(as_of: i32) -> String {
-    let columns: Vec<String> = SUMMARY_SPECS
-        .iter()
-        .map(|s| format!("  {} AS {}", expression(s, as_of), s.name()))
-        .collect();
-    let names: Vec<String> = SUMMARY_SPECS.iter().map(|s| s.name()).collect();
-    format!(
-        "SELECT {names}, COUNT(*) AS customers\nFROM (\nSELECT\n{columns}\nFROM transactions\n\
-         WHERE day <= {as_of}\nGROUP BY customer_id\n) summaries\nWHERE {age} IS NOT NULL\n\
-         GROUP BY {names}",
-        names = names.join(", "),
-        columns = columns.join(",\n"),
-        age = names[2],
-    )
-}
-
-/// The rows in the result of [`render_summaries`], in (x, t_x, T) order.
-pub(crate) fn read_summaries(df: &DataFrame) -> Result<Vec<Weighted>> {
-    let column = |s: &FeatureSpec| frame::f64_values(df, &s.name());
-    let (x, t_x, t) = (
-        column(&SUMMARY_SPECS[0])?,
-        column(&SUMMARY_SPECS[1])?,
-        column(&SUMMARY_SPECS[2])?,
-    );
-    let n = frame::f64_values(df, "customers")?;
-    let mut rows = Vec::with_capacity(n.len());
-    for i in 0..n.len() {
-        if let (Some(x), Some(t_x), Some(t), Some(weight)) = (x[i], t_x[i], t[i], n[i]) {
-            rows.push(Weighted {
-                summary: Summary { x, t_x, t },
-                weight,
-            });
-        }
-    }
-    Ok(crate::btyd::merge(rows))
-}
-
 /// The feature table in the result of [`render`] (rows in customer-id order); only customers
 /// active within `active_within` days when that is given.
 pub(crate) fn read_table(
@@ -363,6 +322,27 @@ pub(crate) fn read_kept(
     }
 }
 
+/// The features of the customers `customers` names (registered as [`keep::WANTED`] by the
+/// caller), or of everyone; only the active ones when `active_within` is given. `run` is the
+/// backend's query, returning rows in customer-id order.
+///
+/// [`keep::WANTED`]: crate::engine::sql::keep::WANTED
+pub(crate) fn kept(
+    specs: &[FeatureSpec],
+    as_of: i32,
+    complaint_kinds: &[String],
+    active_within: Option<i32>,
+    customers: Option<&[&str]>,
+    run: impl FnOnce(&str) -> Result<DataFrame>,
+) -> Result<FeatureTable> {
+    let keep = match customers {
+        Some(_) => Keep::named(active_within),
+        None => Keep::active(active_within),
+    };
+    let df = run(&render_keeping(specs, as_of, complaint_kinds, keep))?;
+    read_kept(&df, specs, as_of, active_within, customers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,12 +368,6 @@ mod tests {
             as_of,
             &["complaint".into(), "o'brien".into()]
         ));
-    }
-
-    #[test]
-    fn purchase_summary_sql() {
-        let as_of = parse_day("2024-03-31").unwrap();
-        insta::assert_snapshot!(render_summaries(as_of));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod features;
 pub mod keep;
 pub mod labels;
 pub mod literal;
+pub mod summaries;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -167,13 +168,14 @@ impl SqlBackend {
         active_within: Option<i32>,
         customers: Option<&[&str]>,
     ) -> Result<FeatureTable> {
-        let keep = match customers {
-            Some(_) => Keep::named(active_within),
-            None => Keep::active(active_within),
-        };
-        let sql = features::render_keeping(specs, as_of, complaint_kinds, keep);
-        let df = self.query(&sql)?;
-        features::read_kept(&df, specs, as_of, active_within, customers)
+        features::kept(
+            specs,
+            as_of,
+            complaint_kinds,
+            active_within,
+            customers,
+            |sql| self.query(sql),
+        )
     }
 
     /// Joins one side table's features onto `table` (0 for customers the side table does not
@@ -260,8 +262,8 @@ impl Backend for SqlBackend {
     }
 
     fn purchase_summaries(&mut self, as_of: i32) -> Result<Vec<crate::btyd::Weighted>> {
-        let df = self.query(&features::render_summaries(as_of))?;
-        features::read_summaries(&df)
+        let df = self.query(&summaries::render(as_of))?;
+        summaries::read(&df)
     }
 
     fn lapsed(&mut self, as_of: i32, lost_after_days: f64) -> Result<Vec<LapsedAccount>> {
